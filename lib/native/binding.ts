@@ -1,0 +1,113 @@
+// The native addon's complete surface, typed. This is the only declaration of what the .node file
+// exports; every native function lives here (node-llama-cpp's AddonTypes.ts, onnxruntime's binding.ts).
+//
+// Conventions:
+// - Every buffer is a typed array whose memory the kernel reads or writes in place; outputs are
+//   preallocated by the caller (lib/tensor), so no native call allocates JS memory.
+// - Shapes and strides are Int32Array (element strides; 0 marks a broadcast axis).
+// - All arrays are row-major. "(N, C)" comments give the logical shape of a flat buffer.
+// - The addon validates argument types, lengths and bounds and throws a JS Error naming the
+//   function; it never aborts the process.
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+
+export interface NativeInfo {
+  /** GEMM implementation in use now: OpenBLAS, or our portable blocked kernel. */
+  gemm: 'openblas' | 'portable';
+  /** Whether the addon was linked against OpenBLAS at build time. */
+  openblas: boolean;
+  openblasConfig: string;
+  /** Threads our own loops use (OpenMP), 1 when built without OpenMP. */
+  threads: number;
+  openmp: boolean;
+  compiler: string;
+}
+
+export interface NativeBinding {
+  // ---- runtime (native/napi/runtime_napi.cc) ----
+  info(): NativeInfo;
+  /** Switches GEMM between OpenBLAS and the portable kernel (throws if OpenBLAS was not linked). */
+  setGemmBackend(name: 'openblas' | 'portable'): void;
+  /** Threads for our loops and for OpenBLAS (they are set together so the pools do not fight). */
+  setNumThreads(n: number): void;
+
+  // ---- gemm (native/cpu/gemm.cc) ----
+  /**
+   * For b in [0, batch): C_b = alpha * op(A_b) @ op(B_b) + beta * C_b, row-major.
+   * op(A_b) is (m, k): A_b is (m, k), or (k, m) when transA. op(B_b) is (k, n): B_b is (k, n), or
+   * (n, k) when transB. C_b is (m, n). A_b starts at b * strideA (strideA may be 0 to reuse one A).
+   */
+  gemm(a: F32, b: F32, c: F32, transA: boolean, transB: boolean, m: number, n: number, k: number,
+       alpha: number, beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+
+  // ---- elementwise (native/cpu/elementwise.cc) ----
+  /** out = f(x) elementwise; p1/p2 are the op's scalar parameters (clip lo/hi, pow exponent). */
+  unary(op: number, x: F32, out: F32, p1: number, p2: number): void;
+  /** dx = dy * f'(x) (y = f(x) is passed for ops whose derivative is cheaper from the output). */
+  unaryBackward(op: number, x: F32, y: F32, dy: F32, dx: F32, p1: number, p2: number): void;
+  /** out = a (op) b with broadcasting: out has shape outShape; aStrides/bStrides are per-out-axis. */
+  binary(op: number, a: F32, aStrides: I32, b: F32, bStrides: I32, out: F32, outShape: I32): void;
+  /**
+   * Gradients of binary(): da (a's own size) and db (b's own size) are overwritten with the
+   * broadcast-reduced gradients. Either may be null when not needed.
+   */
+  binaryBackward(op: number, a: F32, aStrides: I32, b: F32, bStrides: I32, dy: F32, outShape: I32,
+                 da: F32 | null, db: F32 | null): void;
+  /** out = cond != 0 ? a : b, all three broadcast to outShape. */
+  where(cond: F32, cStrides: I32, a: F32, aStrides: I32, b: F32, bStrides: I32, out: F32, outShape: I32): void;
+  /** da/db overwritten with the broadcast-reduced gradients of where(); either may be null. */
+  whereBackward(cond: F32, cStrides: I32, dy: F32, outShape: I32,
+                da: F32 | null, aStrides: I32, db: F32 | null, bStrides: I32): void;
+  /** dst (its own size) = sum of src (shape srcShape) over axes where dstStrides is 0. */
+  sumToStrides(src: F32, srcShape: I32, dst: F32, dstStrides: I32): void;
+  // ---- buffer utilities (native/cpu/memory.cc) ----
+  /** out[i] = value for all i. Works for Int32Array too. */
+  fill(out: F32 | I32, value: number): void;
+  /** Casts between int32 and float32 (float→int truncates toward zero, like tf.cast). */
+  cast(src: F32 | I32, dst: F32 | I32): void;
+  /** y += alpha * x (used to accumulate gradients in place). */
+  axpy(alpha: number, x: F32, y: F32): void;
+
+  // ---- activations (native/cpu/activation.cc) ----
+  activation(op: number, x: F32, y: F32, alpha: number): void;
+  activationBackward(op: number, x: F32, y: F32, dy: F32, dx: F32, alpha: number): void;
+
+  // ---- softmax and the fused softmax-cross-entropy (native/cpu/softmax_xent.cc) ----
+  /** x, y are (outer, dim, inner); softmax (or log-softmax when log) along dim. */
+  softmax(x: F32, y: F32, outer: number, dim: number, inner: number, log: boolean): void;
+  softmaxBackward(y: F32, dy: F32, dx: F32, outer: number, dim: number, inner: number, log: boolean): void;
+  /**
+   * logits (n, c). Exactly one of labels (n) / targets (n, c) is non-null. Writes probs (n, c) =
+   * softmax(logits) and loss (n) = per-sample cross-entropy, with label smoothing eps (labels only;
+   * target distribution (1-eps)*onehot + eps/c). Throws on a label outside [0, c).
+   */
+  softmaxXent(logits: F32, n: number, c: number, labels: I32 | null, targets: F32 | null,
+              smoothing: number, probs: F32, loss: F32): void;
+  /** dlogits (n, c) = dloss[i] * (probs - target_i) (scaled by sum(target_i) for soft targets). */
+  softmaxXentBackward(probs: F32, n: number, c: number, labels: I32 | null, targets: F32 | null,
+                      smoothing: number, dloss: F32, dlogits: F32): void;
+
+  // ---- reductions (native/cpu/reduce.cc) ----
+  /** x (outer, dim, inner) -> y (outer, inner). */
+  reduce(op: number, x: F32, y: F32, outer: number, dim: number, inner: number): void;
+  /** dx (outer, dim, inner) from dy (outer, inner); max/min route the gradient to the first extremum. */
+  reduceBackward(op: number, x: F32, y: F32, dy: F32, dx: F32, outer: number, dim: number, inner: number): void;
+  /** x (outer, dim, inner) -> out (outer, inner) indices of the first max/min along dim. */
+  argReduce(op: number, x: F32, out: I32, outer: number, dim: number, inner: number): void;
+
+  // ---- layout (native/cpu/layout.cc) ----
+  /**
+   * dst[dstOffset + i·dstStrides] (=|+=) src[srcOffset + i·srcStrides] for every index i in shape.
+   * Both arrays must hold 4-byte elements of the same kind (F32/F32 or I32/I32).
+   * Serves permute, slice and its gradient, concat and its gradient, broadcastTo.
+   */
+  copyStrided(src: F32 | I32, srcOffset: number, srcStrides: I32, dst: F32 | I32, dstOffset: number,
+              dstStrides: I32, shape: I32, accumulate: boolean): void;
+  /** x (outer, dim, inner), indices (nIdx) in [0, dim) -> y (outer, nIdx, inner). Works for I32 x/y. */
+  gather(x: F32 | I32, indices: I32, y: F32 | I32, outer: number, dim: number, inner: number): void;
+  /** dx (outer, dim, inner) overwritten: zero, then scatter-add of dy (outer, nIdx, inner). */
+  gatherBackward(dy: F32, indices: I32, dx: F32, outer: number, dim: number, inner: number): void;
+  /** out (n, depth): on at [i, indices[i]], off elsewhere; throws on an index outside [0, depth). */
+  oneHot(indices: I32, out: F32, depth: number, on: number, off: number): void;
+}

@@ -1,0 +1,52 @@
+// Methods on Tensor that belong to autograd rather than to one op family.
+import { backward, type BackwardOptions } from '../tensor/autograd.js';
+import { TensorboltError } from '../tensor/errors.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+
+/** A new tensor with the same values, no graph history and requiresGrad false. */
+export function detach(x: Tensor): Tensor {
+  const out = empty(x.shape, x.dtype);
+  (out.buf('detach') as Float32Array).set(x.buf('detach') as Float32Array);
+  return out;
+}
+
+/** A copy of x that stays connected to the graph (gradient passes straight through). */
+export function clone(x: Tensor): Tensor {
+  const out = detach(x);
+  if (x.requiresGrad) {
+    // imported lazily to avoid a cycle with autograd's record()
+    out.requiresGrad = true;
+    out._node = { op: 'clone', inputs: [x], backward: (dy) => [dy], saved: [] };
+  }
+  return out;
+}
+
+export function cast(x: Tensor, dtype: 'float32' | 'int32'): Tensor {
+  if (dtype !== 'float32' && dtype !== 'int32') throw new TensorboltError('cast', `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  if (x.dtype === dtype) return clone(x);
+  const out = empty(x.shape, dtype);
+  const src = x.buf('cast');
+  const dst = out.buf('cast');
+  for (let i = 0; i < src.length; i++) dst[i] = dtype === 'int32' ? Math.trunc(src[i]!) : src[i]!;
+  return out;
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    backward(dy?: Tensor, opts?: BackwardOptions): void;
+    detach(): Tensor;
+    clone(): Tensor;
+    cast(dtype: 'float32' | 'int32'): Tensor;
+    /** Sets requiresGrad and returns this (PyTorch's requires_grad_). */
+    requiresGrad_(flag?: boolean): Tensor;
+  }
+}
+Tensor.prototype.backward = function (dy?: Tensor, opts?: BackwardOptions) { backward(this, dy, opts); };
+Tensor.prototype.detach = function () { return detach(this); };
+Tensor.prototype.clone = function () { return clone(this); };
+Tensor.prototype.cast = function (dtype: 'float32' | 'int32') { return cast(this, dtype); };
+Tensor.prototype.requiresGrad_ = function (flag = true) {
+  if (flag && this.dtype !== 'float32') throw new TensorboltError('requiresGrad', 'only float32 tensors can require grad');
+  this.requiresGrad = flag;
+  return this;
+};

@@ -1,0 +1,61 @@
+// Helpers every op file uses: turning arguments into tensors, dtype checks, output allocation.
+import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { tensor, type TensorLike } from '../tensor/creation.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import type { DType } from '../tensor/engine.js';
+
+export { empty };
+
+/**
+ * An op's operand as a tensor. `owned` is true when we made it here (from a number or array): the
+ * op must hand it to record(..., saved) or dispose it, so constants do not leak.
+ */
+export function operand(op: string, x: TensorLike, name = 'input'): { t: Tensor; owned: boolean } {
+  if (x instanceof Tensor) {
+    x.buf(op);
+    return { t: x, owned: false };
+  }
+  if (typeof x === 'number' || Array.isArray(x) || x instanceof Float32Array || x instanceof Int32Array) {
+    return { t: tensor(x), owned: true };
+  }
+  throw new TensorboltError(op, `${name} must be a Tensor, a number or a (nested) array, got ${describe(x)}`);
+}
+
+/** A tensor argument that must already be a Tensor (used by ops that take no constants). */
+export function tensorArg(op: string, x: unknown, name = 'input'): Tensor {
+  if (!(x instanceof Tensor)) throw new TensorboltError(op, `${name} must be a Tensor, got ${describe(x)}`);
+  x.buf(op);
+  return x;
+}
+
+export function requireFloat(op: string, t: Tensor, name = 'input'): void {
+  if (t.dtype !== 'float32')
+    throw new TensorboltError(op, `${name} must be float32, got ${t.dtype} ${fmtShape(t.shape)} (use .cast('float32'))`);
+}
+
+export function requireDtype(op: string, t: Tensor, dtype: DType, name = 'input'): void {
+  if (t.dtype !== dtype) throw new TensorboltError(op, `${name} must be ${dtype}, got ${t.dtype} ${fmtShape(t.shape)}`);
+}
+
+export function requireRank(op: string, t: Tensor, rank: number | number[], name = 'input'): void {
+  const ok = Array.isArray(rank) ? rank.includes(t.rank) : t.rank === rank;
+  if (!ok)
+    throw new TensorboltError(op, `${name} must have rank ${Array.isArray(rank) ? rank.join(' or ') : rank}, got shape ${fmtShape(t.shape)}`);
+}
+
+export function numberArg(op: string, x: unknown, name: string): number {
+  if (typeof x !== 'number' || Number.isNaN(x)) throw new TensorboltError(op, `${name} must be a number, got ${describe(x)}`);
+  return x;
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (x instanceof Tensor) return `Tensor ${fmtShape(x.shape)} ${x.dtype}`;
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object') return (x as object).constructor?.name ?? 'an object';
+  return `${typeof x} ${String(x)}`;
+}
+
+export function i32(values: readonly number[]): Int32Array {
+  return Int32Array.from(values);
+}

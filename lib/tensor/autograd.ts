@@ -1,0 +1,185 @@
+// Reverse-mode automatic differentiation on a tape of GradNodes hanging off output tensors.
+// Ops call record() after computing their output; backward() walks the graph in reverse
+// topological order, accumulates gradients, assigns leaf .grad and then releases the graph.
+import { native } from '../native/load.js';
+import { engine } from './engine.js';
+import { TensorboltError, fmtShape } from './errors.js';
+import { shapesEqual } from './shape.js';
+import { Tensor, empty, type GradNode } from './tensor.js';
+
+/** True when an op on these inputs must be recorded. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  if (!engine.gradEnabled) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Records `out = op(inputs)` for autograd when any input requires grad; otherwise disposes `saved`
+ * at once. `backward(dy)` returns one gradient per input, shaped like that input (or null). It may
+ * return dy itself, or one tensor for several inputs: backward() copies aliases as needed.
+ */
+export function record(
+  op: string,
+  out: Tensor,
+  inputs: Tensor[],
+  backward: (dy: Tensor) => (Tensor | null)[],
+  saved: Tensor[] = [],
+): Tensor {
+  if (!needsGrad(...inputs)) {
+    for (const s of saved) s.dispose();
+    return out;
+  }
+  out.requiresGrad = true;
+  // saved tensors belong to the node, not to any tidy scope: they die with the graph.
+  for (const s of saved) engine.keep(s);
+  out._node = { op, inputs, backward, saved } satisfies GradNode;
+  return out;
+}
+
+/** Runs fn with gradient recording off (PyTorch's torch.no_grad). */
+export function noGrad<T>(fn: () => T): T {
+  engine.gradDepth++;
+  try {
+    return fn();
+  } finally {
+    engine.gradDepth--;
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return engine.gradEnabled;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  // Iterative DFS: deep graphs (long chains) must not overflow the JS stack.
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const t = top[0];
+    const inputs = t._node ? t._node.inputs : [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++]!;
+      if (!visited.has(next) && next.requiresGrad) {
+        visited.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+export interface BackwardOptions {
+  /** Keep the graph (and its saved tensors) so backward can run again through it. */
+  retainGraph?: boolean;
+}
+
+function copyOf(t: Tensor): Tensor {
+  const c = empty(t.shape, t.dtype);
+  (c.buf() as Float32Array).set(t.buf() as Float32Array);
+  return c;
+}
+
+/** loss.backward(): accumulates d(root)/d(leaf) into every leaf's .grad. */
+export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}): void {
+  root.buf('backward');
+  if (!root.requiresGrad)
+    throw new TensorboltError('backward', `tensor #${root.id} ${fmtShape(root.shape)} does not require grad (no parameter in its graph has requiresGrad)`);
+  let seed: Tensor;
+  if (dy) {
+    if (!(dy instanceof Tensor) || !shapesEqual(dy.shape, root.shape))
+      throw new TensorboltError('backward', `gradient shape ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy} does not match output shape ${fmtShape(root.shape)}`);
+    seed = dy;
+  } else {
+    if (root.size !== 1)
+      throw new TensorboltError('backward', `a gradient is needed for non-scalar output ${fmtShape(root.shape)}; pass backward(dy) or reduce to a scalar first`);
+    seed = empty(root.shape);
+    native().fill(seed.f32('backward'), 1);
+  }
+  const order = topoOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const owned = new Set<Tensor>(dy ? [] : [seed]); // gradients we created and must dispose
+  const give = (t: Tensor): void => { owned.delete(t); };
+  engine.gradDepth++;
+  try {
+    for (const t of order) {
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      const node = t._node;
+      if (!node) {
+        // A leaf: accumulate into .grad (in place when one exists).
+        if (t.grad && !t.grad.isDisposed) {
+          native().axpy(1, g.f32('backward'), t.grad.f32('backward'));
+        } else {
+          const kept = owned.has(g) ? g : copyOf(g);
+          give(kept);
+          engine.keep(kept);
+          t.grad = kept;
+        }
+        continue;
+      }
+      const inGrads = node.backward(g);
+      let gUsed = false;
+      const seen = new Set<Tensor>();
+      const unused: Tensor[] = [];
+      for (let i = 0; i < node.inputs.length; i++) {
+        const x = node.inputs[i]!;
+        let gx = inGrads[i];
+        if (!gx) continue;
+        if (!x.requiresGrad) {
+          unused.push(gx);
+          continue;
+        }
+        if (gx === g) {
+          if (owned.has(g) && !gUsed) gUsed = true;
+          else gx = copyOf(gx);
+        } else if (seen.has(gx)) {
+          gx = copyOf(gx);
+        }
+        seen.add(gx);
+        if (!shapesEqual(gx.shape, x.shape))
+          throw new TensorboltError('backward', `internal: gradient of '${node.op}' input ${i} has shape ${fmtShape(gx.shape)}, expected ${fmtShape(x.shape)}`);
+        const prev = grads.get(x);
+        if (prev && owned.has(prev)) {
+          native().axpy(1, gx.f32('backward'), prev.f32('backward'));
+          give(gx);
+          gx.dispose();
+        } else if (prev) {
+          const sum = copyOf(prev);
+          native().axpy(1, gx.f32('backward'), sum.f32('backward'));
+          give(gx);
+          gx.dispose();
+          grads.set(x, sum);
+          owned.add(sum);
+        } else {
+          grads.set(x, gx);
+          owned.add(gx);
+        }
+      }
+      for (const u of unused) if (u !== g && !seen.has(u)) u.dispose();
+      if (owned.has(g) && !gUsed) {
+        give(g);
+        g.dispose();
+      }
+    }
+  } finally {
+    engine.gradDepth--;
+    for (const g of owned) g.dispose();
+    if (!opts.retainGraph) releaseGraph(order);
+  }
+}
+
+function releaseGraph(order: Tensor[]): void {
+  for (const t of order) {
+    const node = t._node;
+    if (!node) continue;
+    for (const s of node.saved) s.dispose();
+    t._node = null;
+  }
+}

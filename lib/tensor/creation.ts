@@ -1,0 +1,157 @@
+// Creating tensors: from nested arrays, typed arrays (zero-copy), constants and random draws.
+import { native } from '../native/load.js';
+import type { DType } from './engine.js';
+import { TensorboltError, fmtShape } from './errors.js';
+import { Random, globalRandom } from './random.js';
+import { checkShape, sizeOf } from './shape.js';
+import { Tensor, empty, wrap, type NestedArray } from './tensor.js';
+
+export type TensorLike = Tensor | number | NestedArray | Float32Array | Int32Array;
+
+function inferShape(op: string, v: NestedArray): number[] {
+  const shape: number[] = [];
+  let cur: NestedArray = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0]!;
+  }
+  return shape;
+}
+
+function flatten(op: string, v: NestedArray, shape: number[], out: Float32Array | Int32Array): void {
+  let k = 0;
+  const walk = (x: NestedArray, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof x !== 'number')
+        throw new TensorboltError(op, `ragged or non-numeric nested array: expected a number at depth ${dim}, got ${Array.isArray(x) ? 'an array' : typeof x}`);
+      out[k++] = x;
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[dim])
+      throw new TensorboltError(op, `ragged nested array: expected ${shape[dim]} entries at depth ${dim} for shape ${fmtShape(shape)}`);
+    for (const e of x) walk(e, dim + 1);
+  };
+  walk(v, 0);
+}
+
+/**
+ * tb.tensor(values, shape?, dtype?). A Float32Array/Int32Array is used without copying (the tensor
+ * shares its memory); nested arrays and numbers are copied.
+ */
+export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Tensor {
+  const op = 'tensor';
+  if (values instanceof Tensor) return values;
+  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  if (values instanceof Float32Array || values instanceof Int32Array) {
+    const s = shape ? checkShape(op, shape) : [values.length];
+    if (sizeOf(s) !== values.length)
+      throw new TensorboltError(op, `${values.length} values do not fit shape ${fmtShape(s)}`);
+    const natural: DType = values instanceof Float32Array ? 'float32' : 'int32';
+    if (dtype && dtype !== natural) {
+      const t = empty(s, dtype);
+      native().cast(values, t.buf());
+      return t;
+    }
+    return wrap(values, s, natural);
+  }
+  if (typeof values === 'number' || Array.isArray(values)) {
+    const inferred = inferShape(op, values);
+    const s = shape ? checkShape(op, shape) : inferred;
+    const n = sizeOf(inferred);
+    if (sizeOf(s) !== n)
+      throw new TensorboltError(op, `${n} values (shape ${fmtShape(inferred)}) do not fit shape ${fmtShape(s)}`);
+    const t = empty(s, dtype ?? 'float32');
+    flatten(op, values, inferred, t.buf());
+    return t;
+  }
+  throw new TensorboltError(op, `cannot make a tensor from ${values === null ? 'null' : typeof values}`);
+}
+
+export function scalar(value: number, dtype: DType = 'float32'): Tensor {
+  return tensor(value, [], dtype);
+}
+
+export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+  const t = empty(checkShape('full', shape), dtype);
+  native().fill(t.buf(), value);
+  return t;
+}
+
+export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 0, dtype);
+}
+
+export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 1, dtype);
+}
+
+export function zerosLike(t: Tensor): Tensor {
+  return full(t.shape.slice(), 0, t.dtype);
+}
+
+export function onesLike(t: Tensor): Tensor {
+  return full(t.shape.slice(), 1, t.dtype);
+}
+
+export interface RandomOptions {
+  /** A seed for this draw only; without it the global generator (tb.setSeed) is used. */
+  seed?: number;
+  dtype?: DType;
+}
+
+function rngFor(opts?: RandomOptions): Random {
+  return opts?.seed !== undefined ? new Random(opts.seed) : globalRandom;
+}
+
+/** Normal samples with the given mean and standard deviation. */
+export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions): Tensor {
+  const t = empty(checkShape('randn', shape), 'float32');
+  const b = t.f32('randn');
+  const r = rngFor(opts);
+  for (let i = 0; i < b.length; i++) b[i] = mean + std * r.normal();
+  return t;
+}
+
+/** Uniform samples in [lo, hi). */
+export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Tensor {
+  const t = empty(checkShape('rand', shape), 'float32');
+  const b = t.f32('rand');
+  const r = rngFor(opts);
+  for (let i = 0; i < b.length; i++) b[i] = lo + (hi - lo) * r.uniform();
+  return t;
+}
+
+/** Integers in [lo, hi) as int32 (or float32 with dtype). */
+export function randint(lo: number, hi: number, shape: number[], opts?: RandomOptions): Tensor {
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo)
+    throw new TensorboltError('randint', `need integers lo < hi, got lo=${lo}, hi=${hi}`);
+  const t = empty(checkShape('randint', shape), opts?.dtype ?? 'int32');
+  const b = t.buf();
+  const r = rngFor(opts);
+  for (let i = 0; i < b.length; i++) b[i] = r.int(lo, hi);
+  return t;
+}
+
+/** [start, stop) with step, float32 by default (like tf.range). */
+export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float32'): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  if (step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const t = empty([n], dtype);
+  const b = t.buf();
+  for (let i = 0; i < n; i++) b[i] = start + i * step;
+  return t;
+}
+
+/** Identity matrix (n, m). */
+export function eye(n: number, m = n): Tensor {
+  const t = zeros([n, m]);
+  const b = t.f32('eye');
+  for (let i = 0; i < Math.min(n, m); i++) b[i * m + i] = 1;
+  return t;
+}

@@ -1,0 +1,22 @@
+#pragma once
+#include <cstdint>
+
+namespace tb::cpu {
+
+// C = alpha * op(A) @ op(B) + beta * C, row-major. op(A) is (M, K), op(B) is (K, N), C is (M, N);
+// lda/ldb/ldc are the row strides of A, B, C as stored.
+void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// Our own cache-blocked GEMM (used when OpenBLAS is absent or disabled, and as the test reference's
+// fast sibling). Same contract as Sgemm.
+void SgemmPortable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+bool HaveOpenBlas();
+bool UsingOpenBlas();
+void SetUseOpenBlas(bool on);  // ignored (stays false) when OpenBLAS was not linked
+const char* OpenBlasConfig();
+void SetOpenBlasThreads(int n);
+
+}  // namespace tb::cpu
