@@ -110,4 +110,62 @@ export interface NativeBinding {
   gatherBackward(dy: F32, indices: I32, dx: F32, outer: number, dim: number, inner: number): void;
   /** out (n, depth): on at [i, indices[i]], off elsewhere; throws on an index outside [0, depth). */
   oneHot(indices: I32, out: F32, depth: number, on: number, off: number): void;
+
+  // ---- conv2d by im2col + GEMM (native/cpu/conv2d.cc) ----
+  // layout 0 = NCHW with weight (OC, C, KH, KW) (PyTorch); layout 1 = NHWC with weight (KH, KW, C, OC)
+  // (Keras/TensorFlow.js). x is (N, C, H, W) or (N, H, W, C); y is (N, OC, OH, OW) or (N, OH, OW, OC).
+  // dims (Int32Array, 14): [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, layout]
+  // (dilation 1). Padding beyond the input reads zeros. bias (OC) may be null.
+  conv2d(x: F32, weight: F32, bias: F32 | null, y: F32, dims: I32): void;
+  /** Gradients; any of dx, dweight, dbias may be null. dx/dweight/dbias are overwritten. */
+  conv2dBackward(x: F32, weight: F32, dy: F32, dx: F32 | null, dweight: F32 | null, dbias: F32 | null, dims: I32): void;
+
+  // ---- pooling (native/cpu/pool2d.cc) ----
+  // dims (Int32Array, 12): [n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft] + layout
+  // as a 13th entry (0 NCHW, 1 NHWC). Max pooling records the flat input index of each max in argmax.
+  maxPool2d(x: F32, y: F32, argmax: I32, dims: I32): void;
+  maxPool2dBackward(dy: F32, argmax: I32, dx: F32, dims: I32): void;
+  /** Average over the window cells inside the input (padding excluded from the count, as Keras 'same'). */
+  avgPool2d(x: F32, y: F32, dims: I32): void;
+  avgPool2dBackward(dy: F32, dx: F32, dims: I32): void;
+
+  // ---- dropout (native/cpu/dropout.cc) ----
+  /**
+   * Inverted dropout: mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask. The draw is a
+   * counter-based hash of (seed, i), so a seed gives the same mask on any thread count.
+   */
+  dropout(x: F32, y: F32, mask: F32, rate: number, seed: number): void;
+
+  // ---- batch normalization (native/cpu/batchnorm.cc) ----
+  // x, y are (outer, C, inner): NCHW gives outer=N, inner=H*W; NHWC or (N, C) gives inner=1.
+  /**
+   * training: batch statistics, writes mean/invstd (C) for backward and updates running stats
+   * (runningMean = (1-momentum)*runningMean + momentum*mean; runningVar with the unbiased variance,
+   * PyTorch's convention). Eval: uses the running stats (mean/invstd outputs still written).
+   */
+  batchNorm(x: F32, gamma: F32 | null, beta: F32 | null, y: F32, mean: F32, invstd: F32,
+            runningMean: F32, runningVar: F32, outer: number, c: number, inner: number,
+            momentum: number, eps: number, training: boolean): void;
+  /** Training-mode gradients (dx through the batch statistics); dgamma/dbeta may be null. */
+  batchNormBackward(x: F32, gamma: F32 | null, mean: F32, invstd: F32, dy: F32, dx: F32,
+                    dgamma: F32 | null, dbeta: F32 | null, outer: number, c: number, inner: number): void;
+
+  // ---- optimizer updates, one fused pass per parameter (native/cpu/optim.cc) ----
+  /** PyTorch SGD: g = grad + wd*p; buf = momentum*buf + (1-dampening)*g (buf = g on first step); nesterov: g += momentum*buf else g = buf; p -= lr*g. */
+  sgdStep(param: F32, grad: F32, momentumBuf: F32 | null, lr: number, momentum: number, dampening: number,
+          weightDecay: number, nesterov: boolean, firstStep: boolean): void;
+  /** Adam / AdamW (decoupled weight decay) with bias correction for step t >= 1; vmax non-null = AMSGrad. */
+  adamStep(param: F32, grad: F32, m: F32, v: F32, vmax: F32 | null, lr: number, beta1: number, beta2: number,
+           eps: number, weightDecay: number, decoupled: boolean, step: number): void;
+  /** PyTorch RMSprop: sq = alpha*sq + (1-alpha)*g²; centered uses gradAvg; momentum uses momBuf. */
+  rmspropStep(param: F32, grad: F32, sq: F32, momBuf: F32 | null, gradAvg: F32 | null, lr: number, alpha: number,
+              eps: number, weightDecay: number, momentum: number): void;
+  /** PyTorch Adagrad: sum += g²; p -= clr * g / (sqrt(sum) + eps), clr = lr / (1 + (step-1)*lrDecay). */
+  adagradStep(param: F32, grad: F32, sum: F32, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number): void;
+  /** Adadelta: sq = rho*sq + (1-rho)*g²; d = sqrt(acc+eps)/sqrt(sq+eps)*g; acc = rho*acc + (1-rho)*d²; p -= lr*d. */
+  adadeltaStep(param: F32, grad: F32, sq: F32, acc: F32, lr: number, rho: number, eps: number, weightDecay: number): void;
+  /** Sum of squares (for gradient clipping by global norm), accumulated in double. */
+  sumSquares(x: F32): number;
+  /** x *= alpha in place. */
+  scale(x: F32, alpha: number): void;
 }
