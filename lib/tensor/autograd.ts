@@ -112,6 +112,8 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
       if (!g) continue;
       grads.delete(t);
       const node = t._node;
+      if (!node && t._released)
+        throw new TensorboltError('backward', `tried to backward through the graph a second time (tensor #${t.id} ${fmtShape(t.shape)}); pass {retainGraph: true} to the first backward`);
       if (!node) {
         // A leaf: accumulate into .grad (in place when one exists).
         if (t.grad && !t.grad.isDisposed) {
@@ -181,5 +183,6 @@ function releaseGraph(order: Tensor[]): void {
     if (!node) continue;
     for (const s of node.saved) s.dispose();
     t._node = null;
+    t._released = true;
   }
 }

@@ -35,6 +35,7 @@ export class Tensor {
   name: string | undefined;
   /** @internal */ _buf: Buf | null;
   /** @internal */ _node: GradNode | null = null;
+  /** @internal set once backward has freed this tensor's graph node */ _released = false;
   /** @internal the memory, shared by views (reshape); returned to the pool when the last user goes */
   _store: Storage;
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// tensorbolt train|info|bench — the command-line entry.
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tb from './index.js';
+
+const USAGE = `usage:
+  tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
+                         [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--quiet]
+  tensorbolt info
+  tensorbolt bench [--quick]`;
+
+function fail(msg: string): never {
+  console.error(`tensorbolt: ${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+function num(v: string | undefined, name: string, dflt: number, integer = true): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x <= 0) fail(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+  return x;
+}
+
+async function train(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+      optimizer: { type: 'string', default: 'adam' }, lr: { type: 'string' }, seed: { type: 'string' },
+      save: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals[0] !== 'mnist') fail(`train needs a data set: 'mnist' (got ${positionals[0] ?? 'nothing'})`);
+  const kind = values.model;
+  if (kind !== 'mlp' && kind !== 'cnn') fail(`--model must be mlp or cnn, got '${kind}'`);
+  const epochs = num(values.epochs, 'epochs', kind === 'cnn' ? 1 : 5);
+  const batchSize = num(values['batch-size'], 'batch-size', 128);
+  const seed = values.seed !== undefined ? num(values.seed, 'seed', 0) : 1234;
+  if (values.threads) tb.setNumThreads(num(values.threads, 'threads', 1));
+  tb.setSeed(seed);
+
+  const t0 = performance.now();
+  const { train: tr, test } = tb.datasets.mnist();
+  const limit = values.limit ? num(values.limit, 'limit', 60000) : tr.images.shape[0]!;
+  const xTrain = limit < tr.images.shape[0]! ? tr.images.slice([0, 0, 0, 0], [limit, -1, -1, -1]) : tr.images;
+  const yTrain = tb.toCategorical(limit < tr.labels.shape[0]! ? tr.labels.slice([0], [limit]) : tr.labels, 10);
+  const yTest = tb.toCategorical(test.labels, 10);
+  console.log(`MNIST: ${xTrain.shape[0]} training and ${test.images.shape[0]} test images (loaded in ${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+
+  const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
+  const optName = values.optimizer!;
+  const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
+  const optimizer = tb.optim.optimizerFromName(optName, [], lr !== undefined ? { learningRate: lr } : {});
+  model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  if (!values.quiet) model.summary();
+  const info = tb.backendInfo();
+  console.log(`backend: cpu (${info.gemm}${info.openblas ? ', ' + info.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
+  const tFit = performance.now();
+  await model.fit(xTrain, yTrain, { batchSize, epochs, validationData: [test.images, yTest], verbose: values.quiet ? 0 : 1 });
+  const fitSecs = (performance.now() - tFit) / 1000;
+  const [loss, acc] = model.evaluate(test.images, yTest, { batchSize: 512 });
+  const pred = model.predict(test.images, { batchSize: 512 });
+  const predLabels = pred.argMax(-1).dataSync() as Int32Array;
+  const trueLabels = test.labels.dataSync() as Int32Array;
+  const cm = tb.metrics.confusionMatrix(trueLabels, predLabels, 10);
+  console.log(`\ntrained in ${fitSecs.toFixed(1)}s (${((xTrain.shape[0]! * epochs) / fitSecs).toFixed(0)} images/s)`);
+  console.log(`test loss ${loss!.toFixed(4)}, test accuracy ${(acc! * 100).toFixed(2)}%\n`);
+  console.log(tb.metrics.classificationReport(cm));
+  console.log('\nconfusion matrix (rows: true class, columns: predicted class)');
+  console.log(tb.metrics.formatConfusionMatrix(cm));
+  if (values.save) {
+    const url = values.save.includes('://') ? values.save : `file://${values.save}`;
+    await model.save(url);
+    console.log(`\nsaved to ${values.save} (model.json + weights.bin, TensorFlow.js layers format)`);
+  }
+}
+
+function info(): void {
+  const i = tb.backendInfo();
+  console.log(`tensorbolt ${tb.version}`);
+  console.log(`backend:   cpu`);
+  console.log(`gemm:      ${i.gemm}${i.openblas ? ` (${i.openblasConfig})` : ' (OpenBLAS not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt)'}`);
+  console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
+  console.log(`compiler:  ${i.compiler}`);
+  console.log(`addon:     ${i.addonPath}`);
+  console.log(`cuda:      not built (npm run build:cuda where the CUDA toolkit with cuBLAS is installed)`);
+  console.log(`node:      ${process.version} (N-API ${process.versions.napi})`);
+}
+
+function bench(argv: string[]): void {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = join(here, '..', 'bench', 'run.js');
+  if (!existsSync(script)) fail('the benchmark suite is not part of this install (it ships with the source repository)');
+  const r = spawnSync(process.execPath, [script, ...argv], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+try {
+  if (cmd === 'train') await train(rest);
+  else if (cmd === 'info') info();
+  else if (cmd === 'bench') bench(rest);
+  else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') console.log(USAGE);
+  else fail(`unknown command '${cmd}'`);
+} catch (e) {
+  if (e instanceof tb.TensorboltError) {
+    console.error(`tensorbolt: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+}

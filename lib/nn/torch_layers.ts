@@ -1,0 +1,179 @@
+// PyTorch-style layers: thin constructors that create parameters and a short forward calling ops.
+// Inputs are NCHW for the 2-D layers, as in PyTorch. Initialization follows PyTorch's defaults
+// (kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)), for weights and biases).
+import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { rand, zeros, ones } from '../tensor/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+import { batchNorm } from '../ops/batchnorm.js';
+import { flatten } from '../ops/reshape.js';
+import { Module, parameter } from './module.js';
+import * as F from './functional.js';
+
+function uniformInit(shape: number[], fanIn: number): Tensor {
+  const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  return parameter(rand(shape, -bound, bound));
+}
+
+function checkInt(op: string, name: string, v: unknown, min = 1): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new TensorboltError(op, `${name} must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+function pair(op: string, name: string, v: number | [number, number], min = 1): [number, number] {
+  const p: [number, number] = Array.isArray(v) ? v : [v, v];
+  checkInt(op, name, p[0], min);
+  checkInt(op, name, p[1], min);
+  return p;
+}
+
+/** y = x Wᵀ + b; weight (out, in). */
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+    super();
+    checkInt('Linear', 'inFeatures', inFeatures);
+    checkInt('Linear', 'outFeatures', outFeatures);
+    this.weight = uniformInit([outFeatures, inFeatures], inFeatures);
+    this.bias = opts.bias === false ? null : uniformInit([outFeatures], inFeatures);
+  }
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || x.shape[x.rank - 1] !== this.inFeatures)
+      throw new TensorboltError('Linear.forward', `expected input (..., ${this.inFeatures}), got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** 2-D convolution on NCHW; weight (OC, C, KH, KW). */
+export class Conv2d extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number] | 'same' | 'valid';
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
+              opts: { stride?: number | [number, number]; padding?: number | [number, number] | 'same' | 'valid'; bias?: boolean } = {}) {
+    super();
+    checkInt('Conv2d', 'inChannels', inChannels);
+    checkInt('Conv2d', 'outChannels', outChannels);
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize);
+    this.stride = pair('Conv2d', 'stride', opts.stride ?? 1);
+    const p = opts.padding ?? 0;
+    this.padding = typeof p === 'string' ? p : pair('Conv2d', 'padding', p, 0);
+    const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
+    this.weight = uniformInit([outChannels, inChannels, ...this.kernelSize], fanIn);
+    this.bias = opts.bias === false ? null : uniformInit([outChannels], fanIn);
+  }
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || x.rank !== 4 || x.shape[1] !== this.inChannels)
+      throw new TensorboltError('Conv2d.forward', `expected NCHW input (N, ${this.inChannels}, H, W), got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding);
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: number | [number, number], readonly stride?: number | [number, number], readonly padding = 0) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.maxPool2d(x, this.kernelSize, this.stride, this.padding);
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: number | [number, number], readonly stride?: number | [number, number], readonly padding = 0) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.avgPool2d(x, this.kernelSize, this.stride, this.padding);
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new TensorboltError('Dropout', `p must be in [0, 1), got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+}
+
+/** Batch norm over the channel axis 1 (N, C) or (N, C, H, W), PyTorch conventions (momentum 0.1, eps 1e-5). */
+class BatchNormBase extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  constructor(readonly numFeatures: number, readonly opts: { eps?: number; momentum?: number; affine?: boolean } = {}, private readonly rank: number[]) {
+    super();
+    checkInt(new.target.name, 'numFeatures', numFeatures);
+    const affine = opts.affine !== false;
+    this.weight = affine ? parameter(ones([numFeatures])) : null;
+    this.bias = affine ? parameter(zeros([numFeatures])) : null;
+    this.registerBuffer('runningMean', zeros([numFeatures]));
+    this.registerBuffer('runningVar', ones([numFeatures]));
+  }
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || !this.rank.includes(x.rank) || x.shape[1] !== this.numFeatures)
+      throw new TensorboltError(`${this.constructor.name}.forward`, `expected input of rank ${this.rank.join(' or ')} with ${this.numFeatures} channels on axis 1, got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    return batchNorm(x, { gamma: this.weight, beta: this.bias, runningMean: this.buffer('runningMean'), runningVar: this.buffer('runningVar') },
+      { training: this.training, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5, axis: 1 });
+  }
+}
+
+export class BatchNorm1d extends BatchNormBase {
+  constructor(numFeatures: number, opts: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+    super(numFeatures, opts, [2, 3]);
+  }
+}
+
+export class BatchNorm2d extends BatchNormBase {
+  constructor(numFeatures: number, opts: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+    super(numFeatures, opts, [4]);
+  }
+}
+
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    return flatten(x);
+  }
+}
+
+/** Wraps a stateless function as a module (activations). */
+class Fn extends Module {
+  constructor(private readonly fn: (x: Tensor) => Tensor) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}
+
+export class ReLU extends Fn { constructor() { super(F.relu); } }
+export class Sigmoid extends Fn { constructor() { super(F.sigmoid); } }
+export class Tanh extends Fn { constructor() { super(F.tanh); } }
+export class GELU extends Fn { constructor() { super((x) => F.gelu(x)); } }
+export class ELU extends Fn { constructor(alpha = 1) { super((x) => F.elu(x, alpha)); } }
+export class LeakyReLU extends Fn { constructor(negativeSlope = 0.01) { super((x) => F.leakyRelu(x, negativeSlope)); } }
+export class Softplus extends Fn { constructor() { super(F.softplus); } }
+export class Softmax extends Fn { constructor(dim = -1) { super((x) => F.softmax(x, dim)); } }
+export class LogSoftmax extends Fn { constructor(dim = -1) { super((x) => F.logSoftmax(x, dim)); } }
+
+/** Runs modules in order. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    for (const [i, l] of layers.entries())
+      if (!(l instanceof Module)) throw new TensorboltError('Sequential', `argument ${i} is not a Module`);
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const l of this.layers) h = l.forward(h);
+    return h;
+  }
+  override namedChildren(): [string, Module][] {
+    return this.layers.map((l, i) => [String(i), l]);
+  }
+}

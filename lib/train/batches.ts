@@ -1,0 +1,43 @@
+// Row selection for fit/evaluate/predict: copies the chosen samples of x and y into batch tensors
+// (contiguous rows copied with one set() each; no per-element work).
+import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+
+export function numSamples(op: string, x: Tensor, name = 'x'): number {
+  if (!(x instanceof Tensor)) throw new TensorboltError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  x.buf(op);
+  if (x.rank === 0) throw new TensorboltError(op, `${name} must have a batch axis, got a scalar`);
+  return x.shape[0]!;
+}
+
+/** Rows idx[from..to) of t as a new tensor. */
+export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: number): Tensor {
+  const n = to - from;
+  const row = t.size / Math.max(1, t.shape[0]!);
+  const out = empty([n, ...t.shape.slice(1)], t.dtype);
+  const src = t.buf('fit');
+  const dst = out.buf('fit');
+  if (!idx) {
+    dst.set(src.subarray(from * row, to * row) as never);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const r = idx[from + i]!;
+      dst.set(src.subarray(r * row, (r + 1) * row) as never, i * row);
+    }
+  }
+  return out;
+}
+
+export function checkXY(op: string, x: Tensor, y: Tensor): number {
+  const nx = numSamples(op, x, 'x');
+  const ny = numSamples(op, y, 'y');
+  if (nx !== ny) throw new TensorboltError(op, `x and y have different sample counts: x ${fmtShape(x.shape)} has ${nx}, y ${fmtShape(y.shape)} has ${ny}`);
+  if (nx === 0) throw new TensorboltError(op, `the data set is empty (x ${fmtShape(x.shape)})`);
+  return nx;
+}
+
+export function checkBatchSize(op: string, batchSize: unknown): number {
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize <= 0)
+    throw new TensorboltError(op, `batchSize must be a positive integer, got ${String(batchSize)}`);
+  return batchSize;
+}

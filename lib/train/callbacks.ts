@@ -1,0 +1,90 @@
+// fit() callbacks, Keras-style: hooks per epoch and batch, early stopping, NaN guard, History.
+import type { Sequential } from './sequential.js';
+
+export type Logs = Record<string, number>;
+
+export interface Callback {
+  setModel?(model: Sequential): void;
+  onTrainBegin?(logs?: Logs): void | Promise<void>;
+  onTrainEnd?(logs?: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs?: Logs): void | Promise<void>;
+  onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
+}
+
+/** What fit() returns: per-epoch logs (loss, metrics, val_*) as in Keras' History. */
+export class History implements Callback {
+  epoch: number[] = [];
+  history: Record<string, number[]> = {};
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+}
+
+export interface EarlyStoppingArgs {
+  monitor?: string;
+  minDelta?: number;
+  patience?: number;
+  mode?: 'min' | 'max' | 'auto';
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when `monitor` stops improving for `patience` epochs. */
+export class EarlyStopping implements Callback {
+  private model: Sequential | null = null;
+  private best = Infinity;
+  private wait = 0;
+  private bestWeights: Float32Array[] | null = null;
+  stoppedEpoch = -1;
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly sign: number;
+  readonly restoreBestWeights: boolean;
+
+  constructor(args: EarlyStoppingArgs = {}) {
+    this.monitor = args.monitor ?? 'val_loss';
+    this.minDelta = Math.abs(args.minDelta ?? 0);
+    this.patience = args.patience ?? 0;
+    const mode = args.mode ?? 'auto';
+    this.sign = mode === 'max' || (mode === 'auto' && /acc|accuracy|f1|precision|recall/.test(this.monitor)) ? -1 : 1;
+    this.restoreBestWeights = !!args.restoreBestWeights;
+  }
+  setModel(m: Sequential): void {
+    this.model = m;
+  }
+  onTrainBegin(): void {
+    this.best = Infinity;
+    this.wait = 0;
+    this.stoppedEpoch = -1;
+  }
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    const v = logs[this.monitor];
+    if (v === undefined) return;
+    const score = this.sign * v;
+    if (score < this.best - this.minDelta) {
+      this.best = score;
+      this.wait = 0;
+      if (this.restoreBestWeights && this.model)
+        this.bestWeights = this.model.parameters().map((p) => p.dataSync() as Float32Array);
+    } else if (++this.wait >= this.patience) {
+      this.stoppedEpoch = epoch;
+      if (this.model) {
+        this.model.stopTraining = true;
+        if (this.bestWeights)
+          this.model.parameters().forEach((p, i) => (p.buf('EarlyStopping') as Float32Array).set(this.bestWeights![i]!));
+      }
+    }
+  }
+}
+
+export function earlyStopping(args: EarlyStoppingArgs = {}): EarlyStopping {
+  return new EarlyStopping(args);
+}
+
+/** Callback from plain functions (tfjs's CustomCallback). */
+export function callback(hooks: Callback): Callback {
+  return hooks;
+}

@@ -1,0 +1,133 @@
+// The fit() loop: shuffled mini-batches, one tidy() per step (no tensor outlives its step), the
+// event loop served between batches, callbacks, validation, a NaN guard and the progress display.
+import { TensorboltError } from '../tensor/errors.js';
+import { noGrad } from '../tensor/autograd.js';
+import { tidy } from '../tensor/tidy.js';
+import { Random, globalRandom } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { History, type Callback, type Logs } from './callbacks.js';
+import { Progress, type ProgressSink } from './progress.js';
+import { checkBatchSize, checkXY, takeRows } from './batches.js';
+import { metricValue } from './batch_metrics.js';
+import type { Sequential } from './sequential.js';
+
+export interface FitArgs {
+  batchSize?: number;
+  epochs?: number;
+  /** Shuffle the training samples every epoch (default true). */
+  shuffle?: boolean;
+  validationData?: [Tensor, Tensor];
+  /** Fraction of the samples, taken from the end before shuffling (as Keras), held out for validation. */
+  validationSplit?: number;
+  callbacks?: Callback[] | Callback;
+  /** 0 silent, 1 progress bar (or plain lines when not a TTY), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Index of the first epoch (to resume). */
+  initialEpoch?: number;
+  /** Seed for the shuffling order (default: the global generator, see tb.setSeed). */
+  seed?: number;
+  /** Where progress goes (default process.stdout). */
+  output?: ProgressSink;
+  /** Yield to the event loop every this many batches (default 1). */
+  yieldEvery?: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
+  const op = 'fit';
+  let n = checkXY(op, x, y);
+  const batchSize = checkBatchSize(op, args.batchSize ?? 32);
+  const epochs = args.epochs ?? 1;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new TensorboltError(op, `epochs must be a non-negative integer, got ${epochs}`);
+  const verbose = args.verbose ?? 1;
+  model.checkInput(op, x);
+  const opt = model.ensureOptimizer();
+
+  let valX: Tensor | null = null;
+  let valY: Tensor | null = null;
+  const owned: Tensor[] = [];
+  if (args.validationData) {
+    [valX, valY] = args.validationData;
+    checkXY('fit (validationData)', valX, valY);
+  } else if (args.validationSplit !== undefined) {
+    const f = args.validationSplit;
+    if (!(f > 0 && f < 1)) throw new TensorboltError(op, `validationSplit must be in (0, 1), got ${f}`);
+    const nVal = Math.floor(n * f);
+    if (nVal === 0 || nVal === n) throw new TensorboltError(op, `validationSplit ${f} of ${n} samples leaves an empty split`);
+    valX = takeRows(x, null, n - nVal, n);
+    valY = takeRows(y, null, n - nVal, n);
+    owned.push(valX, valY);
+    n -= nVal;
+  }
+
+  const rng = args.seed !== undefined ? new Random(args.seed) : globalRandom;
+  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
+  const history = new History();
+  cbs.push(history);
+  for (const c of cbs) c.setModel?.(model);
+  const batches = Math.ceil(n / batchSize);
+  const sink: ProgressSink = args.output ?? { isTTY: !!process.stdout.isTTY, write: (s) => void process.stdout.write(s) };
+  const progress = verbose === 1 ? new Progress(sink, epochs, batches) : null;
+  const labels = model.metricLabels;
+  const yieldEvery = Math.max(1, args.yieldEvery ?? 1);
+  model.stopTraining = false;
+  model.train();
+  const order = new Int32Array(n);
+  try {
+    for (const c of cbs) await c.onTrainBegin?.();
+    for (let epoch = args.initialEpoch ?? 0; epoch < epochs && !model.stopTraining; epoch++) {
+      for (let i = 0; i < n; i++) order[i] = i;
+      if (args.shuffle !== false) rng.shuffle(order);
+      for (const c of cbs) await c.onEpochBegin?.(epoch);
+      progress?.epochBegin(epoch);
+      let lossSum = 0;
+      const sums = new Array<number>(labels.length).fill(0);
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const from = b * batchSize;
+        const to = Math.min(n, from + batchSize);
+        for (const c of cbs) await c.onBatchBegin?.(b);
+        const step = tidy(() => {
+          const xb = takeRows(x, order, from, to);
+          const yb = takeRows(y, order, from, to);
+          opt.zeroGrad();
+          const { loss, pred } = model.lossAndPred(xb, yb, true);
+          const lv = loss.item();
+          if (!Number.isFinite(lv)) return { loss: lv, metrics: [] as number[] };
+          loss.backward();
+          opt.step();
+          const metrics = noGrad(() => model.metricNames.map((m) => metricValue(m, yb, pred)));
+          return { loss: lv, metrics };
+        });
+        if (!Number.isFinite(step.loss))
+          throw new TensorboltError(op, `the loss became ${step.loss} at epoch ${epoch + 1}, batch ${b + 1} of ${batches}; training stopped (lower the learning rate, check the inputs for NaN/Inf, or normalize the data)`);
+        const cnt = to - from;
+        lossSum += step.loss * cnt;
+        step.metrics.forEach((v, i) => (sums[i]! += v * cnt));
+        seen += cnt;
+        const logs: Logs = { loss: lossSum / seen };
+        labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
+        progress?.batchEnd(b, logs);
+        for (const c of cbs) await c.onBatchEnd?.(b, { ...logs, batch: b, size: cnt });
+        if ((b + 1) % yieldEvery === 0) await yieldToEventLoop();
+      }
+      const logs: Logs = { loss: lossSum / seen };
+      labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
+      if (valX && valY) {
+        model.eval();
+        const v = model.evaluateDict(valX, valY, { batchSize: Math.max(batchSize, 256) });
+        model.train();
+        for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
+      }
+      if (progress) progress.epochEnd(epoch, logs);
+      else if (verbose === 2) sink.write(`Epoch ${epoch + 1}/${epochs} - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(' - ')}\n`);
+      for (const c of cbs) await c.onEpochEnd?.(epoch, logs);
+    }
+    for (const c of cbs) await c.onTrainEnd?.();
+  } finally {
+    model.eval();
+    for (const t of owned) t.dispose();
+  }
+  return history;
+}

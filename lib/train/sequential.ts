@@ -1,0 +1,250 @@
+// The Keras-style model: tb.sequential([...layers]), compile, fit, evaluate, predict, summary.
+import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { noGrad } from '../tensor/autograd.js';
+import { tidy } from '../tensor/tidy.js';
+import { Tensor } from '../tensor/tensor.js';
+import { concat } from '../ops/layout.js';
+import { Module } from '../nn/module.js';
+import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
+import { Optimizer, optimizerFromName } from '../optim/index.js';
+import { softmaxCrossEntropy } from '../ops/softmax.js';
+import { canonicalLossName, lossByName, type LossFn } from './losses.js';
+import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
+import { fit as fitLoop, type FitArgs } from './fit.js';
+import type { History } from './callbacks.js';
+import { metricValue, canonicalMetric, type MetricName } from './batch_metrics.js';
+
+export interface CompileArgs {
+  optimizer: string | Optimizer;
+  loss: string | LossFn;
+  metrics?: string[];
+}
+
+export class Sequential extends Module {
+  readonly layers: Layer[] = [];
+  optimizer: Optimizer | null = null;
+  lossName: string | null = null;
+  lossFn: LossFn | null = null;
+  private optimizerName: string | null = null;
+  metricNames: MetricName[] = [];
+  /** The metric names as the user wrote them: the keys in logs and History. */
+  metricLabels: string[] = [];
+  /** Set by callbacks (EarlyStopping) to end fit() after the current epoch. */
+  stopTraining = false;
+  readonly name: string;
+
+  constructor(args: { layers?: Layer[]; name?: string } = {}) {
+    super();
+    this.name = args.name ?? 'sequential';
+    for (const l of args.layers ?? []) this.add(l);
+  }
+
+  add(layer: Layer): void {
+    if (!(layer instanceof Layer)) throw new TensorboltError('Sequential.add', `expected a layer (tb.layers.*), got ${typeof layer}`);
+    if (this.layers.length === 0 && !layer.inputShape && !layer.built) {
+      // allowed: the input shape is then taken from the first batch
+    }
+    this.layers.push(layer);
+    if (this.layers.length > 1 && this.layers[0]!.inputShape) this.build();
+  }
+
+  override namedChildren(): [string, Module][] {
+    return this.layers.map((l) => [l.name, l]);
+  }
+
+  /** Builds every layer from the first layer's inputShape (or an explicit sample shape). */
+  build(inputShape?: SampleShape): SampleShape {
+    let s = inputShape ?? this.layers[0]?.inputShape ?? null;
+    if (!s) throw new TensorboltError('Sequential.build', 'the first layer needs an inputShape (or call fit/predict to infer it)');
+    for (const l of this.layers) {
+      const out = l.computeOutputShape(s);
+      if (!l.built) l.build(s);
+      else if (l.builtInputShape!.join(',') !== s.join(','))
+        throw new TensorboltError(l.name, `expected input shape [null,${l.builtInputShape!.join(',')}], got [null,${s.join(',')}]`);
+      s = out;
+    }
+    return s;
+  }
+
+  /** Checks x's sample shape against the first layer's declared or built input shape. */
+  checkInput(op: string, x: Tensor): void {
+    const first = this.layers[0];
+    if (!first) throw new TensorboltError(op, 'the model has no layers');
+    const want = first.builtInputShape ?? first.inputShape;
+    const got = x.shape.slice(1);
+    if (want && want.join(',') !== got.join(','))
+      throw new TensorboltError(op, `input shape ${fmtShape(x.shape)} does not fit layer '${first.name}': expected [null,${want.join(',')}]`);
+    if (!want) this.build(got);
+    else if (!first.built) this.build(want);
+  }
+
+  compile(args: CompileArgs): void {
+    if (!args || typeof args !== 'object') throw new TensorboltError('compile', 'expects {optimizer, loss, metrics?}');
+    if (typeof args.loss === 'string') {
+      this.lossName = canonicalLossName(args.loss);
+      this.lossFn = lossByName(args.loss);
+    } else if (typeof args.loss === 'function') {
+      this.lossName = null;
+      this.lossFn = args.loss;
+    } else {
+      throw new TensorboltError('compile', `loss must be a name or a function, got ${typeof args.loss}`);
+    }
+    if (this.layers[0]?.inputShape) this.build();
+    if (typeof args.optimizer === 'string') {
+      this.optimizerName = args.optimizer;
+      // validates the name now; built again with the parameters once the model is built
+      this.optimizer = optimizerFromName(args.optimizer, this.parameters());
+    } else if (args.optimizer instanceof Optimizer) {
+      this.optimizerName = null;
+      this.optimizer = args.optimizer;
+    } else {
+      throw new TensorboltError('compile', 'optimizer must be a name (e.g. \'adam\') or an optimizer instance');
+    }
+    this.metricNames = (args.metrics ?? []).map((m) => canonicalMetric(m, this.lossName));
+    this.metricLabels = (args.metrics ?? []).slice();
+  }
+
+  /** Forward pass over all layers. */
+  call(x: Tensor, training: boolean): Tensor {
+    let h = x;
+    for (const l of this.layers) h = l.apply(h, { training });
+    return h;
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.call(x, this.training);
+  }
+
+  /**
+   * Loss and predictions for one batch in training. A final softmax layer trained with a
+   * categorical cross-entropy goes through the fused softmax-cross-entropy kernel on its logits
+   * (stable for extreme logits); pred is then the logits, whose argmax equals the softmax's.
+   */
+  lossAndPred(x: Tensor, y: Tensor, training: boolean): { loss: Tensor; pred: Tensor } {
+    const last = this.layers[this.layers.length - 1]!;
+    const fusable = (last instanceof Dense || last instanceof Conv2D) && last.activation === 'softmax' &&
+      (this.lossName === 'categoricalCrossentropy' || this.lossName === 'sparseCategoricalCrossentropy');
+    if (fusable) {
+      let h = x;
+      for (let i = 0; i < this.layers.length - 1; i++) h = this.layers[i]!.apply(h, { training });
+      if (!last.built) {
+        last.computeOutputShape(h.shape.slice(1));
+        last.build(h.shape.slice(1));
+      }
+      const logits = last.callLinear(h);
+      if (logits.rank !== 2) throw new TensorboltError('fit', `a softmax output must be (batch, classes), got ${fmtShape(logits.shape)}`);
+      let target = y;
+      if (this.lossName === 'categoricalCrossentropy') {
+        if (y.shape.join(',') !== logits.shape.join(','))
+          throw new TensorboltError('fit', `y ${fmtShape(y.shape)} does not match the model output ${fmtShape(logits.shape)} for categoricalCrossentropy (one-hot targets; use tb.toCategorical)`);
+      } else {
+        target = y.rank === 2 && y.shape[1] === 1 ? y.reshape([y.shape[0]!]) : y;
+        if (target.dtype !== 'int32') target = target.cast('int32');
+      }
+      return { loss: softmaxCrossEntropy(logits, target), pred: logits };
+    }
+    const pred = this.call(x, training);
+    return { loss: this.lossFn!(y, pred), pred };
+  }
+
+  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
+    return fitLoop(this, x, y, args);
+  }
+
+  /** @internal After the model is built: an optimizer made from a name gets the parameters. */
+  ensureOptimizer(): Optimizer {
+    const params = this.parameters();
+    const have = new Set(this.optimizer!.paramGroups.flatMap((g) => g.params));
+    if (this.optimizerName && params.some((p) => !have.has(p))) this.optimizer = optimizerFromName(this.optimizerName, params);
+    return this.optimizer!;
+  }
+
+  /** Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'. */
+  async save(url: string): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
+    const { saveLayersModel } = await import('../io/layers_model.js');
+    return saveLayersModel(this, url);
+  }
+
+  /** Predictions in inference mode, in batches. */
+  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    const op = 'predict';
+    const n = numSamples(op, x);
+    const bs = checkBatchSize(op, args.batchSize ?? 32);
+    this.checkInput(op, x);
+    return noGrad(() => {
+      if (n <= bs) return tidy(() => this.call(x, false));
+      const parts: Tensor[] = [];
+      for (let i = 0; i < n; i += bs) parts.push(tidy(() => { const xb = takeRows(x, null, i, Math.min(n, i + bs)); return this.call(xb, false); }));
+      const out = concat(parts, 0);
+      for (const p of parts) p.dispose();
+      return out;
+    });
+  }
+
+  /** [loss, ...metrics] over the data set in inference mode (Keras' evaluate). */
+  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): number[] {
+    const r = this.evaluateDict(x, y, args);
+    return [r.loss!, ...this.metricLabels.map((m) => r[m]!)];
+  }
+
+  evaluateDict(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Record<string, number> {
+    const op = 'evaluate';
+    if (!this.lossFn) throw new TensorboltError(op, 'call compile() before evaluate');
+    const n = checkXY(op, x, y);
+    const bs = checkBatchSize(op, args.batchSize ?? 32);
+    this.checkInput(op, x);
+    let lossSum = 0;
+    const sums: Record<string, number> = {};
+    noGrad(() => {
+      for (let i = 0; i < n; i += bs) {
+        const end = Math.min(n, i + bs);
+        tidy(() => {
+          const xb = takeRows(x, null, i, end);
+          const yb = takeRows(y, null, i, end);
+          const { loss, pred } = this.lossAndPred(xb, yb, false);
+          lossSum += loss.item() * (end - i);
+          for (const m of this.metricNames) sums[m] = (sums[m] ?? 0) + metricValue(m, yb, pred) * (end - i);
+        });
+      }
+    });
+    const out: Record<string, number> = { loss: lossSum / n };
+    this.metricNames.forEach((m, i) => (out[this.metricLabels[i]!] = sums[m]! / n));
+    return out;
+  }
+
+  /** A Keras-like table of layers, output shapes and parameter counts; returned and printed. */
+  summary(print: (s: string) => void = console.log): string {
+    const rows: [string, string, string][] = [];
+    let s: SampleShape | null = this.layers[0]?.builtInputShape ?? this.layers[0]?.inputShape ?? null;
+    let total = 0;
+    let trainable = 0;
+    for (const l of this.layers) {
+      let out = '?';
+      if (s) {
+        s = l.computeOutputShape(s);
+        out = `[null,${s.join(',')}]`;
+      }
+      const count = l.countParams();
+      const nonTrainable = l.weightsWithNames().filter(([k]) => /moving_/.test(k)).reduce((a, [, w]) => a + w.size, 0);
+      total += count;
+      trainable += count - nonTrainable;
+      rows.push([`${l.name} (${l.className})`, out, String(count)]);
+    }
+    const w = [Math.max(28, ...rows.map((r) => r[0].length)) + 2, Math.max(20, ...rows.map((r) => r[1].length)) + 2, 12];
+    const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i]!)).join('');
+    const sep = '_'.repeat(w[0]! + w[1]! + w[2]!);
+    const text = [
+      `Model: "${this.name}"`, sep, line(['Layer (type)', 'Output shape', 'Param #']), '='.repeat(sep.length),
+      ...rows.flatMap((r, i) => [line(r), i < rows.length - 1 ? '_'.repeat(sep.length) : '']).filter((x) => x !== ''),
+      '='.repeat(sep.length), `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, sep,
+    ].join('\n');
+    print(text);
+    return text;
+  }
+}
+
+/** tb.sequential([...]) */
+export function sequential(layersOrArgs: Layer[] | { layers?: Layer[]; name?: string } = []): Sequential {
+  return Array.isArray(layersOrArgs) ? new Sequential({ layers: layersOrArgs }) : new Sequential(layersOrArgs);
+}
