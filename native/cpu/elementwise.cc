@@ -114,7 +114,7 @@ void BinaryT(const Space<3>& s, const float* a, const float* b, float* out) {
         const float* pa = a + off[0];
         const float* pb = b + off[1];
         float* po = out + off[2];  // out is contiguous: inner stride 1
-        for (int64_t j = 0; j < len; ++j) po[j] = Op::F(Ld<kA>(pa, j, sa), Ld<kB>(pb, j, sb));
+        for (int64_t j = 0; j < len; ++j) po[j] = Op::F(Ld<kA>(pa, j), Ld<kB>(pb, j));
       });
     });
   });
@@ -133,11 +133,11 @@ void BinaryGradT(const Space<3>& s, const float* a, const float* b, const float*
         const float* pb = b + off[1];
         const float* pg = dy + off[2];
         auto g = [&](int64_t j) {
-          const float x = Ld<kA>(pa, j, sa), y = Ld<kB>(pb, j, sb);
+          const float x = Ld<kA>(pa, j), y = Ld<kB>(pb, j);
           if constexpr (Which == 0) return Op::Da(x, y, pg[j]);
           else return Op::Db(x, y, pg[j]);
         };
-        StoreRow<Which == 0 ? kA : kB>(base + off[Which], Which == 0 ? sa : sb, len, assign, g);
+        StoreRow<Which == 0 ? kA : kB>(base + off[Which], len, assign, g);
       });
     });
   });
@@ -239,7 +239,7 @@ void Where(const float* cond, const int64_t* cStrides, const float* a, const int
   const Space<4> s = ew::Coalesce<4>(shape, ndim, st);
   if (s.total == 0) return;
   const int last = s.ndim - 1;
-  const int64_t sc = s.st[0][last], sa = s.st[1][last], sb = s.st[2][last];
+  const int64_t sc = s.st[0][last], sa = s.st[1][last], sb = s.st[2][last];  // each 0 or 1
   // The condition's stride is the one that decides vectorization (a select per element).
   WithStride(sc, [&](auto SC) {
     constexpr int kC = decltype(SC)::value;
@@ -248,7 +248,7 @@ void Where(const float* cond, const int64_t* cStrides, const float* a, const int
       const float* pa = a + off[1];
       const float* pb = b + off[2];
       float* po = out + off[3];
-      for (int64_t j = 0; j < len; ++j) po[j] = Ld<kC>(pc, j, sc) != 0.f ? pa[j * sa] : pb[j * sb];
+      for (int64_t j = 0; j < len; ++j) po[j] = Ld<kC>(pc, j) != 0.f ? pa[j * sa] : pb[j * sb];
     });
   });
 }
@@ -269,8 +269,8 @@ void WhereBackward(const float* cond, const int64_t* cStrides, const float* dy, 
         ew::ReduceInto<3, 2>(s, d, dlen, [&](const int64_t* off, int64_t len, float* base, bool assign) {
           const float* pc = cond + off[0];
           const float* pg = dy + off[1];
-          StoreRow<kD>(base + off[2], sd, len, assign,
-                       [&](int64_t j) { return (Ld<kC>(pc, j, sc) != 0.f) == whenTrue ? pg[j] : 0.f; });
+          StoreRow<kD>(base + off[2], len, assign,
+                       [&](int64_t j) { return (Ld<kC>(pc, j) != 0.f) == whenTrue ? pg[j] : 0.f; });
         });
       });
     });
@@ -290,7 +290,7 @@ void SumToStrides(const float* src, const int64_t* shape, int ndim, float* dst, 
     constexpr int kD = decltype(SD)::value;
     ew::ReduceInto<2, 1>(s, dst, dstLen, [&](const int64_t* off, int64_t len, float* base, bool assign) {
       const float* p = src + off[0];
-      StoreRow<kD>(base + off[1], sd, len, assign, [&](int64_t j) { return p[j]; });
+      StoreRow<kD>(base + off[1], len, assign, [&](int64_t j) { return p[j]; });
     });
   });
 }

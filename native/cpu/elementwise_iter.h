@@ -16,12 +16,15 @@ namespace tb::cpu::ew {
 // dropped and neighbouring axes merged wherever every operand is contiguous across them. So a
 // same-shape op becomes one flat axis, (N, C) + (C) becomes 2 axes with b's strides (0, 1), and a
 // scalar operand has stride 0 on a single axis: the fast paths fall out of one code path.
+// Inner loops are compiled for inner strides 0 and 1 only. Any other inner stride (reachable only
+// through direct native calls with permuted strides) gets a trailing unit axis, so its rows are
+// single elements: slower, still correct, and half the template instantiations.
 template <int N>
 struct Space {
   int ndim = 1;
   int64_t total = 0;
-  int64_t shape[kMaxDims] = {1};
-  int64_t st[N][kMaxDims] = {};
+  int64_t shape[kMaxDims + 1] = {1};
+  int64_t st[N][kMaxDims + 1] = {};
 };
 
 template <int N>
@@ -50,6 +53,13 @@ Space<N> Coalesce(const int64_t* shape, int ndim, const int64_t* const strides[N
     s.shape[0] = 1;
     for (int k = 0; k < N; ++k) s.st[k][0] = 0;
   }
+  bool unitInner = true;
+  for (int k = 0; k < N; ++k) unitInner = unitInner && s.st[k][s.ndim - 1] <= 1;
+  if (!unitInner) {
+    s.shape[s.ndim] = 1;
+    for (int k = 0; k < N; ++k) s.st[k][s.ndim] = 0;
+    ++s.ndim;
+  }
   return s;
 }
 
@@ -64,7 +74,7 @@ void WalkRange(const Space<N>& s, int64_t e0, int64_t e1, Fn&& fn) {
   for (int k = 0; k < N; ++k) strides[k] = s.st[k];
   const int64_t row = e0 / inner;
   int64_t col = e0 % inner;
-  int64_t idx[kMaxDims] = {0};
+  int64_t idx[kMaxDims + 1] = {0};
   for (int64_t ax = last - 1, r = row; ax >= 0; --ax) {
     idx[ax] = r % s.shape[ax];
     r /= s.shape[ax];
@@ -99,29 +109,21 @@ void ParallelWalk(const Space<N>& s, Fn&& fn) {
   for (int64_t c = 0; c < nchunks; ++c) WalkRange(s, c * kChunk, std::min(total, (c + 1) * kChunk), fn);
 }
 
-// Compile-time stride kinds for inner loops: 0 (broadcast), 1 (contiguous) or -1 (any).
+// Compile-time inner stride kinds: 0 (broadcast) or 1 (contiguous); Coalesce guarantees one of them.
 template <int S>
 using Stride = std::integral_constant<int, S>;
 
 template <int S>
-inline float Ld(const float* p, int64_t j, int64_t s) {
+inline float Ld(const float* p, int64_t j) {
   if constexpr (S == 0) return p[0];
-  else if constexpr (S == 1) return p[j];
-  else return p[j * s];
+  else return p[j];
 }
 
-template <int S>
-inline float& At(float* p, int64_t j, int64_t s) {
-  if constexpr (S == 1) return p[j];
-  else return p[j * s];
-}
-
-// fn(Stride<0|1|-1>{}) chosen by the runtime stride s, so inner loops vectorize on 0 and 1.
+// fn(Stride<0>{}) or fn(Stride<1>{}) by the runtime inner stride, so inner loops vectorize.
 template <typename Fn>
 inline void WithStride(int64_t s, Fn&& fn) {
   if (s == 0) fn(Stride<0>{});
-  else if (s == 1) fn(Stride<1>{});
-  else fn(Stride<-1>{});
+  else fn(Stride<1>{});
 }
 
 // Sum of g(0..n-1) with 8 independent partial sums: vectorizable without -ffast-math and more
@@ -137,18 +139,18 @@ inline float SumRow(int64_t n, G&& g) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
 
-// Writes (assign) or adds values g(0..len-1) of one row piece into dst at inner stride sd, summing
-// the row first when sd is 0 (the destination is broadcast along the row).
+// Writes (assign) or adds values g(0..len-1) of one row piece into dst (inner stride SD), summing
+// the row first when SD is 0 (the destination is broadcast along the row).
 template <int SD, typename G>
-inline void StoreRow(float* d, int64_t sd, int64_t len, bool assign, G&& g) {
+inline void StoreRow(float* d, int64_t len, bool assign, G&& g) {
   if constexpr (SD == 0) {
     const float s = SumRow(len, g);
     if (assign) d[0] = s;
     else d[0] += s;
   } else if (assign) {
-    for (int64_t j = 0; j < len; ++j) At<SD>(d, j, sd) = g(j);
+    for (int64_t j = 0; j < len; ++j) d[j] = g(j);
   } else {
-    for (int64_t j = 0; j < len; ++j) At<SD>(d, j, sd) += g(j);
+    for (int64_t j = 0; j < len; ++j) d[j] += g(j);
   }
 }
 

@@ -22,7 +22,7 @@ function throwsNamed(fn: () => unknown, name: string, re?: RegExp): void {
 
 describe('native elementwise: argument checks', () => {
   const g = native();
-  const bad = [null, undefined, 1, 'x', [1, 2], new Float64Array(3), new Int32Array(3)];
+  const bad: unknown[] = [null, undefined, 1, 'x', [1, 2], new Float64Array(3), new Int32Array(3)];
 
   it('unary', () => {
     const ok = (): void => g.unary(UnaryOp.exp, f(3), f(3), 0, 0);
@@ -131,6 +131,14 @@ describe('native elementwise: strides', () => {
     const out = f(6);
     g.binary(BinaryOp.sub, a, i(1, 2), Float32Array.from([10]), i(0, 0), out, i(2, 3));
     expect(Array.from(out)).toEqual([-9, -7, -5, -8, -6, -4]);
+  });
+
+  it('binaryBackward reads a transposed operand (the unit-row fallback) and reduces into the other', () => {
+    // out (2, 3) = a^T * b with a stored (3, 2), b (3) broadcast over rows; dy = 1
+    const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const db = f(3);
+    g.binaryBackward(BinaryOp.mul, a, i(1, 2), Float32Array.from([1, 1, 1]), i(0, 1), Float32Array.from([1, 1, 1, 1, 1, 1]), i(2, 3), null, db);
+    expect(Array.from(db)).toEqual([1 + 2, 3 + 4, 5 + 6]);
   });
 
   it('where reads general strides and a broadcast condition', () => {
