@@ -82,7 +82,7 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor, opts: Softma
     throw new TensorboltError(op, `labelSmoothing must be a number in [0, 1], got ${describe(eps)}`);
   const reduction = opts.reduction ?? 'mean';
   if (!REDUCTIONS.includes(reduction))
-    throw new TensorboltError(op, `reduction must be one of ${REDUCTIONS.map((r) => `'${r}'`).join(', ')}, got ${describe(reduction)}`);
+    throw new TensorboltError(op, `reduction must be one of ${REDUCTIONS.map((r) => `'${r}'`).join(', ')}, got ${typeof reduction === 'string' ? `'${reduction}'` : describe(reduction)}`);
   if (logits.rank !== 2) throw new TensorboltError(op, `logits must have shape (N, C), got ${fmtShape(logits.shape)}`);
   const [n, c] = logits.shape as [number, number];
   const shapes = `logits ${fmtShape(logits.shape)}, target ${fmtShape(target.shape)} ${target.dtype}`;
