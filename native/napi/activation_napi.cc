@@ -1,0 +1,54 @@
+// activation(op, x, y, alpha), activationBackward(op, x, y, dy, dx, alpha)
+#include <cmath>
+
+#include "common/ops.h"
+#include "cpu/activation.h"
+#include "napi/args.h"
+#include "napi/register.h"
+
+namespace tb::napi {
+namespace {
+
+ActivationOp OpArg(const Args& a, size_t i) {
+  return static_cast<ActivationOp>(a.Int(i, "op", 0, static_cast<int64_t>(ActivationOp::kCount) - 1));
+}
+
+float AlphaArg(const Args& a, size_t i) {
+  const double alpha = a.Num(i, "alpha");
+  if (!std::isfinite(alpha)) a.ThrowRange(a.Where(i, "alpha") + " must be finite, got " + std::to_string(alpha));
+  return static_cast<float>(alpha);
+}
+
+Napi::Value Activation(const Napi::CallbackInfo& info) {
+  Args a(info, "activation", 4);
+  const ActivationOp op = OpArg(a, 0);
+  const float* x = a.F32(1, "x");
+  const int64_t n = a.Len(1);
+  float* y = a.F32(2, "y", n);
+  const float alpha = AlphaArg(a, 3);
+  cpu::ActivationForward(op, x, y, n, alpha);
+  return info.Env().Undefined();
+}
+
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "activationBackward", 6);
+  const ActivationOp op = OpArg(a, 0);
+  const float* x = a.F32(1, "x");
+  const int64_t n = a.Len(1);
+  const float* y = a.F32(2, "y", n);
+  const float* dy = a.F32(3, "dy", n);
+  float* dx = a.F32(4, "dx", n);
+  const float alpha = AlphaArg(a, 5);
+  cpu::ActivationBackward(op, x, y, dy, dx, n, alpha);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  TB_EXPORT(exports, "activation", Activation);
+  TB_EXPORT(exports, "activationBackward", ActivationBackward);
+}
+
+TB_NAPI_REGISTER(Register);
+
+}  // namespace
+}  // namespace tb::napi
