@@ -16,6 +16,8 @@ namespace {
 constexpr int64_t kRowChunk = 1 << 14;
 // Inner columns one scatter-add task owns (tasks own disjoint dx columns, so no atomics).
 constexpr int64_t kScatterChunk = 1024;
+// Side of the square tiles of a transposing copy (16 x 16 elements: 1 KiB per side).
+constexpr int64_t kTile = 16;
 
 struct Plan {
   int ndim = 0;
@@ -79,6 +81,53 @@ inline void Row(const T* s, int64_t ss, T* d, int64_t ds, int64_t n, bool acc) {
     for (int64_t i = 0; i < n; ++i) d[i * ds] = s[i * ss];
 }
 
+// Transposing copies: the source is contiguous along axis k while the destination is contiguous
+// along the last axis. Walking either one strides the other through memory, so the (k, last) plane
+// is cut into kTile x kTile tiles that stay in L1 while both sides are touched.
+template <typename T>
+void CopyTiled(const T* src, T* dst, const Plan& p, int k, bool acc, bool parallel) {
+  const int last = p.ndim - 1;
+  // The remaining axes, plus a dummy unit axis so RowOffsets (which skips the last axis) visits them.
+  Plan q;
+  q.ndim = 0;
+  for (int i = 0; i < last; ++i)
+    if (i != k) {
+      q.shape[q.ndim] = p.shape[i];
+      q.src[q.ndim] = p.src[i];
+      q.dst[q.ndim] = p.dst[i];
+      ++q.ndim;
+    }
+  q.shape[q.ndim] = 1;
+  q.src[q.ndim] = q.dst[q.ndim] = 0;
+  ++q.ndim;
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < q.ndim; ++i) rows *= q.shape[i];
+  const int64_t nk = p.shape[k], nl = p.shape[last];
+  const int64_t sk = p.src[k], dk = p.dst[k], sl = p.src[last], dl = p.dst[last];
+  const int64_t tk = (nk + kTile - 1) / kTile, tl = (nl + kTile - 1) / kTile;
+  const int64_t tasks = rows * tk * tl;
+  const int64_t* strides[2] = {q.src, q.dst};
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t r = t / (tk * tl), a = (t / tl) % tk, b = t % tl;
+    int64_t off[2];
+    RowOffsets<2>(r, q.shape, q.ndim, strides, off);
+    const int64_t i1 = std::min(nk, (a + 1) * kTile), j1 = std::min(nl, (b + 1) * kTile);
+    for (int64_t i = a * kTile; i < i1; ++i) {
+      const T* s = src + off[0] + i * sk;
+      T* d = dst + off[1] + i * dk;
+      if (acc)
+        for (int64_t j = b * kTile; j < j1; ++j) d[j * dl] += s[j * sl];
+      else if (dl == 1)
+        for (int64_t j = b * kTile; j < j1; ++j) d[j] = s[j * sl];
+      else
+        for (int64_t j = b * kTile; j < j1; ++j) d[j * dl] = s[j * sl];
+    }
+  }
+}
+
 template <typename T>
 void CopyImpl(const T* src, const int64_t* ss, T* dst, const int64_t* ds, const int64_t* shape, int ndim, bool acc) {
   Plan p;
@@ -89,12 +138,19 @@ void CopyImpl(const T* src, const int64_t* ss, T* dst, const int64_t* ds, const 
   }
   const int last = p.ndim - 1;
   const int64_t n = p.shape[last];
+  const bool parallel = DstInjective(p) && NumElements(p.shape, p.ndim) >= kParallelGrain;
+  if (p.src[last] != 1 && n >= 8) {
+    for (int k = 0; k < last; ++k)
+      if (p.src[k] == 1 && p.shape[k] >= 8) {
+        CopyTiled(src, dst, p, k, acc, parallel);
+        return;
+      }
+  }
   const int64_t chunks = (n + kRowChunk - 1) / kRowChunk;
   int64_t rows = 1;
   for (int i = 0; i < last; ++i) rows *= p.shape[i];
   const int64_t* strides[2] = {p.src, p.dst};
   const int64_t tasks = rows * chunks;
-  const bool parallel = DstInjective(p) && rows * n >= kParallelGrain;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
@@ -120,6 +176,15 @@ template <typename T>
 Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer, int64_t dim, int64_t inner) {
   Status s = CheckIndices(idx, n, dim, "dim");
   if (!s.ok) return s;
+  if (inner == 1) {  // one element per index: a plain indexed load, no per-element memcpy
+    TB_PARALLEL_FOR(outer * n)
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* xs = x + o * dim;
+      T* ys = y + o * n;
+      for (int64_t k = 0; k < n; ++k) ys[k] = xs[idx[k]];
+    }
+    return Status::Ok();
+  }
   const int64_t rows = outer * n;
   const size_t bytes = static_cast<size_t>(inner) * sizeof(T);
   TB_PARALLEL_FOR(rows * inner)

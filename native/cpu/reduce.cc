@@ -7,7 +7,9 @@
 #include "cpu/reduce.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "common/parallel.h"
@@ -40,14 +42,14 @@ struct ProdRule {
 struct MaxRule {
   using Acc = float;
   static Acc Init() { return -std::numeric_limits<float>::infinity(); }
-  static Acc Step(Acc a, float v) { return (v > a || v != v) ? v : a; }
+  static Acc Step(Acc a, float v) { return ((v > a) | (v != v)) ? v : a; }
   static Acc Merge(Acc a, Acc b) { return Step(a, b); }
 };
 
 struct MinRule {
   using Acc = float;
   static Acc Init() { return std::numeric_limits<float>::infinity(); }
-  static Acc Step(Acc a, float v) { return (v < a || v != v) ? v : a; }
+  static Acc Step(Acc a, float v) { return ((v < a) | (v != v)) ? v : a; }
   static Acc Merge(Acc a, Acc b) { return Step(a, b); }
 };
 
@@ -85,6 +87,53 @@ typename R::Acc FoldRow(const float* x, int64_t n) {
   return acc;
 }
 
+#ifdef _OPENMP
+#define TB_SIMD_REDUCE(clauses) _Pragma(TB_STR(omp simd clauses))
+#define TB_STR(x) #x
+#else
+#define TB_SIMD_REDUCE(clauses)
+#endif
+
+// Max/min of a contiguous row. The comparison alone vectorizes as a plain max/min (OpenMP simd
+// reduction; the result does not depend on order), with NaN tracked by a separate flag.
+template <bool kMax>
+float ExtremeRow(const float* x, int64_t n) {
+  float m = kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  int nan = 0;
+  if constexpr (kMax) {
+    TB_SIMD_REDUCE(reduction(max : m) reduction(| : nan))
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      m = v > m ? v : m;
+      nan |= v != v;
+    }
+  } else {
+    TB_SIMD_REDUCE(reduction(min : m) reduction(| : nan))
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      m = v < m ? v : m;
+      nan |= v != v;
+    }
+  }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
+}
+
+// Double sum of a contiguous row; the vector width fixes the order at compile time.
+inline double SumRow(const float* x, int64_t n) {
+  double s = 0.0;
+  TB_SIMD_REDUCE(reduction(+ : s))
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]);
+  return s;
+}
+
+template <class R>
+typename R::Acc Row(const float* x, int64_t n) {
+  if constexpr (std::is_same_v<R, SumRule>) return SumRow(x, n);
+  else if constexpr (std::is_same_v<R, MaxRule>) return ExtremeRow<true>(x, n);
+  else if constexpr (std::is_same_v<R, MinRule>) return ExtremeRow<false>(x, n);
+  else return FoldRow<R>(x, n);
+}
+
 // acc[j] = fold over rows of x[d * stride + j], j < w.
 template <class R>
 void FoldCols(const float* x, int64_t rows, int64_t stride, int64_t w, typename R::Acc* acc) {
@@ -104,7 +153,7 @@ void ReduceWith(const float* x, float* y, int64_t outer, int64_t dim, int64_t in
   ForTiles(outer, dim, inner, true, [&](int64_t o, int64_t b, int64_t d0, int64_t rows, int64_t j0, int64_t w) {
     const float* xs = x + (o * dim + d0) * inner + j0;
     Acc acc[kChunk];
-    if (inner == 1) acc[0] = FoldRow<R>(xs, rows);
+    if (inner == 1) acc[0] = Row<R>(xs, rows);
     else FoldCols<R>(xs, rows, inner, w, acc);
     if (nb == 1) {
       float* ys = y + o * inner + j0;
@@ -141,7 +190,8 @@ void BroadcastBack(const float* dy, float* dx, int64_t outer, int64_t dim, int64
   });
 }
 
-// dy goes to the first element of each slice equal to y (the first NaN when y is NaN).
+// dy goes to the first element of each slice equal to y (the first NaN when y is NaN). A first pass
+// finds that position per column, a second writes dx; both loops are branch-free so they vectorize.
 void RouteFirst(const float* x, const float* y, const float* dy, float* dx, int64_t outer, int64_t dim,
                 int64_t inner) {
   ForTiles(outer, dim, inner, false, [&](int64_t o, int64_t, int64_t, int64_t rows, int64_t j0, int64_t w) {
@@ -151,33 +201,59 @@ void RouteFirst(const float* x, const float* y, const float* dy, float* dx, int6
     const float* g = dy + o * inner + j0;
     if (inner == 1) {
       const float t = ys[0];
-      const bool tn = t != t;
-      int64_t k = -1;
-      for (int64_t d = 0; d < rows && k < 0; ++d)
-        if (xs[d] == t || (tn && xs[d] != xs[d])) k = d;
-      for (int64_t d = 0; d < rows; ++d) out[d] = d == k ? g[0] : 0.f;
+      int64_t k = 0;
+      if (t == t)
+        while (k < rows && xs[k] != t) ++k;
+      else
+        while (k < rows && xs[k] == xs[k]) ++k;
+      std::fill(out, out + rows, 0.f);
+      if (k < rows) out[k] = g[0];
       return;
     }
-    bool found[kChunk] = {};
+    const int32_t none = static_cast<int32_t>(rows);
+    int32_t first[kChunk];
+    for (int64_t j = 0; j < w; ++j) first[j] = none;
     for (int64_t d = 0; d < rows; ++d) {
       const float* r = xs + d * inner;
-      float* dr = out + d * inner;
       for (int64_t j = 0; j < w; ++j) {
         const float v = r[j], t = ys[j];
-        const bool hit = !found[j] && (v == t || (t != t && v != v));
-        dr[j] = hit ? g[j] : 0.f;
-        found[j] = found[j] || hit;
+        const bool hit = (first[j] == none) & ((v == t) | ((t != t) & (v != v)));
+        first[j] = hit ? static_cast<int32_t>(d) : first[j];
       }
+    }
+    for (int64_t d = 0; d < rows; ++d) {
+      float* dr = out + d * inner;
+      for (int64_t j = 0; j < w; ++j) dr[j] = first[j] == d ? g[j] : 0.f;
     }
   });
 }
 
-// d(prod)/dx_d = dy * prod(x before d) * prod(x after d): an exclusive prefix pass written into dx,
-// then a suffix pass scaling it. No division, so zeros in x give exact gradients.
+// d(prod)/dx_d = dy * prod of the other elements. A contiguous row with a finite, non-zero double
+// product P takes dy * P / x_d (vectorized); otherwise (zeros, overflow, underflow) and for columns,
+// an exclusive prefix pass written into dx is scaled by a suffix pass: no division, exact with zeros.
 void ProdBack(const float* x, const float* dy, float* dx, int64_t outer, int64_t dim, int64_t inner) {
   ForTiles(outer, dim, inner, false, [&](int64_t o, int64_t, int64_t, int64_t rows, int64_t j0, int64_t w) {
     const float* xs = x + o * dim * inner + j0;
     float* out = dx + o * dim * inner + j0;
+    if (inner == 1) {
+      const double p = FoldRow<ProdRule>(xs, rows);
+      if (p != 0.0 && std::isfinite(p)) {
+        const double gp = static_cast<double>(dy[o]) * p;
+        for (int64_t d = 0; d < rows; ++d) out[d] = static_cast<float>(gp / static_cast<double>(xs[d]));
+        return;
+      }
+      double a = 1.0;
+      for (int64_t d = 0; d < rows; ++d) {
+        out[d] = static_cast<float>(a);
+        a *= static_cast<double>(xs[d]);
+      }
+      a = static_cast<double>(dy[o]);
+      for (int64_t d = rows - 1; d >= 0; --d) {
+        out[d] = static_cast<float>(static_cast<double>(out[d]) * a);
+        a *= static_cast<double>(xs[d]);
+      }
+      return;
+    }
     double acc[kChunk];
     for (int64_t j = 0; j < w; ++j) acc[j] = 1.0;
     for (int64_t d = 0; d < rows; ++d)
@@ -205,20 +281,13 @@ void ArgWith(const float* x, int32_t* out, int64_t outer, int64_t dim, int64_t i
     const float* xs = x + o * dim * inner + j0;
     int32_t* os = out + o * inner + j0;
     if (inner == 1) {
-      float best = xs[0];
+      // The extremum by a vectorized pass, then the first position holding it (or the first NaN).
+      const float m = ExtremeRow<kMax>(xs, rows);
       int64_t k = 0;
-      if (best == best)
-        for (int64_t d = 1; d < rows; ++d) {
-          const float v = xs[d];
-          if (v != v) {
-            k = d;
-            break;
-          }
-          if (Better<kMax>(v, best)) {
-            best = v;
-            k = d;
-          }
-        }
+      if (m == m)
+        while (k + 1 < rows && xs[k] != m) ++k;
+      else
+        while (k + 1 < rows && xs[k] == xs[k]) ++k;
       os[0] = static_cast<int32_t>(k);
       return;
     }

@@ -37,6 +37,16 @@ describe('native copyStrided', () => {
     for (const [r, c] of [[0, 0], [299, 256], [17, 100]]) expect(dst[c! * rows + r!]).toBe(src[r! * cols + c!]);
   });
 
+  it('tiled transposing copies accumulate correctly', () => {
+    const rows = 19, cols = 23;
+    const src = Float32Array.from({ length: rows * cols }, (_, k) => k);
+    const dst = f(rows * cols).fill(1);
+    g.copyStrided(src, 0, I(1, cols), dst, 0, I(rows, 1), I(cols, rows), true);
+    let bad = 0;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (dst[c * rows + r] !== src[r * cols + c]! + 1) bad++;
+    expect(bad).toBe(0);
+  });
+
   it('rejects strides or offsets that reach outside either buffer', () => {
     const s = f(6), d = f(6);
     expect(() => g.copyStrided(s, 0, I(3, 1), d, 0, I(2, 1), I(3, 2), false)).toThrow(/src.*reaches past/);

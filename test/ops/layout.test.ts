@@ -34,6 +34,8 @@ describe('transpose / permute', () => {
     [[2, 3, 4], [2, 0, 1]], [[2, 3, 4], [1, 2, 0]], [[2, 3, 4], [0, 1, 2]], [[2, 3, 1, 5], [3, 1, 0, 2]],
     [[2, 1, 3, 2], [0, 2, 3, 1]], [[0, 3], [1, 0]], [[2, 0, 3], [2, 1, 0]], [[4], undefined], [[], undefined],
     [[2, 3, 4], [-1, 0, 1]],
+    // tiled transposes (both planes >= 8), odd sizes, with a batch axis in front
+    [[17, 9], undefined], [[2, 17, 9], [0, 2, 1]], [[9, 2, 10], [2, 1, 0]],
   ];
   for (const [shape, perm] of cases)
     it(`${JSON.stringify(shape)} perm ${JSON.stringify(perm)}`, () => {
@@ -60,8 +62,15 @@ describe('transpose / permute', () => {
     const big = tb.randn([64, 300, 70], 0, 1, { seed: 2 });
     const t = tb.transpose(big, [2, 0, 1]);
     const a = big.dataSync(), b = t.dataSync();
-    for (const [i, j, k] of [[0, 0, 0], [63, 299, 69], [10, 123, 45], [5, 7, 9]] as const)
-      expect(b[(k * 64 + i) * 300 + j]).toBe(a[(i * 300 + j) * 70 + k]);
+    let bad = 0;
+    for (let i = 0; i < 64; i++)
+      for (let j = 0; j < 300; j++)
+        for (let k = 0; k < 70; k++) if (b[(k * 64 + i) * 300 + j] !== a[(i * 300 + j) * 70 + k]) bad++;
+    expect(bad).toBe(0);
+    const m = tb.tensor(Int32Array.from({ length: 37 * 41 }, (_, k) => k), [37, 41]);
+    const mt = m.transpose().dataSync();
+    for (let i = 0; i < 37; i++) for (let j = 0; j < 41; j++) if (mt[j * 37 + i] !== i * 41 + j) bad++;
+    expect(bad).toBe(0);
   });
 
   it('errors', () => {

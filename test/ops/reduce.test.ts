@@ -89,6 +89,17 @@ describe('reductions forward and backward', () => {
     });
   });
 
+  it('prod gradient next to inf and NaN takes the exact path', () => {
+    const x = tb.tensor([2, Infinity, 3]).requiresGrad_();
+    tb.prod(x).backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([Infinity, 6, Infinity]);
+    const z = tb.tensor([[2, NaN, 3], [1, 2, 4]]).requiresGrad_();
+    tb.prod(z, 1).sum().backward();
+    const g = Array.from(z.grad!.dataSync());
+    expect([Number.isNaN(g[0]!), g[1], Number.isNaN(g[2]!)]).toEqual([true, 6, true]);
+    expect(g.slice(3)).toEqual([8, 4, 2]);
+  });
+
   it('size-0 dims: sum 0, mean NaN, prod 1, empty outputs', () => {
     expect(Array.from(tb.sum(tb.zeros([0, 3]), 0).dataSync())).toEqual([0, 0, 0]);
     expect(Array.from(tb.prod(tb.zeros([0, 3]), 0).dataSync())).toEqual([1, 1, 1]);
