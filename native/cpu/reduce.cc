@@ -72,7 +72,7 @@ void ForTiles(int64_t outer, int64_t dim, int64_t inner, bool splitDim, Fn&& fn)
 
 inline int64_t NumBlocks(int64_t dim) { return dim > kDimBlock ? (dim + kDimBlock - 1) / kDimBlock : 1; }
 
-// Fold of one contiguous row with kLanes independent accumulators (vectorizable, fixed order).
+// Fold of one contiguous row with kLanes independent accumulators in a fixed order (prod).
 template <class R>
 typename R::Acc FoldRow(const float* x, int64_t n) {
   using Acc = typename R::Acc;

@@ -173,6 +173,20 @@ describe('large sums are accurate', () => {
     check([2, 50000], 1); // dim split into blocks, inner == 1
   });
 
+  it('results do not depend on the thread count', () => {
+    const x = tb.randn([3, 70000, 3], 0, 1, { seed: 5 });
+    const before = tb.backendInfo().threads;
+    const run = (): number[] => [tb.sum(x), tb.sum(x, 1), tb.mean(x, [0, 2]), tb.prod(x, 2)].flatMap((t) => Array.from(t.dataSync()));
+    try {
+      tb.setNumThreads(1);
+      const one = run();
+      tb.setNumThreads(4);
+      expect(run()).toEqual(one);
+    } finally {
+      tb.setNumThreads(before);
+    }
+  });
+
   it('large max/min/argMax agree with the reference', () => {
     const r = mulberry(11);
     const shape = [3, 9000, 2];
