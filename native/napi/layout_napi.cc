@@ -1,0 +1,123 @@
+// copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate)
+// gather(x, indices, y, outer, dim, inner)
+// gatherBackward(dy, indices, dx, outer, dim, inner)
+// oneHot(indices, out, depth, on, off)
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/layout.h"
+#include "napi/args.h"
+#include "napi/register.h"
+
+namespace tb::napi {
+namespace {
+
+constexpr int64_t kMaxOffset = INT64_C(1) << 40;
+
+// Checks that offset + every index·strides over shape stays inside a buffer of len elements, and
+// returns the reachable span [offset, offset + extent). Each term is bounded before summing, so
+// huge sizes or strides cannot overflow the check.
+int64_t CheckReach(const Args& a, const char* name, int64_t len, int64_t offset, const std::vector<int64_t>& shape,
+                   const std::vector<int64_t>& strides) {
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 1 && strides[i] > 0 && (shape[i] - 1) > (len - 1) / strides[i])
+      a.ThrowRange(std::string(name) + ": axis " + std::to_string(i) + " (size " + std::to_string(shape[i]) +
+                   ", stride " + std::to_string(strides[i]) + ") reaches past its " + std::to_string(len) +
+                   " elements");
+  const int64_t extent = ExtentOf(shape, strides);
+  if (offset + extent > len)
+    a.ThrowRange(std::string(name) + ": offset " + std::to_string(offset) + " + extent " + std::to_string(extent) +
+                 " reaches past its " + std::to_string(len) + " elements");
+  return extent;
+}
+
+Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
+  Args a(info, "copyStrided", 8);
+  int64_t srcLen = 0, dstLen = 0;
+  bool srcInt = false, dstInt = false;
+  void* src = a.Any32(0, "src", &srcLen, &srcInt);
+  const int64_t srcOff = a.Int(1, "srcOffset", 0, kMaxOffset);
+  void* dst = a.Any32(3, "dst", &dstLen, &dstInt);
+  const int64_t dstOff = a.Int(4, "dstOffset", 0, kMaxOffset);
+  if (srcInt != dstInt)
+    a.Throw(std::string("src is ") + (srcInt ? "an Int32Array" : "a Float32Array") + " but dst is " +
+            (dstInt ? "an Int32Array" : "a Float32Array") + "; both must hold the same element type");
+  const std::vector<int64_t> shape = a.Shape(6, "shape");
+  const std::vector<int64_t> ss = a.Strides(2, "srcStrides", shape.size());
+  const std::vector<int64_t> ds = a.Strides(5, "dstStrides", shape.size());
+  const bool acc = a.Bool(7, "accumulate");
+  for (auto d : shape)
+    if (d == 0) return info.Env().Undefined();
+  const int64_t srcExt = CheckReach(a, "src", srcLen, srcOff, shape, ss);
+  const int64_t dstExt = CheckReach(a, "dst", dstLen, dstOff, shape, ds);
+  // Overlapping regions would make the result depend on the copy order (and on threads).
+  const auto* s0 = static_cast<const char*>(src) + srcOff * 4;
+  const auto* d0 = static_cast<const char*>(dst) + dstOff * 4;
+  if (s0 < d0 + dstExt * 4 && d0 < s0 + srcExt * 4)
+    a.ThrowRange("the src and dst regions overlap; copy through a separate buffer");
+  if (srcInt)
+    cpu::CopyStrided(static_cast<const int32_t*>(src) + srcOff, ss.data(), static_cast<int32_t*>(dst) + dstOff,
+                     ds.data(), shape.data(), static_cast<int>(shape.size()), acc);
+  else
+    cpu::CopyStrided(static_cast<const float*>(src) + srcOff, ss.data(), static_cast<float*>(dst) + dstOff,
+                     ds.data(), shape.data(), static_cast<int>(shape.size()), acc);
+  return info.Env().Undefined();
+}
+
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Args a(info, "gather", 6);
+  int64_t xLen = 0, yLen = 0;
+  bool xInt = false, yInt = false;
+  void* x = a.Any32(0, "x", &xLen, &xInt);
+  const int32_t* idx = a.I32(1, "indices");
+  const int64_t n = a.Len(1);
+  void* y = a.Any32(2, "y", &yLen, &yInt);
+  if (xInt != yInt) a.Throw("x and y must both be Float32Array or both Int32Array");
+  const int64_t outer = a.Int(3, "outer"), dim = a.Int(4, "dim"), inner = a.Int(5, "inner");
+  const int64_t needX = CheckedProduct(a, {outer, dim, inner}), needY = CheckedProduct(a, {outer, n, inner});
+  if (xLen != needX)
+    a.ThrowRange("x has " + std::to_string(xLen) + " elements, expected outer*dim*inner = " + std::to_string(needX));
+  if (yLen != needY)
+    a.ThrowRange("y has " + std::to_string(yLen) + " elements, expected outer*nIdx*inner = " + std::to_string(needY));
+  const Status s = xInt ? cpu::Gather(static_cast<const int32_t*>(x), idx, n, static_cast<int32_t*>(y), outer, dim, inner)
+                        : cpu::Gather(static_cast<const float*>(x), idx, n, static_cast<float*>(y), outer, dim, inner);
+  if (!s.ok) a.ThrowRange(s.message);
+  return info.Env().Undefined();
+}
+
+Napi::Value GatherBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "gatherBackward", 6);
+  const int32_t* idx = a.I32(1, "indices");
+  const int64_t n = a.Len(1);
+  const int64_t outer = a.Int(3, "outer"), dim = a.Int(4, "dim"), inner = a.Int(5, "inner");
+  const float* dy = a.F32(0, "dy", CheckedProduct(a, {outer, n, inner}));
+  float* dx = a.F32(2, "dx", CheckedProduct(a, {outer, dim, inner}));
+  const Status s = cpu::GatherBackward(dy, idx, n, dx, outer, dim, inner);
+  if (!s.ok) a.ThrowRange(s.message);
+  return info.Env().Undefined();
+}
+
+Napi::Value OneHot(const Napi::CallbackInfo& info) {
+  Args a(info, "oneHot", 5);
+  const int32_t* idx = a.I32(0, "indices");
+  const int64_t n = a.Len(0);
+  const int64_t depth = a.Int(2, "depth");
+  float* out = a.F32(1, "out", CheckedProduct(a, {n, depth}));
+  const float on = static_cast<float>(a.Num(3, "on")), off = static_cast<float>(a.Num(4, "off"));
+  const Status s = cpu::OneHot(idx, n, out, depth, on, off);
+  if (!s.ok) a.ThrowRange(s.message);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  TB_EXPORT(exports, "copyStrided", CopyStrided);
+  TB_EXPORT(exports, "gather", Gather);
+  TB_EXPORT(exports, "gatherBackward", GatherBackward);
+  TB_EXPORT(exports, "oneHot", OneHot);
+}
+
+TB_NAPI_REGISTER(Register);
+
+}  // namespace
+}  // namespace tb::napi

@@ -1,0 +1,84 @@
+// reduce(op, x, y, outer, dim, inner)
+// reduceBackward(op, x, y, dy, dx, outer, dim, inner)
+// argReduce(op, x, out, outer, dim, inner)
+#include "cpu/reduce.h"
+#include "napi/args.h"
+#include "napi/register.h"
+
+namespace tb::napi {
+namespace {
+
+struct View {
+  int64_t outer, dim, inner, full, out;
+};
+
+// Reads (outer, dim, inner) at argument positions i..i+2 and the element counts they imply.
+View ReadView(const Args& a, size_t i) {
+  View v;
+  v.outer = a.Int(i, "outer");
+  v.dim = a.Int(i + 1, "dim");
+  v.inner = a.Int(i + 2, "inner");
+  v.full = CheckedProduct(a, {v.outer, v.dim, v.inner});
+  v.out = CheckedProduct(a, {v.outer, v.inner});
+  return v;
+}
+
+// Max/min (and argmax/argmin) of an empty slice has no value.
+void RejectEmpty(const Args& a, const View& v, const char* what) {
+  if (v.dim == 0 && v.out > 0)
+    a.ThrowRange(std::string(what) + " over an empty dim (dim = 0) is undefined");
+}
+
+const char* ReduceName(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kMax: return "max";
+    case ReduceOp::kMin: return "min";
+    default: return "reduce";
+  }
+}
+
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Args a(info, "reduce", 6);
+  const auto op = static_cast<ReduceOp>(a.Int(0, "op", 0, static_cast<int>(ReduceOp::kCount) - 1));
+  const View v = ReadView(a, 3);
+  const float* x = a.F32(1, "x", v.full);
+  float* y = a.F32(2, "y", v.out);
+  if (op == ReduceOp::kMax || op == ReduceOp::kMin) RejectEmpty(a, v, ReduceName(op));
+  cpu::Reduce(op, x, y, v.outer, v.dim, v.inner);
+  return info.Env().Undefined();
+}
+
+Napi::Value ReduceBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "reduceBackward", 8);
+  const auto op = static_cast<ReduceOp>(a.Int(0, "op", 0, static_cast<int>(ReduceOp::kCount) - 1));
+  const View v = ReadView(a, 5);
+  const float* x = a.F32(1, "x", v.full);
+  const float* y = a.F32(2, "y", v.out);
+  const float* dy = a.F32(3, "dy", v.out);
+  float* dx = a.F32(4, "dx", v.full);
+  if (op == ReduceOp::kMax || op == ReduceOp::kMin) RejectEmpty(a, v, ReduceName(op));
+  cpu::ReduceBackward(op, x, y, dy, dx, v.outer, v.dim, v.inner);
+  return info.Env().Undefined();
+}
+
+Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
+  Args a(info, "argReduce", 6);
+  const auto op = static_cast<ArgReduceOp>(a.Int(0, "op", 0, static_cast<int>(ArgReduceOp::kCount) - 1));
+  const View v = ReadView(a, 3);
+  const float* x = a.F32(1, "x", v.full);
+  int32_t* out = a.I32(2, "out", v.out);
+  RejectEmpty(a, v, op == ArgReduceOp::kArgMax ? "argMax" : "argMin");
+  cpu::ArgReduce(op, x, out, v.outer, v.dim, v.inner);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  TB_EXPORT(exports, "reduce", Reduce);
+  TB_EXPORT(exports, "reduceBackward", ReduceBackward);
+  TB_EXPORT(exports, "argReduce", ArgReduce);
+}
+
+TB_NAPI_REGISTER(Register);
+
+}  // namespace
+}  // namespace tb::napi
