@@ -1,0 +1,206 @@
+// Max and average pooling, NCHW and NHWC. NCHW loops run one (n, c) plane per task; NHWC loops run
+// one output (or input) row per task with the C channels as the contiguous, vectorized inner loop.
+// Average-pool backward is written as a gather (each input cell sums the windows covering it), so
+// overlapping windows never make two threads write the same cell.
+#include "cpu/pool2d.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common/parallel.h"
+
+namespace tb::cpu {
+namespace {
+
+struct Span {
+  int64_t lo, hi;  // [lo, hi)
+};
+
+// Input cells of window o along one axis, clipped to [0, in).
+inline Span Window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in) {
+  const int64_t s = o * stride - pad;
+  return {std::max<int64_t>(0, s), std::min(in, s + k)};
+}
+
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Windows [lo, hi) of [0, out) that contain input coordinate i along one axis.
+inline Span Covering(int64_t i, int64_t stride, int64_t pad, int64_t k, int64_t out) {
+  const int64_t lo = std::max<int64_t>(0, FloorDiv(i + pad - k, stride) + 1);
+  const int64_t hi = std::min(out, FloorDiv(i + pad, stride) + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// Most input cells one window visits (kernels may be far larger than the input; kh*kw could overflow).
+inline int64_t Cells(const Pool2dDims& d) { return std::min(d.kh, d.h) * std::min(d.kw, d.w); }
+
+inline bool Better(float v, float best) { return v > best || std::isnan(v); }
+
+}  // namespace
+
+void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* argmax) {
+  const int64_t work = d.n * d.c * d.oh * d.ow * Cells(d);
+  if (!d.nhwc) {
+    const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
+    TB_PARALLEL_FOR(work)
+    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+      const float* xp = x + pl * hw;
+      for (int64_t oy = 0; oy < d.oh; ++oy) {
+        const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
+        for (int64_t ox = 0; ox < d.ow; ++ox) {
+          const Span rx = Window(ox, d.strideW, d.padLeft, d.kw, d.w);
+          int64_t bi = ry.lo * d.w + rx.lo;
+          float best = xp[bi];
+          for (int64_t iy = ry.lo; iy < ry.hi; ++iy)
+            for (int64_t ix = rx.lo; ix < rx.hi; ++ix) {
+              const float v = xp[iy * d.w + ix];
+              if (Better(v, best)) {
+                best = v;
+                bi = iy * d.w + ix;
+              }
+            }
+          y[pl * ohw + oy * d.ow + ox] = best;
+          argmax[pl * ohw + oy * d.ow + ox] = static_cast<int32_t>(pl * hw + bi);
+        }
+      }
+    }
+    return;
+  }
+  const int64_t C = d.c;
+  TB_PARALLEL_FOR(work)
+  for (int64_t job = 0; job < d.n * d.oh; ++job) {
+    const int64_t n = job / d.oh, oy = job % d.oh;
+    const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
+    for (int64_t ox = 0; ox < d.ow; ++ox) {
+      const Span rx = Window(ox, d.strideW, d.padLeft, d.kw, d.w);
+      float* yr = y + ((n * d.oh + oy) * d.ow + ox) * C;
+      int32_t* ar = argmax + ((n * d.oh + oy) * d.ow + ox) * C;
+      for (int64_t iy = ry.lo; iy < ry.hi; ++iy)
+        for (int64_t ix = rx.lo; ix < rx.hi; ++ix) {
+          const int64_t base = ((n * d.h + iy) * d.w + ix) * C;
+          const float* src = x + base;
+          if (iy == ry.lo && ix == rx.lo) {
+            for (int64_t c = 0; c < C; ++c) {
+              yr[c] = src[c];
+              ar[c] = static_cast<int32_t>(base + c);
+            }
+            continue;
+          }
+          for (int64_t c = 0; c < C; ++c)
+            if (Better(src[c], yr[c])) {
+              yr[c] = src[c];
+              ar[c] = static_cast<int32_t>(base + c);
+            }
+        }
+    }
+  }
+}
+
+Status MaxPool2dBackward(const Pool2dDims& d, const float* dy, const int32_t* argmax, float* dx) {
+  // A task owns one NCHW plane or one NHWC image; an index outside it would race with (or escape)
+  // another task, so it is rejected, never followed.
+  const int64_t groups = d.nhwc ? d.n : d.n * d.c;
+  const int64_t inPer = d.nhwc ? d.h * d.w * d.c : d.h * d.w;
+  const int64_t outPer = d.nhwc ? d.oh * d.ow * d.c : d.oh * d.ow;
+  const int64_t C = d.c;
+  int64_t bad = INT64_MAX;  // first position whose index is invalid
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) reduction(min : bad) if (groups * (inPer + outPer) >= kParallelGrain)
+#endif
+  for (int64_t g = 0; g < groups; ++g) {
+    float* dg = dx + g * inPer;
+    std::fill(dg, dg + inPer, 0.f);
+    const int64_t lo = g * inPer;
+    for (int64_t i = 0; i < outPer; ++i) {
+      const int64_t pos = g * outPer + i;
+      const int64_t a = argmax[pos] - lo;
+      if (a < 0 || a >= inPer || (d.nhwc && a % C != i % C)) {
+        bad = std::min(bad, pos);
+        continue;
+      }
+      dg[a] += dy[pos];
+    }
+  }
+  if (bad != INT64_MAX)
+    return Status::Error("argmax[" + std::to_string(bad) + "] = " + std::to_string(argmax[bad]) +
+                         " is not an input cell of that output's " + (d.nhwc ? "image and channel" : "(n, c) plane"));
+  return Status::Ok();
+}
+
+void AvgPool2dForward(const Pool2dDims& d, const float* x, float* y) {
+  const int64_t work = d.n * d.c * d.oh * d.ow * Cells(d);
+  if (!d.nhwc) {
+    const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
+    TB_PARALLEL_FOR(work)
+    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+      const float* xp = x + pl * hw;
+      for (int64_t oy = 0; oy < d.oh; ++oy) {
+        const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
+        for (int64_t ox = 0; ox < d.ow; ++ox) {
+          const Span rx = Window(ox, d.strideW, d.padLeft, d.kw, d.w);
+          float s = 0.f;
+          for (int64_t iy = ry.lo; iy < ry.hi; ++iy)
+            for (int64_t ix = rx.lo; ix < rx.hi; ++ix) s += xp[iy * d.w + ix];
+          y[pl * ohw + oy * d.ow + ox] = s / static_cast<float>((ry.hi - ry.lo) * (rx.hi - rx.lo));
+        }
+      }
+    }
+    return;
+  }
+  const int64_t C = d.c;
+  TB_PARALLEL_FOR(work)
+  for (int64_t job = 0; job < d.n * d.oh; ++job) {
+    const int64_t n = job / d.oh, oy = job % d.oh;
+    const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
+    for (int64_t ox = 0; ox < d.ow; ++ox) {
+      const Span rx = Window(ox, d.strideW, d.padLeft, d.kw, d.w);
+      float* yr = y + ((n * d.oh + oy) * d.ow + ox) * C;
+      std::fill(yr, yr + C, 0.f);
+      for (int64_t iy = ry.lo; iy < ry.hi; ++iy)
+        for (int64_t ix = rx.lo; ix < rx.hi; ++ix) {
+          const float* src = x + ((n * d.h + iy) * d.w + ix) * C;
+          for (int64_t c = 0; c < C; ++c) yr[c] += src[c];
+        }
+      const float inv = 1.f / static_cast<float>((ry.hi - ry.lo) * (rx.hi - rx.lo));
+      for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
+    }
+  }
+}
+
+void AvgPool2dBackward(const Pool2dDims& d, const float* dy, float* dx) {
+  // Window sizes factor into rows x columns, so 1/count is a product of two per-axis reciprocals.
+  std::vector<float> invH(static_cast<size_t>(d.oh)), invW(static_cast<size_t>(d.ow));
+  for (int64_t o = 0; o < d.oh; ++o) {
+    const Span r = Window(o, d.strideH, d.padTop, d.kh, d.h);
+    invH[o] = 1.f / static_cast<float>(r.hi - r.lo);
+  }
+  for (int64_t o = 0; o < d.ow; ++o) {
+    const Span r = Window(o, d.strideW, d.padLeft, d.kw, d.w);
+    invW[o] = 1.f / static_cast<float>(r.hi - r.lo);
+  }
+  const int64_t work = d.n * d.c * d.h * d.w * Cells(d);
+  const int64_t C = d.nhwc ? d.c : 1;            // contiguous channels per cell
+  const int64_t rows = d.n * (d.nhwc ? 1 : d.c) * d.h;  // one task per input row of a plane/image
+  TB_PARALLEL_FOR(work)
+  for (int64_t job = 0; job < rows; ++job) {
+    const int64_t g = job / d.h, iy = job % d.h;  // g: image (NHWC) or plane (NCHW)
+    const Span cy = Covering(iy, d.strideH, d.padTop, d.kh, d.oh);
+    const float* dyg = dy + g * d.oh * d.ow * C;
+    for (int64_t ix = 0; ix < d.w; ++ix) {
+      float* out = dx + ((g * d.h + iy) * d.w + ix) * C;
+      std::fill(out, out + C, 0.f);
+      const Span cx = Covering(ix, d.strideW, d.padLeft, d.kw, d.ow);
+      for (int64_t oy = cy.lo; oy < cy.hi; ++oy)
+        for (int64_t ox = cx.lo; ox < cx.hi; ++ox) {
+          const float s = invH[oy] * invW[ox];
+          const float* src = dyg + (oy * d.ow + ox) * C;
+          for (int64_t c = 0; c < C; ++c) out[c] += src[c] * s;
+        }
+    }
+  }
+}
+
+}  // namespace tb::cpu
