@@ -86,7 +86,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     this.defaults = cloneOptions({ ...defaults, ...defined(options ?? {}) } as Record<string, unknown>) as O;
     this.checkOptions(this.defaults);
     if (params.length === 0) return;
-    const groups: ParamGroup<O>[] = params.every((p) => p instanceof Tensor)
+    const groups: ParamGroup<O>[] = params[0] instanceof Tensor
       ? [{ params: params as Tensor[] } as ParamGroup<O>]
       : (params as ParamGroup<O>[]);
     for (const g of groups) this.addParamGroup(g);
