@@ -51,7 +51,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const float lr = Finite(a, 3, "lr"), momentum = Finite(a, 4, "momentum"), damp = Finite(a, 5, "dampening"),
               wd = Finite(a, 6, "weightDecay");
   const bool nesterov = a.Bool(7, "nesterov"), first = a.Bool(8, "firstStep");
-  if (momentum != 0.f && !buf) a.Throw("momentum " + std::to_string(momentum) + " needs a momentumBuf");
+  // An empty typed array may have a null data pointer: test the argument, not the pointer.
+  if (momentum != 0.f && a.IsNull(2)) a.Throw("momentum " + std::to_string(momentum) + " needs a momentumBuf");
   if (nesterov && momentum == 0.f) a.ThrowRange("nesterov needs a non-zero momentum");
   cpu::SgdStep(n, p, g, buf, lr, momentum, damp, wd, nesterov, first);
   return info.Env().Undefined();
@@ -83,7 +84,7 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   const float eps = InRange(a, 7, "eps", 0, HUGE_VAL, false);
   const float wd = Finite(a, 8, "weightDecay"), momentum = Finite(a, 9, "momentum");
   const bool epsInSqrt = a.Bool(10, "epsInSqrt");
-  if (momentum > 0.f && !mom) a.Throw("momentum " + std::to_string(momentum) + " needs a momBuf");
+  if (momentum > 0.f && a.IsNull(3)) a.Throw("momentum " + std::to_string(momentum) + " needs a momBuf");
   cpu::RmspropStep(n, p, g, sq, mom, gavg, lr, alpha, eps, wd, momentum, epsInSqrt);
   return info.Env().Undefined();
 }

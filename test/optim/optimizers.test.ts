@@ -69,6 +69,8 @@ const sgdFull = (o: Partial<optim.SGDOptions>): optim.SGDOptions => ({ lr: 1e-3,
 const adamCases: [string, boolean, Partial<optim.AdamOptions>][] = [
   ['Adam, betas + weight decay', false, { lr: 0.01, betas: [0.8, 0.95], eps: 1e-6, weightDecay: 0.05 }],
   ['Adam, amsgrad', false, { lr: 0.02, amsgrad: true }],
+  // eps comparable to sqrt(v̂), so where eps enters the denominator shows.
+  ['Adam, large eps', false, { lr: 0.05, eps: 0.3, betas: [0.5, 0.6] }],
   ['AdamW, amsgrad + decay', true, { lr: 0.02, weightDecay: 0.1, amsgrad: true, betas: [0.7, 0.9] }],
   ['AdamW defaults', true, {}],
 ];
