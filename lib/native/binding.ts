@@ -157,11 +157,18 @@ export interface NativeBinding {
   /** Adam / AdamW (decoupled weight decay) with bias correction for step t >= 1; vmax non-null = AMSGrad. */
   adamStep(param: F32, grad: F32, m: F32, v: F32, vmax: F32 | null, lr: number, beta1: number, beta2: number,
            eps: number, weightDecay: number, decoupled: boolean, step: number): void;
-  /** PyTorch RMSprop: sq = alpha*sq + (1-alpha)*g²; centered uses gradAvg; momentum uses momBuf. */
+  /**
+   * PyTorch RMSprop: sq = alpha*sq + (1-alpha)*g²; centered uses gradAvg; momentum uses momBuf.
+   * epsInSqrt: denominator sqrt(sq + eps) (Keras/TensorFlow) instead of sqrt(sq) + eps (PyTorch).
+   */
   rmspropStep(param: F32, grad: F32, sq: F32, momBuf: F32 | null, gradAvg: F32 | null, lr: number, alpha: number,
-              eps: number, weightDecay: number, momentum: number): void;
-  /** PyTorch Adagrad: sum += g²; p -= clr * g / (sqrt(sum) + eps), clr = lr / (1 + (step-1)*lrDecay). */
-  adagradStep(param: F32, grad: F32, sum: F32, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number): void;
+              eps: number, weightDecay: number, momentum: number, epsInSqrt: boolean): void;
+  /**
+   * PyTorch Adagrad: sum += g²; p -= clr * g / (sqrt(sum) + eps), clr = lr / (1 + (step-1)*lrDecay).
+   * epsInSqrt: denominator sqrt(sum + eps) (Keras/TensorFlow).
+   */
+  adagradStep(param: F32, grad: F32, sum: F32, lr: number, lrDecay: number, weightDecay: number, eps: number,
+              step: number, epsInSqrt: boolean): void;
   /** Adadelta: sq = rho*sq + (1-rho)*g²; d = sqrt(acc+eps)/sqrt(sq+eps)*g; acc = rho*acc + (1-rho)*d²; p -= lr*d. */
   adadeltaStep(param: F32, grad: F32, sq: F32, acc: F32, lr: number, rho: number, eps: number, weightDecay: number): void;
   /** Sum of squares (for gradient clipping by global norm), accumulated in double. */

@@ -1,0 +1,45 @@
+// Adadelta with L2 weight decay (torch.optim.Adadelta).
+import { native } from '../native/load.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Optimizer, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
+
+export interface AdadeltaOptions {
+  /** Scales the update; the method itself needs none, hence PyTorch's default of 1. */
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+}
+
+const DEFAULTS: AdadeltaOptions = { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0 };
+
+/**
+ * PyTorch's rule (also Keras's), per parameter p with gradient g:
+ *   g = g + weightDecay * p
+ *   sq = rho * sq + (1 - rho) * g²
+ *   d = sqrt(acc + eps) / sqrt(sq + eps) * g
+ *   acc = rho * acc + (1 - rho) * d²
+ *   p = p - lr * d
+ */
+export class Adadelta extends Optimizer<AdadeltaOptions> {
+  constructor(params: Tensor[] | ParamGroup<AdadeltaOptions>[], options?: Partial<AdadeltaOptions>) {
+    super('Adadelta', params, options, DEFAULTS);
+  }
+
+  protected checkOptions(o: AdadeltaOptions): void {
+    checkNum(this.name, 'learning rate lr', o.lr, 0);
+    checkNum(this.name, 'rho', o.rho, 0, 1);
+    checkNum(this.name, 'eps', o.eps, 0);
+    checkNum(this.name, 'weightDecay', o.weightDecay, 0);
+  }
+
+  protected stateNames(): readonly string[] {
+    return ['squareAvg', 'accDelta'];
+  }
+
+  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdadeltaOptions>): void {
+    const sq = this.buffer(st, p, 'squareAvg');
+    const acc = this.buffer(st, p, 'accDelta');
+    native().adadeltaStep(p32, g32, sq, acc, g.lr, g.rho, g.eps, g.weightDecay);
+  }
+}
