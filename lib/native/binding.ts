@@ -132,9 +132,12 @@ export interface NativeBinding {
   // ---- dropout (native/cpu/dropout.cc) ----
   /**
    * Inverted dropout: mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask. The draw is a
-   * counter-based hash of (seed, i), so a seed gives the same mask on any thread count.
+   * counter-based hash of (seed, i), so a seed gives the same mask on any thread count. rate in
+   * [0, 1); seed any safe integer (negative seeds are read as their 64-bit two's complement).
    */
   dropout(x: F32, y: F32, mask: F32, rate: number, seed: number): void;
+  /** dx = dy * mask (all the same length). */
+  dropoutBackward(dy: F32, mask: F32, dx: F32): void;
 
   // ---- batch normalization (native/cpu/batchnorm.cc) ----
   // x, y are (outer, C, inner): NCHW gives outer=N, inner=H*W; NHWC or (N, C) gives inner=1.
@@ -142,12 +145,14 @@ export interface NativeBinding {
    * training: batch statistics, writes mean/invstd (C) for backward and updates running stats
    * (runningMean = (1-momentum)*runningMean + momentum*mean; runningVar with the unbiased variance,
    * PyTorch's convention). Eval: uses the running stats (mean/invstd outputs still written).
+   * Statistics are accumulated in double, bit-identical on any thread count. Throws when training
+   * with outer*inner = 1, on momentum outside [0, 1], eps <= 0, or (eval) runningVar + eps <= 0.
    */
   batchNorm(x: F32, gamma: F32 | null, beta: F32 | null, y: F32, mean: F32, invstd: F32,
             runningMean: F32, runningVar: F32, outer: number, c: number, inner: number,
             momentum: number, eps: number, training: boolean): void;
-  /** Training-mode gradients (dx through the batch statistics); dgamma/dbeta may be null. */
-  batchNormBackward(x: F32, gamma: F32 | null, mean: F32, invstd: F32, dy: F32, dx: F32,
+  /** Training-mode gradients (dx through the batch statistics); dx/dgamma/dbeta may be null. */
+  batchNormBackward(x: F32, gamma: F32 | null, mean: F32, invstd: F32, dy: F32, dx: F32 | null,
                     dgamma: F32 | null, dbeta: F32 | null, outer: number, c: number, inner: number): void;
 
   // ---- optimizer updates, one fused pass per parameter (native/cpu/optim.cc) ----

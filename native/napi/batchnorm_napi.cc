@@ -1,0 +1,74 @@
+// batchNorm(x, gamma, beta, y, mean, invstd, runningMean, runningVar, outer, c, inner, momentum, eps, training)
+// batchNormBackward(x, gamma, mean, invstd, dy, dx, dgamma, dbeta, outer, c, inner)
+#include <cmath>
+
+#include "cpu/batchnorm.h"
+#include "napi/args.h"
+#include "napi/register.h"
+
+namespace tb::napi {
+namespace {
+
+constexpr int64_t kMaxDim = INT64_C(1) << 40;
+
+struct Dims {
+  int64_t outer, c, inner, total;
+};
+
+Dims ReadDims(const Args& a, size_t first) {
+  Dims d;
+  d.outer = a.Int(first, "outer", 0, kMaxDim);
+  d.c = a.Int(first + 1, "c", 0, kMaxDim);
+  d.inner = a.Int(first + 2, "inner", 0, kMaxDim);
+  d.total = CheckedProduct(a, {d.outer, d.c, d.inner});
+  return d;
+}
+
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  Args a(info, "batchNorm", 14);
+  const Dims d = ReadDims(a, 8);
+  const float* x = a.F32(0, "x", d.total);
+  const float* gamma = a.F32OrNull(1, "gamma", d.c);
+  const float* beta = a.F32OrNull(2, "beta", d.c);
+  float* y = a.F32(3, "y", d.total);
+  float* mean = a.F32(4, "mean", d.c);
+  float* invstd = a.F32(5, "invstd", d.c);
+  float* runningMean = a.F32(6, "runningMean", d.c);
+  float* runningVar = a.F32(7, "runningVar", d.c);
+  const double momentum = a.Num(11, "momentum");
+  if (!(momentum >= 0 && momentum <= 1)) a.ThrowRange("momentum must be in [0, 1], got " + std::to_string(momentum));
+  const double eps = a.Num(12, "eps");
+  if (!(eps > 0 && std::isfinite(eps))) a.ThrowRange("eps must be positive and finite, got " + std::to_string(eps));
+  const bool training = a.Bool(13, "training");
+  if (training && d.outer * d.inner == 1)
+    a.ThrowRange("training needs more than one value per channel (outer*inner = 1)");
+  Status s = cpu::BatchNormForward(x, gamma, beta, y, mean, invstd, runningMean, runningVar, d.outer, d.c,
+                                   d.inner, momentum, eps, training);
+  if (!s.ok) a.ThrowRange(s.message);
+  return info.Env().Undefined();
+}
+
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "batchNormBackward", 11);
+  const Dims d = ReadDims(a, 8);
+  const float* x = a.F32(0, "x", d.total);
+  const float* gamma = a.F32OrNull(1, "gamma", d.c);
+  const float* mean = a.F32(2, "mean", d.c);
+  const float* invstd = a.F32(3, "invstd", d.c);
+  const float* dy = a.F32(4, "dy", d.total);
+  float* dx = a.F32OrNull(5, "dx", d.total);
+  float* dgamma = a.F32OrNull(6, "dgamma", d.c);
+  float* dbeta = a.F32OrNull(7, "dbeta", d.c);
+  cpu::BatchNormBackward(x, gamma, mean, invstd, dy, dx, dgamma, dbeta, d.outer, d.c, d.inner);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  TB_EXPORT(exports, "batchNorm", BatchNorm);
+  TB_EXPORT(exports, "batchNormBackward", BatchNormBackward);
+}
+
+TB_NAPI_REGISTER(Register);
+
+}  // namespace
+}  // namespace tb::napi
