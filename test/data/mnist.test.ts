@@ -2,17 +2,25 @@ import { mkdtempSync, rmSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { datasets, mnist, mnistSync } from '../../lib/data/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { datasets, mnist, mnistSync, type Mnist } from '../../lib/data/index.js';
 import { encodeIdx, writeIdx } from '../../lib/data/idx.js';
 import { TensorboltError } from '../../lib/tensor/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-mnist-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// Each call converts 55 MB of pixels into fresh float32 arrays: load twice and share.
+let norm: Mnist;
+let raw: Mnist;
+beforeAll(async () => {
+  norm = await datasets.mnist();
+  raw = mnistSync({ normalize: false });
+});
+
 describe('mnist', () => {
-  it('loads the real train and test splits with the expected shapes and dtypes', async () => {
-    const { train, test } = await datasets.mnist();
+  it('loads the real train and test splits with the expected shapes and dtypes', () => {
+    const { train, test } = norm;
     expect(train.images.shape).toEqual([60000, 28, 28, 1]);
     expect(train.images.dtype).toBe('float32');
     expect(train.labels.shape).toEqual([60000]);
@@ -22,8 +30,8 @@ describe('mnist', () => {
     expect(test.labels.dtype).toBe('int32');
   });
 
-  it('has pixels in [0, 1] covering the full range, and sensible labels', async () => {
-    const { train, test } = await mnist();
+  it('has pixels in [0, 1] covering the full range, and sensible labels', () => {
+    const { train, test } = norm;
     const px = train.images.f32('test');
     let min = Infinity;
     let max = -Infinity;
@@ -51,9 +59,7 @@ describe('mnist', () => {
     expect(test.labels.i32('test')[0]).toBe(7);
   });
 
-  it('normalize: false keeps 0..255 and matches the normalized values * 255', async () => {
-    const raw = await mnist({ normalize: false });
-    const norm = await mnist();
+  it('normalize: false keeps 0..255 and matches the normalized values * 255', () => {
     const a = raw.test.images.f32('test');
     const b = norm.test.images.f32('test');
     let max = 0;
@@ -70,14 +76,14 @@ describe('mnist', () => {
   });
 
   it('returns independent tensors on each call (cached bytes, fresh arrays)', async () => {
-    const a = await mnist();
-    const b = mnistSync();
     // (a plain ===: vitest's toBe deep-compares unequal objects for its message, slow on 7.8M values)
-    expect(a.test.images.f32('t') === b.test.images.f32('t')).toBe(false);
-    a.test.images.f32('t')[0] = 42;
-    a.test.labels.dispose();
-    expect(b.test.images.f32('t')[0]).toBe(0);
-    expect((await mnist()).test.labels.i32('t')[0]).toBe(7);
+    expect(norm.test.images.f32('t') === raw.test.images.f32('t')).toBe(false);
+    norm.test.images.f32('t')[0] = 42;
+    norm.test.labels.dispose();
+    expect(raw.test.images.f32('t')[0]).toBe(0);
+    const again = await mnist();
+    expect(again.test.images.f32('t')[0]).toBe(0);
+    expect(again.test.labels.i32('t')[0]).toBe(7);
   });
 
   it('reads the files from another folder, gzip-compressed', async () => {
