@@ -9,7 +9,7 @@ const limit = argInt('limit', 60000);
 const testLimit = Math.min(10000, limit);
 tb.setSeed(1);
 
-const { train, test } = tb.datasets.mnist();
+const { train, test } = await tb.datasets.mnist();
 const xTrain = train.images.slice([0, 0, 0, 0], [limit, -1, -1, -1]);
 const yTrain = tb.toCategorical(train.labels.slice([0], [limit]), 10);
 const xTest = test.images.slice([0, 0, 0, 0], [testLimit, -1, -1, -1]);

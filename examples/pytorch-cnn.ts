@@ -30,7 +30,7 @@ class Net extends nn.Module {
 }
 
 // MNIST ships as NHWC (N, 28, 28, 1); PyTorch layers take NCHW (N, 1, 28, 28): same memory order for C = 1.
-const { train, test } = tb.datasets.mnist();
+const { train, test } = await tb.datasets.mnist();
 const toNchw = (x: tb.Tensor) => x.reshape([x.shape[0]!, 1, 28, 28]);
 const trainSet = new tb.TensorDataset(toNchw(train.images.slice([0, 0, 0, 0], [limit, -1, -1, -1])), train.labels.slice([0], [limit]));
 const net = new Net();

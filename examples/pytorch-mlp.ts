@@ -16,7 +16,7 @@ class Net extends tb.nn.Module {
   }
 }
 
-const { train, test } = tb.datasets.mnist();
+const { train, test } = await tb.datasets.mnist();
 const trainSet = new tb.TensorDataset(train.images.slice([0, 0, 0, 0], [limit, -1, -1, -1]), train.labels.slice([0], [limit]));
 const net = new Net();
 const opt = new tb.optim.Adam(net.parameters(), { lr: 1e-3 });

@@ -45,7 +45,7 @@ async function train(argv: string[]): Promise<void> {
   tb.setSeed(seed);
 
   const t0 = performance.now();
-  const { train: tr, test } = tb.datasets.mnist();
+  const { train: tr, test } = await tb.datasets.mnist();
   const limit = values.limit ? num(values.limit, 'limit', 60000) : tr.images.shape[0]!;
   const xTrain = limit < tr.images.shape[0]! ? tr.images.slice([0, 0, 0, 0], [limit, -1, -1, -1]) : tr.images;
   const yTrain = tb.toCategorical(limit < tr.labels.shape[0]! ? tr.labels.slice([0], [limit]) : tr.labels, 10);
@@ -55,7 +55,7 @@ async function train(argv: string[]): Promise<void> {
   const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
   const optName = values.optimizer!;
   const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
-  const optimizer = tb.optim.optimizerFromName(optName, [], lr !== undefined ? { learningRate: lr } : {});
+  const optimizer = tb.optim.optimizerFromName(optName, lr !== undefined ? { learningRate: lr } : {});
   model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (!values.quiet) model.summary();
   const info = tb.backendInfo();
@@ -70,7 +70,7 @@ async function train(argv: string[]): Promise<void> {
   const cm = tb.metrics.confusionMatrix(trueLabels, predLabels, 10);
   console.log(`\ntrained in ${fitSecs.toFixed(1)}s (${((xTrain.shape[0]! * epochs) / fitSecs).toFixed(0)} images/s)`);
   console.log(`test loss ${loss!.toFixed(4)}, test accuracy ${(acc! * 100).toFixed(2)}%\n`);
-  console.log(tb.metrics.classificationReport(cm));
+  console.log(tb.metrics.classificationReport(trueLabels, predLabels, { numClasses: 10 }));
   console.log('\nconfusion matrix (rows: true class, columns: predicted class)');
   console.log(tb.metrics.formatConfusionMatrix(cm));
   if (values.save) {

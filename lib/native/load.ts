@@ -11,6 +11,12 @@ import type { NativeBinding } from './binding.js';
 
 const require = createRequire(import.meta.url);
 
+// libgomp's default wait policy spins idle threads for a while after each parallel region. Between
+// our many short kernels those spinning threads steal the cores that OpenBLAS and the next kernel
+// need (on 2 cores, step times became bimodal). PASSIVE makes them sleep; it must be set before
+// the runtime starts, that is before the addon loads. A user's own setting wins.
+process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+
 /** The package root: the folder holding package.json and binding.gyp (works from lib/ and dist/lib/). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

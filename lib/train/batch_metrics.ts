@@ -60,4 +60,5 @@ export function metricValue(m: MetricName, y: Tensor, pred: Tensor): number {
       return s / pd.length;
     }
   }
+  throw new TensorboltError('metric', `unknown metric '${String(m)}'`);
 }

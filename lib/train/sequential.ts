@@ -92,8 +92,8 @@ export class Sequential extends Module {
     if (this.layers[0]?.inputShape) this.build();
     if (typeof args.optimizer === 'string') {
       this.optimizerName = args.optimizer;
-      // validates the name now; built again with the parameters once the model is built
-      this.optimizer = optimizerFromName(args.optimizer, this.parameters());
+      // validates the name now; the model's parameters join it once the model is built
+      this.optimizer = optimizerFromName(args.optimizer);
     } else if (args.optimizer instanceof Optimizer) {
       this.optimizerName = null;
       this.optimizer = args.optimizer;
@@ -152,12 +152,16 @@ export class Sequential extends Module {
     return fitLoop(this, x, y, args);
   }
 
-  /** @internal After the model is built: an optimizer made from a name gets the parameters. */
+  /**
+   * @internal After the model is built, the optimizer trains every trainable weight (as in Keras,
+   * where an optimizer instance passed to compile() picks up the model's weights on first use).
+   */
   ensureOptimizer(): Optimizer {
-    const params = this.parameters();
-    const have = new Set(this.optimizer!.paramGroups.flatMap((g) => g.params));
-    if (this.optimizerName && params.some((p) => !have.has(p))) this.optimizer = optimizerFromName(this.optimizerName, params);
-    return this.optimizer!;
+    const opt = this.optimizer!;
+    const have = new Set(opt.paramGroups.flatMap((g) => g.params));
+    const missing = this.parameters().filter((p) => !have.has(p));
+    if (missing.length > 0) opt.addParamGroup({ params: missing });
+    return opt;
   }
 
   /** Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'. */
