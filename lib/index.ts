@@ -35,3 +35,6 @@ export * as data from './data/index.js';
 export { datasets, toCategorical, DataLoader, TensorDataset } from './data/index.js';
 export { version } from './version.js';
 export { loadLayersModel as loadModel, saveLayersModel, type SaveOptions, type LoadOptions } from './io/layers_model.js';
+export {
+  save, load, loadSafetensors, serializeSafetensors, parseSafetensors, type TensorDict, type SafetensorsFile,
+} from './io/safetensors.js';
