@@ -38,3 +38,4 @@ export { loadLayersModel as loadModel, saveLayersModel, type SaveOptions, type L
 export {
   save, load, loadSafetensors, serializeSafetensors, parseSafetensors, type TensorDict, type SafetensorsFile,
 } from './io/safetensors.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointArgs, type Checkpoint } from './io/checkpoint.js';
