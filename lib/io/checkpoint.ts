@@ -11,7 +11,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { Module } from '../nn/module.js';
 import { Optimizer, type OptimizerStateDict } from '../optim/optimizer.js';
 import { Sequential } from '../train/sequential.js';
-import { loadSafetensors, save, type TensorDict } from './safetensors.js';
+import { loadSafetensors, writeSafetensors, type TensorDict } from './safetensors.js';
 
 const FORMAT = 'tensorbolt-checkpoint';
 
@@ -88,7 +88,7 @@ export function saveCheckpoint(path: string, args: CheckpointArgs): void {
       throw new TensorboltError(op, `extra must be JSON-serialisable: ${(e as Error).message}`);
     }
   }
-  save(tensors, path, { metadata });
+  writeSafetensors(path, tensors, metadata, op);
 }
 
 /**

@@ -65,6 +65,7 @@ export function dirFromUrl(op: string, url: string): string {
 
 /** The topology and weights of a built Sequential model as model.json + one weights buffer. */
 export function toArtifacts(model: Sequential, opts: SaveOptions = {}): { json: ModelJson; weights: Uint8Array } {
+  if (model.layers.length && !model.layers.every((l) => l.built) && model.layers[0]!.inputShape) model.build();
   if (!model.layers.length || !model.layers.every((l) => l.built))
     throw new TensorboltError('save', 'the model must be built (fit, predict, or a first layer with inputShape) before saving');
   const entries: NamedWeight[] = [];

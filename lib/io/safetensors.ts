@@ -173,8 +173,13 @@ function halfToFloat(h: number): number {
 
 /** tb.save(module.stateDict(), 'x.safetensors'): writes the named tensors atomically. */
 export function save(tensors: TensorDict, path: string, opts: { metadata?: Record<string, string> } = {}): void {
-  if (typeof path !== 'string' || path === '') throw new TensorboltError('save', `path must be a non-empty string, got ${JSON.stringify(path)}`);
-  writeFileAtomic(resolve(path), serializeSafetensors(tensors, opts.metadata ?? {}, 'save'));
+  writeSafetensors(path, tensors, opts.metadata ?? {}, 'save');
+}
+
+/** @internal save() under another op name (for errors). */
+export function writeSafetensors(path: string, tensors: TensorDict, metadata: Record<string, string>, op: string): void {
+  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  writeFileAtomic(resolve(path), serializeSafetensors(tensors, metadata, op), op);
 }
 
 /** Reads a safetensors file: its tensors and its metadata. */
