@@ -9,7 +9,7 @@
 // The -march flag only changes how our own loops (elementwise, reductions, im2col, pooling,
 // optimizer updates) are auto-vectorised. v3 (AVX2/FMA) would crash with SIGILL on pre-Haswell
 // CPUs, Atom/Celeron/Pentium parts of later years, and VMs whose virtual CPU hides AVX; v2 (SSE4.2,
-// POPCNT) runs on every x86-64 CPU sold since about 2009. Users who want AVX2/AVX-512 in our loops
+// POPCNT) runs on every x86-64 CPU since Intel Nehalem (2008) and AMD Bulldozer (2011). Users who want AVX2/AVX-512 in our loops
 // build from source: `npm rebuild tensorbolt --build-from-source` uses -march=native.
 // TENSORBOLT_MARCH overrides the choice.
 //

@@ -65,6 +65,36 @@ describe('tensorbolt -> TensorFlow.js', () => {
   });
 });
 
+describe('GlobalAveragePooling2D and Reshape', () => {
+  it('tensorbolt -> tfjs', async () => {
+    tb.setSeed(8);
+    const model = tb.sequential([
+      tb.layers.reshape({ targetShape: [4, 4, 2], inputShape: [32] }),
+      tb.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'relu' }),
+      tb.layers.globalAveragePooling2d(),
+      tb.layers.dense({ units: 2 }),
+    ]);
+    const dir = tempDir();
+    await model.save(`file://${dir}`);
+    const m = await tfjsLoad(dir);
+    const x = tb.randn([5, 32]);
+    expect(relErr(model.predict(x).dataSync(), tfPredict(m, x))).toBeLessThanOrEqual(TOL);
+  });
+
+  it('tfjs -> tensorbolt', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.reshape({ targetShape: [3, 4, 2], inputShape: [24] }));
+    m.add(tf.layers.conv2d({ filters: 4, kernelSize: 2, padding: 'same' }));
+    m.add(tf.layers.globalAveragePooling2d({}));
+    m.add(tf.layers.dense({ units: 3, activation: 'tanh' }));
+    const dir = tempDir();
+    await tfjsSave(m, dir);
+    const model = await tb.loadModel(`file://${dir}`);
+    const x = tb.randn([5, 24]);
+    expect(relErr(model.predict(x).dataSync(), tfPredict(m, x))).toBeLessThanOrEqual(TOL);
+  });
+});
+
 describe('TensorFlow.js -> tensorbolt', () => {
   it('a tfjs-trained CNN loads in tensorbolt and predicts the same', async () => {
     const m = tf.sequential();
