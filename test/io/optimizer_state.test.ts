@@ -74,7 +74,7 @@ describe('includeOptimizer within tensorbolt', () => {
 /** One training step on (x, y) in both libraries; returns both libraries' trainable weights. */
 async function stepBoth(ours: tb.Sequential, theirs: tf.LayersModel, x: tb.Tensor, y: tb.Tensor): Promise<[Float32Array, Float32Array]> {
   await ours.fit(x, y, { epochs: 1, batchSize: x.shape[0]!, shuffle: false, verbose: 0 });
-  await theirs.trainOnBatch(tf.tensor(x.dataSync() as Float32Array, x.shape), tf.tensor(y.dataSync() as Float32Array, y.shape));
+  await theirs.trainOnBatch(tf.tensor(x.dataSync() as Float32Array, x.shape.slice()), tf.tensor(y.dataSync() as Float32Array, y.shape.slice()));
   const tw = theirs.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
   return [flat(trainable(ours).map(([, t]) => t.dataSync())), flat(tw)];
 }
@@ -97,8 +97,8 @@ describe('includeOptimizer across libraries', () => {
     const { x, y } = data(4);
     const m = tfMlp();
     m.compile({ optimizer: tfOptimizer(o), loss: 'categoricalCrossentropy' });
-    const xs = tf.tensor(x.dataSync() as Float32Array, x.shape);
-    const ys = tf.tensor(y.dataSync() as Float32Array, y.shape);
+    const xs = tf.tensor(x.dataSync() as Float32Array, x.shape.slice());
+    const ys = tf.tensor(y.dataSync() as Float32Array, y.shape.slice());
     await m.fit(xs, ys, { epochs: 3, batchSize: 16, verbose: 0 });
     const dir = tempDir();
     await tfjsSave(m, dir, true);

@@ -11,7 +11,7 @@ afterAll(cleanTempDirs);
 const TOL = 1e-5;
 
 function tfPredict(m: tf.LayersModel, x: tb.Tensor): Float32Array {
-  return tf.tidy(() => (m.predict(tf.tensor(x.dataSync() as Float32Array, x.shape)) as tf.Tensor).dataSync() as Float32Array);
+  return tf.tidy(() => (m.predict(tf.tensor(x.dataSync() as Float32Array, x.shape.slice())) as tf.Tensor).dataSync() as Float32Array);
 }
 
 function cnn(): tb.Sequential {
