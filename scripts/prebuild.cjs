@@ -42,8 +42,17 @@ function build() {
   if (!env.npm_config_nodedir && fs.existsSync(nodeInclude)) env.npm_config_nodedir = path.dirname(path.dirname(process.execPath));
   const bin = require.resolve('prebuildify/bin.js');
   const args = [bin, '--napi', '--strip', '--target', process.versions.node];
+  // prebuildify rebuilds build/ and moves the result out of it; keep a developer's own build
+  // (node-gyp-build prefers build/Release, usually a faster -march=native build) where it was.
+  const devBuild = path.join(root, 'build', 'Release', 'tensorbolt.node');
+  const kept = fs.existsSync(devBuild) ? fs.readFileSync(devBuild) : null;
   console.log(`prebuild: prebuildify --napi --strip (TENSORBOLT_MARCH=${env.TENSORBOLT_MARCH}, OpenBLAS static)`);
   const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  if (kept) {
+    fs.mkdirSync(path.dirname(devBuild), { recursive: true });
+    fs.writeFileSync(devBuild, kept);
+    console.log('prebuild: restored the development build in build/Release');
+  }
   if (r.status !== 0) fail(`prebuildify failed (exit ${r.status ?? r.signal})`);
 }
 
