@@ -34,4 +34,8 @@ export * as metrics from './train/metrics.js';
 export * as data from './data/index.js';
 export { datasets, toCategorical, DataLoader, TensorDataset } from './data/index.js';
 export { version } from './version.js';
-export { loadLayersModel as loadModel, saveLayersModel } from './io/layers_model.js';
+export { loadLayersModel as loadModel, saveLayersModel, type SaveOptions, type LoadOptions } from './io/layers_model.js';
+export {
+  save, load, loadSafetensors, serializeSafetensors, parseSafetensors, type TensorDict, type SafetensorsFile,
+} from './io/safetensors.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointArgs, type Checkpoint } from './io/checkpoint.js';

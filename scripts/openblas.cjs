@@ -2,7 +2,8 @@
 // Finds OpenBLAS for the native build. Used by binding.gyp (`<!@(node scripts/openblas.cjs libraries)`)
 // and by CMakeLists.txt. Prints nothing for any query when OpenBLAS is absent or when
 // TENSORBOLT_GEMM=portable, so the addon builds with our portable GEMM instead.
-// TENSORBOLT_OPENBLAS_STATIC=1 links libopenblas.a (for prebuilds that must not need the .so).
+// TENSORBOLT_OPENBLAS_STATIC=1 links libopenblas.a (for prebuilds that must not need the .so); it is
+// then an error, not a silent fallback to the portable GEMM, when no libopenblas.a is found.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -29,13 +30,26 @@ function find() {
     if (!fs.existsSync(path.join(c.inc, 'cblas.h'))) continue;
     const so = path.join(c.lib, 'libopenblas.so');
     const a = path.join(c.lib, 'libopenblas.a');
-    if (wantStatic && fs.existsSync(a)) return { inc: c.inc, libs: [a, '-lgfortran', '-lpthread'], kind: 'static' };
+    // --exclude-libs keeps OpenBLAS's symbols out of the addon's dynamic symbol table, so another
+    // BLAS in the same process (numpy through a bridge, another addon) can neither see nor
+    // interpose ours. Only the CBLAS objects we call are pulled from the archive; they need libm and
+    // pthreads, not libgfortran (the Fortran LAPACK objects that do are never pulled in), which
+    // scripts/check-prebuild.cjs verifies on the result.
+    if (wantStatic && fs.existsSync(a)) return { inc: c.inc, libs: [a, '-Wl,--exclude-libs,ALL', '-lpthread', '-lm'], kind: 'static' };
     if (!wantStatic && fs.existsSync(so)) return { inc: c.inc, libs: [`-L${c.lib}`, '-lopenblas', `-Wl,-rpath,${c.lib}`], kind: 'shared' };
   }
-  return { reason: 'not found' };
+  return { reason: wantStatic ? 'static-missing' : 'not found' };
 }
 
 const r = find();
+if (r.reason === 'static-missing') {
+  process.stderr.write(
+    'tensorbolt: TENSORBOLT_OPENBLAS_STATIC=1 but no libopenblas.a next to a cblas.h was found ' +
+      '(looked in OPENBLAS_HOME and the Debian/Ubuntu openblas folders). Install it with ' +
+      '`apt-get install libopenblas-dev`, or set OPENBLAS_HOME to a prefix holding include/cblas.h and lib/libopenblas.a.\n',
+  );
+  process.exit(1);
+}
 if (!r.inc) {
   if (query === 'defines') {
     process.stderr.write(

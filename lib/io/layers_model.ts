@@ -1,11 +1,10 @@
-// The TensorFlow.js layers format: model.json (Keras topology as tfjs writes it + weightsManifest)
-// and weights.bin (float32 little-endian, concatenated in manifest order). Files are written
-// atomically: weights.bin first, then model.json, so a crash never pairs a new manifest with old
-// weights of another size.
+// The TensorFlow.js layers format: model.json (Keras topology as tfjs writes it, weightsManifest,
+// optionally trainingConfig) and weights.bin (little-endian values concatenated in manifest order).
+// Files are written atomically: weights.bin first, then model.json, so a crash never pairs a new
+// manifest with old weights of another size.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TensorboltError } from '../tensor/errors.js';
-
 import { version } from '../version.js';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -13,19 +12,48 @@ import {
 } from '../nn/keras_layers.js';
 import { Sequential } from '../train/sequential.js';
 import { writeFileAtomic } from './atomic.js';
+import { applyTrainingConfig, optimizerWeights, trainingConfigOf, type TrainingConfig } from './training_config.js';
 
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  dtype: 'float32' | 'int32';
+  /** 'optimizer' marks optimizer state (tfjs's includeOptimizer). */
+  group?: string;
+  quantization?: unknown;
+}
+
+export interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
 }
 
 export interface ModelJson {
-  modelTopology: { class_name: string; config: { name: string; layers: { class_name: string; config: Record<string, unknown> }[] }; keras_version?: string; backend?: string };
+  modelTopology: { class_name: string; config: { name: string; layers: LayerJson[] }; keras_version?: string; backend?: string };
   format?: string;
   generatedBy?: string;
   convertedBy?: string | null;
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+  trainingConfig?: TrainingConfig;
+}
+
+/** One named array of the weights file. */
+export interface NamedWeight {
+  spec: WeightSpec;
+  data: Float32Array | Int32Array;
+}
+
+export interface SaveOptions {
+  /** Also save the optimizer's state and the compile arguments, to resume training (default false). */
+  includeOptimizer?: boolean;
+}
+
+export interface LoadOptions {
+  /**
+   * Compile the model from the file's trainingConfig and restore the optimizer state saved with it
+   * (default true, as Keras's load_model(compile=True)); false ignores both.
+   */
+  includeOptimizer?: boolean;
 }
 
 export function dirFromUrl(op: string, url: string): string {
@@ -36,22 +64,24 @@ export function dirFromUrl(op: string, url: string): string {
 }
 
 /** The topology and weights of a built Sequential model as model.json + one weights buffer. */
-export function toArtifacts(model: Sequential): { json: ModelJson; weights: Uint8Array } {
+export function toArtifacts(model: Sequential, opts: SaveOptions = {}): { json: ModelJson; weights: Uint8Array } {
+  if (model.layers.length && !model.layers.every((l) => l.built) && model.layers[0]!.inputShape) model.build();
   if (!model.layers.length || !model.layers.every((l) => l.built))
     throw new TensorboltError('save', 'the model must be built (fit, predict, or a first layer with inputShape) before saving');
-  const specs: WeightSpec[] = [];
-  const parts: Float32Array[] = [];
+  const entries: NamedWeight[] = [];
   for (const l of model.layers)
-    for (const [name, t] of l.weightsWithNames()) {
-      specs.push({ name, shape: t.shape.slice(), dtype: 'float32' });
-      parts.push(t.buf('save') as Float32Array);
-    }
-  const total = parts.reduce((s, p) => s + p.byteLength, 0);
+    for (const [name, t] of l.weightsWithNames()) entries.push({ spec: { name, shape: t.shape.slice(), dtype: 'float32' }, data: t.buf('save') as Float32Array });
+  let trainingConfig: TrainingConfig | undefined;
+  if (opts.includeOptimizer) {
+    trainingConfig = trainingConfigOf(model);
+    entries.push(...optimizerWeights(model));
+  }
+  const total = entries.reduce((s, e) => s + e.data.byteLength, 0);
   const weights = new Uint8Array(total);
   let off = 0;
-  for (const p of parts) {
-    weights.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off);
-    off += p.byteLength;
+  for (const { data } of entries) {
+    weights.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
+    off += data.byteLength;
   }
   const layersJson = model.layers.map((l, i) => {
     const config = l.getConfig();
@@ -63,14 +93,15 @@ export function toArtifacts(model: Sequential): { json: ModelJson; weights: Uint
     format: 'layers-model',
     generatedBy: `tensorbolt ${version}`,
     convertedBy: null,
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    weightsManifest: [{ paths: ['weights.bin'], weights: entries.map((e) => e.spec) }],
   };
+  if (trainingConfig) json.trainingConfig = trainingConfig;
   return { json, weights };
 }
 
-export async function saveLayersModel(model: Sequential, url: string): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
+export async function saveLayersModel(model: Sequential, url: string, opts: SaveOptions = {}): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
   const dir = dirFromUrl('save', url);
-  const { json, weights } = toArtifacts(model);
+  const { json, weights } = toArtifacts(model, opts);
   const weightsPath = join(dir, 'weights.bin');
   const modelJsonPath = join(dir, 'model.json');
   writeFileAtomic(weightsPath, weights);
@@ -80,7 +111,7 @@ export async function saveLayersModel(model: Sequential, url: string): Promise<{
 
 const snakeToCamelAct: Record<string, ActivationName> = { leaky_relu: 'leakyRelu', log_softmax: 'logSoftmax' };
 function act(v: unknown): ActivationName {
-  const s = typeof v === 'string' ? v : 'linear';
+  const s = typeof v === 'string' ? v : v === null || v === undefined ? 'linear' : String(v);
   return snakeToCamelAct[s] ?? (s as ActivationName);
 }
 function sampleShape(c: Record<string, unknown>): number[] | undefined {
@@ -91,46 +122,89 @@ function padding(v: unknown): 'valid' | 'same' {
   return v === 'same' ? 'same' : 'valid';
 }
 
-/** Makes a layer from its Keras JSON (class_name + config). */
-export function layerFromJson(file: string, spec: { class_name: string; config: Record<string, unknown> }): Layer {
+const SUPPORTED = 'Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, Activation';
+
+/** Makes a layer from its Keras JSON (class_name + config); errors name the file and the layer. */
+export function layerFromJson(file: string, spec: LayerJson): Layer {
+  const op = 'loadModel';
+  if (!spec || typeof spec !== 'object' || typeof spec.class_name !== 'string')
+    throw new TensorboltError(op, `${file}: a layer entry has no class_name: ${JSON.stringify(spec)?.slice(0, 200)}`);
   const c = spec.config ?? {};
-  const base = { name: c.name as string | undefined, inputShape: sampleShape(c) };
+  const where = `${file}: layer '${String(c.name)}' (${spec.class_name})`;
   if (c.data_format && c.data_format !== 'channels_last')
-    throw new TensorboltError('loadModel', `${file}: layer '${String(c.name)}' uses data_format '${String(c.data_format)}'; only channels_last is supported`);
-  switch (spec.class_name) {
-    case 'Dense':
-      return new Dense({ ...base, units: c.units as number, activation: act(c.activation), useBias: c.use_bias !== false });
-    case 'Conv2D':
-      return new Conv2D({ ...base, filters: c.filters as number, kernelSize: c.kernel_size as [number, number], strides: (c.strides as [number, number]) ?? 1,
-        padding: padding(c.padding), activation: act(c.activation), useBias: c.use_bias !== false });
-    case 'MaxPooling2D':
-    case 'MaxPool2D':
-      return new MaxPooling2D({ ...base, poolSize: c.pool_size as [number, number], strides: (c.strides as [number, number]) ?? undefined, padding: padding(c.padding) });
-    case 'AveragePooling2D':
-    case 'AvgPool2D':
-      return new AveragePooling2D({ ...base, poolSize: c.pool_size as [number, number], strides: (c.strides as [number, number]) ?? undefined, padding: padding(c.padding) });
-    case 'GlobalAveragePooling2D':
-      return new GlobalAveragePooling2D(base);
-    case 'Flatten':
-      return new Flatten(base);
-    case 'Reshape':
-      return new Reshape({ ...base, targetShape: c.target_shape as number[] });
-    case 'Dropout':
-      return new Dropout({ ...base, rate: c.rate as number, seed: (c.seed as number | null) ?? undefined });
-    case 'BatchNormalization': {
-      const axis = Array.isArray(c.axis) ? (c.axis as number[])[0]! : (c.axis as number | undefined);
-      return new BatchNormalization({ ...base, axis: axis ?? -1, momentum: c.momentum as number | undefined, epsilon: c.epsilon as number | undefined,
-        center: c.center !== false, scale: c.scale !== false });
+    throw new TensorboltError(op, `${where} uses data_format '${String(c.data_format)}'; only channels_last is supported`);
+  const dil = c.dilation_rate as number[] | number | undefined;
+  if (dil !== undefined && (Array.isArray(dil) ? dil : [dil]).some((d) => d !== 1))
+    throw new TensorboltError(op, `${where} uses dilation_rate ${JSON.stringify(dil)}; only 1 is supported`);
+  const base = { name: c.name as string | undefined, inputShape: sampleShape(c) };
+  try {
+    switch (spec.class_name) {
+      case 'Dense':
+        return new Dense({ ...base, units: c.units as number, activation: act(c.activation), useBias: c.use_bias !== false });
+      case 'Conv2D':
+        return new Conv2D({ ...base, filters: c.filters as number, kernelSize: c.kernel_size as [number, number], strides: (c.strides as [number, number]) ?? 1,
+          padding: padding(c.padding), activation: act(c.activation), useBias: c.use_bias !== false });
+      case 'MaxPooling2D':
+      case 'MaxPool2D':
+        return new MaxPooling2D({ ...base, poolSize: c.pool_size as [number, number], strides: (c.strides as [number, number]) ?? undefined, padding: padding(c.padding) });
+      case 'AveragePooling2D':
+      case 'AvgPool2D':
+        return new AveragePooling2D({ ...base, poolSize: c.pool_size as [number, number], strides: (c.strides as [number, number]) ?? undefined, padding: padding(c.padding) });
+      case 'GlobalAveragePooling2D':
+        return new GlobalAveragePooling2D(base);
+      case 'Flatten':
+        return new Flatten(base);
+      case 'Reshape':
+        return new Reshape({ ...base, targetShape: c.target_shape as number[] });
+      case 'Dropout':
+        return new Dropout({ ...base, rate: c.rate as number, seed: (c.seed as number | null) ?? undefined });
+      case 'BatchNormalization': {
+        const axis = Array.isArray(c.axis) ? (c.axis as number[])[0]! : (c.axis as number | undefined);
+        return new BatchNormalization({ ...base, axis: axis ?? -1, momentum: c.momentum as number | undefined, epsilon: c.epsilon as number | undefined,
+          center: c.center !== false, scale: c.scale !== false });
+      }
+      case 'Activation':
+        return new Activation({ ...base, activation: act(c.activation) });
     }
-    case 'Activation':
-      return new Activation({ ...base, activation: act(c.activation) });
-    default:
-      throw new TensorboltError('loadModel', `${file}: unknown layer class '${spec.class_name}' (supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, Activation)`);
+  } catch (e) {
+    if (e instanceof TensorboltError) throw new TensorboltError(op, `${where}: ${e.message}`);
+    throw e;
   }
+  throw new TensorboltError(op, `${file}: unknown layer class '${spec.class_name}' (layer '${String(c.name)}'); supported: ${SUPPORTED}`);
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4 };
+
+/** Checks the manifest and cuts the weights buffer into one typed array per entry. */
+export function readManifest(file: string, json: ModelJson, weights: Uint8Array): NamedWeight[] {
+  const op = 'loadModel';
+  const groups = json.weightsManifest ?? [];
+  if (!Array.isArray(groups)) throw new TensorboltError(op, `${file}: weightsManifest must be an array`);
+  const out: NamedWeight[] = [];
+  let offset = 0;
+  for (const g of groups) {
+    if (!g || !Array.isArray(g.weights)) throw new TensorboltError(op, `${file}: a weightsManifest group has no weights array`);
+    for (const w of g.weights) {
+      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0))
+        throw new TensorboltError(op, `${file}: malformed weight entry ${JSON.stringify(w)?.slice(0, 200)}`);
+      if (w.quantization) throw new TensorboltError(op, `${file}: weight '${w.name}' is quantized; only unquantized float32 weights are supported`);
+      const bytes = BYTES[w.dtype];
+      if (!bytes) throw new TensorboltError(op, `${file}: weight '${w.name}' has dtype ${String(w.dtype)}; only float32 (and int32 optimizer counters) are supported`);
+      const len = w.shape.reduce((a, b) => a * b, 1) * bytes;
+      if (offset + len <= weights.byteLength) {
+        const copy = weights.slice(offset, offset + len).buffer;
+        out.push({ spec: w, data: w.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy) });
+      }
+      offset += len;
+    }
+  }
+  if (offset !== weights.byteLength)
+    throw new TensorboltError(op, `${file}: the manifest describes ${offset} bytes of weights but the weights file${groups.length === 1 && groups[0]!.paths?.length === 1 ? ` ${groups[0]!.paths[0]}` : 's'} hold${groups.length === 1 && groups[0]!.paths?.length === 1 ? 's' : ''} ${weights.byteLength} bytes (${offset > weights.byteLength ? 'truncated' : 'trailing data'}: weights and manifest do not match)`);
+  return out;
 }
 
 /** Builds a model from model.json content and a weights buffer (for files and in-memory artifacts). */
-export function fromArtifacts(json: ModelJson, weights: Uint8Array, file = 'model.json'): Sequential {
+export function fromArtifacts(json: ModelJson, weights: Uint8Array, file = 'model.json', opts: LoadOptions = {}): Sequential {
   const op = 'loadModel';
   const topo = json?.modelTopology;
   if (!topo || typeof topo !== 'object') throw new TensorboltError(op, `${file}: no modelTopology`);
@@ -138,42 +212,43 @@ export function fromArtifacts(json: ModelJson, weights: Uint8Array, file = 'mode
   const cfg = topo.config as unknown;
   const layerSpecs = cls === 'Sequential' ? (Array.isArray(cfg) ? cfg : (cfg as { layers?: unknown[] })?.layers) : null;
   if (!Array.isArray(layerSpecs)) throw new TensorboltError(op, `${file}: only Sequential models are supported, got '${String(cls)}'`);
-  const specs = layerSpecs.filter((l) => (l as { class_name: string }).class_name !== 'InputLayer') as { class_name: string; config: Record<string, unknown> }[];
-  const inputLayer = layerSpecs.find((l) => (l as { class_name: string }).class_name === 'InputLayer') as { config: Record<string, unknown> } | undefined;
+  const specs = layerSpecs.filter((l) => (l as LayerJson)?.class_name !== 'InputLayer') as LayerJson[];
+  const inputLayer = layerSpecs.find((l) => (l as LayerJson)?.class_name === 'InputLayer') as LayerJson | undefined;
   const layers = specs.map((s, i) => {
-    if (i === 0 && inputLayer && !s.config.batch_input_shape) s = { ...s, config: { ...s.config, batch_input_shape: inputLayer.config.batch_input_shape } };
+    if (i === 0 && inputLayer && !s.config?.batch_input_shape) s = { ...s, config: { ...s.config, batch_input_shape: inputLayer.config.batch_input_shape } };
     return layerFromJson(file, s);
   });
   const model = new Sequential({ layers, name: (cfg as { name?: string }).name });
   if (!layers[0]?.inputShape) throw new TensorboltError(op, `${file}: the first layer has no batch_input_shape`);
-  model.build();
-  const manifest = (json.weightsManifest ?? []).flatMap((g) => g.weights);
-  const byName = new Map<string, { spec: WeightSpec; offset: number }>();
-  let offset = 0;
-  for (const w of manifest) {
-    if (w.dtype !== 'float32') throw new TensorboltError(op, `${file}: weight '${w.name}' has dtype ${w.dtype}; only float32 is supported`);
-    byName.set(w.name, { spec: w, offset });
-    offset += w.shape.reduce((a, b) => a * b, 1) * 4;
+  try {
+    model.build();
+  } catch (e) {
+    if (e instanceof TensorboltError) throw new TensorboltError(op, `${file}: the layers do not fit together: ${e.message}`);
+    throw e;
   }
-  if (offset !== weights.byteLength)
-    throw new TensorboltError(op, `${file}: the manifest describes ${offset} bytes of weights but the weights hold ${weights.byteLength} bytes (truncated or mismatched weights.bin)`);
+  const all = readManifest(file, json, weights);
+  const modelWeights = all.filter((w) => w.spec.group !== 'optimizer');
+  const byName = new Map(modelWeights.map((w) => [w.spec.name, w]));
+  if (byName.size !== modelWeights.length) throw new TensorboltError(op, `${file}: the manifest lists a weight name twice`);
   const ours = model.layers.flatMap((l) => l.weightsWithNames());
-  if (ours.length !== manifest.length)
-    throw new TensorboltError(op, `${file}: the model has ${ours.length} weights but the manifest lists ${manifest.length}`);
-  ours.forEach(([name, t], i) => {
-    // tfjs may suffix names (dense_Dense1/kernel); match by name, then by position
-    const entry = byName.get(name) ?? byName.get(manifest[i]!.name)!;
-    const shape = entry.spec.shape;
-    if (shape.join(',') !== t.shape.join(','))
-      throw new TensorboltError(op, `${file}: weight '${entry.spec.name}' has shape [${shape.join(',')}] but layer weight '${name}' needs [${t.shape.join(',')}]`);
-    const src = new Float32Array(weights.buffer.slice(weights.byteOffset + entry.offset, weights.byteOffset + entry.offset + t.size * 4));
-    (t.buf(op) as Float32Array).set(src);
-  });
+  const missing = ours.filter(([n]) => !byName.has(n)).map(([n]) => n);
+  const unexpected = modelWeights.filter((w) => !ours.some(([n]) => n === w.spec.name)).map((w) => w.spec.name);
+  if (missing.length || unexpected.length)
+    throw new TensorboltError(op, `${file}: the manifest does not match the layers: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
+  for (const [name, t] of ours) {
+    const w = byName.get(name)!;
+    if (w.spec.shape.join(',') !== t.shape.join(','))
+      throw new TensorboltError(op, `${file}: weight '${name}' has shape [${w.spec.shape.join(',')}] in the manifest but the layer needs [${t.shape.join(',')}]`);
+    if (w.spec.dtype !== 'float32') throw new TensorboltError(op, `${file}: weight '${name}' has dtype ${w.spec.dtype}; layer weights are float32`);
+    (t.buf(op) as Float32Array).set(w.data);
+  }
+  if (opts.includeOptimizer !== false && json.trainingConfig)
+    applyTrainingConfig(file, model, json.trainingConfig, all.filter((w) => w.spec.group === 'optimizer'));
   return model;
 }
 
 /** tb.loadModel('file://DIR/model.json') */
-export async function loadLayersModel(url: string): Promise<Sequential> {
+export async function loadLayersModel(url: string, opts: LoadOptions = {}): Promise<Sequential> {
   const op = 'loadModel';
   let path = dirFromUrl(op, url);
   if (!path.endsWith('.json')) path = join(path, 'model.json');
@@ -182,15 +257,17 @@ export async function loadLayersModel(url: string): Promise<Sequential> {
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as ModelJson;
   } catch (e) {
-    throw new TensorboltError(op, `${path}: not valid JSON (${(e as Error).message})`);
+    throw new TensorboltError(op, `${path}: not valid JSON (${(e as Error).message}); the file is truncated or corrupted`);
   }
-  const paths = (json.weightsManifest ?? []).flatMap((g) => g.paths);
-  const bufs = paths.map((p) => {
+  if (!json || typeof json !== 'object') throw new TensorboltError(op, `${path}: expected a JSON object with modelTopology and weightsManifest`);
+  const groups = Array.isArray(json.weightsManifest) ? json.weightsManifest : [];
+  const bufs = groups.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])).map((p) => {
+    if (typeof p !== 'string' || isAbsolute(p) || normalize(p).split(sep)[0] === '..')
+      throw new TensorboltError(op, `${path}: weights path ${JSON.stringify(p)} must be relative to the model's folder`);
     const wp = join(dirname(path), p);
     if (!existsSync(wp)) throw new TensorboltError(op, `${path}: weights file ${wp} is missing`);
     return readFileSync(wp);
   });
   const all = Buffer.concat(bufs);
-  return fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path);
+  return fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path, opts);
 }
-

@@ -164,10 +164,13 @@ export class Sequential extends Module {
     return opt;
   }
 
-  /** Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'. */
-  async save(url: string): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
+  /**
+   * Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'; with
+   * includeOptimizer, also the compile arguments and the optimizer state (to resume training).
+   */
+  async save(url: string, opts: { includeOptimizer?: boolean } = {}): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
     const { saveLayersModel } = await import('../io/layers_model.js');
-    return saveLayersModel(this, url);
+    return saveLayersModel(this, url, opts);
   }
 
   /** Predictions in inference mode, in batches. */

@@ -1,0 +1,197 @@
+// safetensors (the Hugging Face format PyTorch users share weights in):
+//   8 bytes   N, the header length, unsigned little-endian
+//   N bytes   JSON: { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, ...,
+//             "__metadata__": { "<key>": "<string>" } }, padded with spaces to a multiple of 8
+//   the rest  the tensors' bytes, little-endian, row-major, offsets relative to here, no gaps
+// tb.save(stateDict, 'x.safetensors') writes float32 tensors as F32 and int32 as I32 (atomically);
+// tb.load reads those, and converts what PyTorch commonly writes: F16, BF16 and F64 to float32,
+// I64 (when every value fits), I16, I8, U8 and BOOL to int32. Every malformed file gets an error
+// that names the file and what is wrong.
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { TensorboltError } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/creation.js';
+import { writeFileAtomic } from './atomic.js';
+
+export type TensorDict = Record<string, Tensor>;
+
+export interface SafetensorsFile {
+  tensors: TensorDict;
+  /** The header's __metadata__ (string to string), {} when absent. */
+  metadata: Record<string, string>;
+}
+
+/** Bytes per element of each dtype we read. */
+const SIZE: Record<string, number> = { F32: 4, I32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** The spec's limit on the header (guards against a corrupted length field allocating gigabytes). */
+const MAX_HEADER = 100_000_000;
+
+/** The file's bytes for a dict of tensors (names sorted, so equal dicts give equal files). */
+export function serializeSafetensors(tensors: TensorDict, metadata: Record<string, string> = {}, op = 'save'): Uint8Array {
+  if (!tensors || typeof tensors !== 'object' || Array.isArray(tensors))
+    throw new TensorboltError(op, `expected an object of named tensors (e.g. module.stateDict()), got ${Array.isArray(tensors) ? 'an array' : typeof tensors}`);
+  if (!metadata || typeof metadata !== 'object') throw new TensorboltError(op, 'metadata must be an object of strings');
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string') throw new TensorboltError(op, `metadata['${k}'] must be a string, got ${typeof v} (safetensors metadata maps strings to strings)`);
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
+    if (!(t instanceof Tensor)) throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+    const data = t.buf(op);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
+    parts.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // pad with spaces so the data section starts 8-byte aligned, as the reference writer does
+  const jsonLen = Buffer.byteLength(json, 'utf8');
+  json += ' '.repeat((8 - ((8 + jsonLen) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + head.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.byteLength), true);
+  out.set(head, 8);
+  let p = 8 + head.byteLength;
+  for (const b of parts) {
+    out.set(b, p);
+    p += b.byteLength;
+  }
+  return out;
+}
+
+/** Parses a safetensors file's bytes; `file` names the source in errors. */
+export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): SafetensorsFile {
+  const bad = (what: string) => new TensorboltError(op, `${file}: ${what}`);
+  if (bytes.byteLength < 8) throw bad(`truncated: ${bytes.byteLength} bytes, shorter than the 8-byte header length (not a safetensors file, or cut short)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = dv.getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER)) throw bad(`corrupted: header length ${n} is beyond the format's ${MAX_HEADER}-byte limit (not a safetensors file?)`);
+  const headerLen = Number(n);
+  if (8 + headerLen > bytes.byteLength)
+    throw bad(`truncated: the header says it is ${headerLen} bytes but only ${bytes.byteLength - 8} follow the length field`);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8');
+  if (!text.startsWith('{')) throw bad('corrupted: the header is not a JSON object (not a safetensors file?)');
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw bad(`corrupted header: ${(e as Error).message}`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('corrupted: the header is not a JSON object');
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.byteLength - dataStart;
+  let metadata: Record<string, string> = {};
+  const ranges: [number, number, string][] = [];
+  const tensors: TensorDict = {};
+  const specs: [string, string, number[], number, number][] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string'))
+        throw bad('__metadata__ must map strings to strings');
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!e || typeof e !== 'object') throw bad(`entry '${name}' is not an object`);
+    const dtype = String(e.dtype);
+    const size = SIZE[dtype];
+    if (!size) throw bad(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(SIZE).join(', ')}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    const offs = e.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[0] > offs[1])
+      throw bad(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+    const [b, end] = offs as [number, number];
+    const shape = e.shape as number[];
+    const count = shape.reduce((a, d) => a * d, 1);
+    if (end - b !== count * size)
+      throw bad(`tensor '${name}' is ${dtype} [${shape.join(',')}] (${count * size} bytes) but its data_offsets span ${end - b} bytes`);
+    if (end > dataLen)
+      throw bad(`truncated: tensor '${name}' ends at byte ${end} of the data section, which holds only ${dataLen} bytes`);
+    ranges.push([b, end, name]);
+    specs.push([name, dtype, shape, b, end]);
+  }
+  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let pos = 0;
+  for (const [b, end, name] of ranges) {
+    if (b < pos) throw bad(`corrupted: tensor '${name}' overlaps the tensor before it (bytes ${b}..${end})`);
+    if (b > pos) throw bad(`corrupted: ${b - pos} bytes before tensor '${name}' belong to no tensor`);
+    pos = end;
+  }
+  if (pos !== dataLen) throw bad(`corrupted: ${dataLen - pos} bytes after the last tensor belong to no tensor (the file is longer than its header says)`);
+  for (const [name, dtype, shape, b, end] of specs) {
+    // a copy (Uint8Array.prototype.slice copies even when bytes is a Buffer), aligned, owned by the tensor
+    const raw = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + end);
+    tensors[name] = tensor(decode(raw, dtype, () => bad(`tensor '${name}' (I64) holds a value outside the int32 range`)), shape);
+  }
+  return { tensors, metadata };
+}
+
+function decode(raw: Uint8Array, dtype: string, outOfRange: () => Error): Float32Array | Int32Array {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const n = raw.byteLength / SIZE[dtype]!;
+  switch (dtype) {
+    case 'F32': return new Float32Array(raw.buffer, raw.byteOffset, n);
+    case 'I32': return new Int32Array(raw.buffer, raw.byteOffset, n);
+    case 'F64': return Float32Array.from({ length: n }, (_, i) => dv.getFloat64(i * 8, true));
+    case 'F16': return Float32Array.from({ length: n }, (_, i) => halfToFloat(dv.getUint16(i * 2, true)));
+    case 'BF16': {
+      const out = new Float32Array(n);
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) bits[i] = dv.getUint16(i * 2, true) << 16;
+      return out;
+    }
+    case 'I64': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = dv.getBigInt64(i * 8, true);
+        if (v > 2147483647n || v < -2147483648n) throw outOfRange();
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    case 'I16': return Int32Array.from({ length: n }, (_, i) => dv.getInt16(i * 2, true));
+    case 'I8': return Int32Array.from({ length: n }, (_, i) => dv.getInt8(i));
+    default: return Int32Array.from(raw); // U8, BOOL
+  }
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** tb.save(module.stateDict(), 'x.safetensors'): writes the named tensors atomically. */
+export function save(tensors: TensorDict, path: string, opts: { metadata?: Record<string, string> } = {}): void {
+  writeSafetensors(path, tensors, opts.metadata ?? {}, 'save');
+}
+
+/** @internal save() under another op name (for errors). */
+export function writeSafetensors(path: string, tensors: TensorDict, metadata: Record<string, string>, op: string): void {
+  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  writeFileAtomic(resolve(path), serializeSafetensors(tensors, metadata, op), op);
+}
+
+/** Reads a safetensors file: its tensors and its metadata. */
+export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
+  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new TensorboltError(op, `${abs}: no such file`);
+  const bytes = readFileSync(abs);
+  return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), abs, op);
+}
+
+/** tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict). */
+export function load(path: string): TensorDict {
+  return loadSafetensors(path).tensors;
+}
