@@ -7,7 +7,7 @@ import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
 import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
 import { Optimizer, optimizerFromName } from '../optim/index.js';
-import { softmaxCrossEntropy } from '../ops/softmax.js';
+import { softmax, softmaxCrossEntropy } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
 import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
 import { fit as fitLoop, type FitArgs } from './fit.js';
@@ -118,7 +118,8 @@ export class Sequential extends Module {
   /**
    * Loss and predictions for one batch in training. A final softmax layer trained with a
    * categorical cross-entropy goes through the fused softmax-cross-entropy kernel on its logits
-   * (stable for extreme logits); pred is then the logits, whose argmax equals the softmax's.
+   * (stable for extreme logits). pred is always what the model outputs (probabilities here): metrics
+   * such as 'mse' read its values, so handing them the logits gave wrong figures.
    */
   lossAndPred(x: Tensor, y: Tensor, training: boolean): { loss: Tensor; pred: Tensor } {
     const last = this.layers[this.layers.length - 1]!;
@@ -141,7 +142,7 @@ export class Sequential extends Module {
         target = y.rank === 2 && y.shape[1] === 1 ? y.reshape([y.shape[0]!]) : y;
         if (target.dtype !== 'int32') target = target.cast('int32');
       }
-      return { loss: softmaxCrossEntropy(logits, target), pred: logits };
+      return { loss: softmaxCrossEntropy(logits, target), pred: noGrad(() => softmax(logits)) };
     }
     const pred = this.call(x, training);
     return { loss: this.lossFn!(y, pred), pred };
