@@ -78,6 +78,32 @@ export class Sequential extends Module {
     else if (!first.built) this.build(want);
   }
 
+  /** Output sample shape, when the input shape is known. */
+  outputShape(): SampleShape | null {
+    let s: SampleShape | null = this.layers[0]?.builtInputShape ?? this.layers[0]?.inputShape ?? null;
+    for (const l of this.layers) if (s) s = l.computeOutputShape(s);
+    return s;
+  }
+
+  /**
+   * @internal Checks the class indices of a sparse categorical loss before any work. Without it a
+   * bad label surfaced mid-epoch as 'label 5 of sample 0' (a position in a shuffled batch), and a
+   * fractional label was silently truncated by the int32 cast.
+   */
+  checkTargets(op: string, y: Tensor): void {
+    if (this.lossName !== 'sparseCategoricalCrossentropy') return;
+    if (!(y.rank === 1 || (y.rank === 2 && y.shape[1] === 1)))
+      throw new TensorboltError(op, `sparseCategoricalCrossentropy expects one class index per sample, got y ${fmtShape(y.shape)} (one-hot targets go with categoricalCrossentropy)`);
+    const out = this.outputShape();
+    const classes = out ? out[out.length - 1]! : Infinity;
+    const d = y.buf(op);
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < classes))
+        throw new TensorboltError(op, `label y[${i}] = ${v} is not a class index in [0, ${classes}) (the model outputs ${classes} classes)`);
+    }
+  }
+
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new TensorboltError('compile', 'expects {optimizer, loss, metrics?}');
     if (typeof args.loss === 'string') {
@@ -199,6 +225,7 @@ export class Sequential extends Module {
     const n = checkXY(op, x, y);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
+    this.checkTargets(op, y);
     let lossSum = 0;
     const sums: Record<string, number> = {};
     noGrad(() => {
