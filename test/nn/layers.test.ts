@@ -138,7 +138,7 @@ describe('nn.Linear', () => {
     expect(l.weight.shape).toEqual([30, 100]);
     expect(l.bias!.shape).toEqual([30]);
     const w = l.weight.dataSync();
-    const maxAbs = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const maxAbs = Array.from(w).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     expect(maxAbs).toBeLessThanOrEqual(0.1);
     expect(maxAbs).toBeGreaterThan(0.09); // 3000 draws reach near the bound
     expect(new nn.Linear(3, 2, { bias: false }).bias).toBeNull();

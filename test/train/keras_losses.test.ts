@@ -77,7 +77,7 @@ describe('categoricalCrossentropy', () => {
 });
 
 describe('sparseCategoricalCrossentropy', () => {
-  const ref = (p: Float32Array | Float64Array, log: boolean): number => {
+  const ref = (p: ArrayLike<number>, log: boolean): number => {
     let s = 0;
     for (let i = 0; i < N; i++) s -= log ? p[i * C + labels[i]!]! : Math.log(clipP(p[i * C + labels[i]!]!));
     return s / N;
