@@ -2,6 +2,7 @@
 // error and plain SGD (lr 0.01) for 1000 epochs on x = [0, 1, 2, 3]. Prints the loss falling and the
 // prediction for x = 4, which ends close to 4.
 import * as tb from '../lib/index.js';
+import { argInt } from './common.js';
 
 tb.setSeed(42);
 const x = tb.tensor([[0], [1], [2], [3]]);
@@ -16,7 +17,7 @@ const params = [w1, b1, w2, b2];
 const predict = (input: tb.Tensor): tb.Tensor => tb.matmul(tb.matmul(input, w1).add(b1), w2).add(b2);
 
 const opt = new tb.optim.SGD(params, { lr: 0.01 });
-const epochs = 1000;
+const epochs = argInt('epochs', 1000);
 let loss = NaN;
 for (let epoch = 1; epoch <= epochs; epoch++) {
   loss = tb.tidy(() => {

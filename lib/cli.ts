@@ -18,15 +18,26 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function num(v: string | undefined, name: string, dflt: number, integer = true): number {
+function num(v: string | undefined, name: string, dflt: number, integer = true, allowZero = false): number {
   if (v === undefined) return dflt;
   const x = Number(v);
-  if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x <= 0) fail(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < 0 || (x === 0 && !allowZero))
+    fail(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got '${v}'`);
   return x;
 }
 
+/** Runs parseArgs, turning its errors (unknown option, missing value) into usage errors instead of a stack trace. */
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail((e as Error).message);
+    throw e;
+  }
+}
+
 async function train(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parsed(() => parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -34,28 +45,31 @@ async function train(argv: string[]): Promise<void> {
       optimizer: { type: 'string', default: 'adam' }, lr: { type: 'string' }, seed: { type: 'string' },
       save: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean', default: false },
     },
-  });
+  }));
   if (positionals[0] !== 'mnist') fail(`train needs a data set: 'mnist' (got ${positionals[0] ?? 'nothing'})`);
   const kind = values.model;
   if (kind !== 'mlp' && kind !== 'cnn') fail(`--model must be mlp or cnn, got '${kind}'`);
   const epochs = num(values.epochs, 'epochs', kind === 'cnn' ? 1 : 5);
   const batchSize = num(values['batch-size'], 'batch-size', 128);
-  const seed = values.seed !== undefined ? num(values.seed, 'seed', 0) : 1234;
+  // 0 is a seed like any other (it was rejected as not positive)
+  const seed = values.seed !== undefined ? num(values.seed, 'seed', 0, true, true) : 1234;
   if (values.threads) tb.setNumThreads(num(values.threads, 'threads', 1));
   tb.setSeed(seed);
+  // every option is checked before the data set loads
+  const optName = values.optimizer!;
+  const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
+  const optimizer = tb.optim.optimizerFromName(optName, lr !== undefined ? { learningRate: lr } : {});
+  const limitArg = values.limit ? num(values.limit, 'limit', 60000) : Infinity;
 
   const t0 = performance.now();
   const { train: tr, test } = await tb.datasets.mnist();
-  const limit = values.limit ? num(values.limit, 'limit', 60000) : tr.images.shape[0]!;
+  const limit = Math.min(limitArg, tr.images.shape[0]!);
   const xTrain = limit < tr.images.shape[0]! ? tr.images.slice([0, 0, 0, 0], [limit, -1, -1, -1]) : tr.images;
   const yTrain = tb.toCategorical(limit < tr.labels.shape[0]! ? tr.labels.slice([0], [limit]) : tr.labels, 10);
   const yTest = tb.toCategorical(test.labels, 10);
   console.log(`MNIST: ${xTrain.shape[0]} training and ${test.images.shape[0]} test images (loaded in ${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 
   const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
-  const optName = values.optimizer!;
-  const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
-  const optimizer = tb.optim.optimizerFromName(optName, lr !== undefined ? { learningRate: lr } : {});
   model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (!values.quiet) model.summary();
   const info = tb.backendInfo();

@@ -2,7 +2,9 @@
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../ops/matmul.js';
-import { abs, add, clip, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
+import { abs, add, clip, div, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
+import { isGradEnabled, noGrad, record } from '../tensor/autograd.js';
+import { tidy } from '../tensor/tidy.js';
 import { mean, sum } from '../ops/reduce.js';
 import { oneHot } from '../ops/layout.js';
 import { softmaxCrossEntropy, logSoftmax, softmax } from '../ops/softmax.js';
@@ -79,13 +81,23 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(sub(input, target)), opts.reduction);
 }
 
-/** BCE of probabilities; log is clamped at -100 as in PyTorch so p = 0 or 1 stays finite. */
+/**
+ * BCE of probabilities; log is clamped at -100 as in PyTorch so p = 0 or 1 stays finite. The
+ * gradient is PyTorch's (p - t) / max(p (1 - p), 1e-12): differentiating the clamped logs instead
+ * gives 0 * (1 / 0) = NaN at p = 0 or 1, which poisoned every weight through one saturated sigmoid.
+ */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  checkSame('binaryCrossEntropy', input, target);
-  const logP = maximum(log(input), -100);
-  const log1mP = maximum(log(sub(1, input)), -100);
-  const l = neg(add(mul(target, logP), mul(sub(1, target), log1mP)));
-  return reduce('binaryCrossEntropy', l, opts.reduction);
+  const op = 'binaryCrossEntropy';
+  checkSame(op, input, target);
+  if (target.requiresGrad && isGradEnabled())
+    throw new TensorboltError(op, `gradients do not flow to target, but it requires grad; pass target.detach() (input ${fmtShape(input.shape)})`);
+  const l = noGrad(() => tidy(() => {
+    const logP = maximum(log(input), -100);
+    const log1mP = maximum(log(sub(1, input)), -100);
+    return neg(add(mul(target, logP), mul(sub(1, target), log1mP)));
+  }));
+  const withGrad = record(op, l, [input], (dy) => [tidy(() => mul(dy, div(sub(input, target), maximum(mul(input, sub(1, input)), 1e-12))))]);
+  return reduce(op, withGrad, opts.reduction);
 }
 
 /** BCE from logits, stable for any x: max(x,0) - x*y + log(1 + exp(-|x|)). */

@@ -113,7 +113,13 @@ export abstract class Layer extends Module {
 
 function actName(op: string, a: string | undefined): ActivationName {
   const name = (a ?? 'linear') as ActivationName;
-  activationByName(name); // throws TensorboltError listing valid names
+  try {
+    activationByName(name);
+  } catch (e) {
+    // name the layer at fault, keeping the list of valid names
+    if (e instanceof TensorboltError) throw new TensorboltError(op, e.message);
+    throw e;
+  }
   return name;
 }
 

@@ -146,16 +146,21 @@ export abstract class Module {
       if (missing.length || unexpected.length)
         throw new TensorboltError(op, `keys differ: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
     }
+    // Check every entry before copying any: a bad entry must not leave the module half loaded.
+    const copies: [Float32Array, ArrayLike<number>][] = [];
+    for (const [k, dst] of Object.entries(own)) {
+      const src = sd[k];
+      if (src === undefined) continue;
+      if (!(src instanceof Tensor) && !(src instanceof Float32Array))
+        throw new TensorboltError(op, `'${k}' must be a Tensor or a Float32Array, got ${src === null ? 'null' : typeof src}`);
+      const data = src instanceof Tensor ? src.buf(op) : src;
+      if (src instanceof Tensor && src.shape.join(',') !== dst.shape.join(','))
+        throw new TensorboltError(op, `'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(dst.shape)}`);
+      if (data.length !== dst.size) throw new TensorboltError(op, `'${k}' has ${data.length} values, expected ${dst.size}`);
+      copies.push([dst.buf(op) as Float32Array, data]);
+    }
     noGrad(() => {
-      for (const [k, dst] of Object.entries(own)) {
-        const src = sd[k];
-        if (src === undefined) continue;
-        const data = src instanceof Tensor ? src.buf(op) : src;
-        if (src instanceof Tensor && src.shape.join(',') !== dst.shape.join(','))
-          throw new TensorboltError(op, `'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(dst.shape)}`);
-        if (data.length !== dst.size) throw new TensorboltError(op, `'${k}' has ${data.length} values, expected ${dst.size}`);
-        (dst.buf(op) as Float32Array).set(data as Float32Array);
-      }
+      for (const [dst, data] of copies) dst.set(data);
     });
   }
 

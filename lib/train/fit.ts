@@ -42,14 +42,20 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   if (!Number.isInteger(epochs) || epochs < 0) throw new TensorboltError(op, `epochs must be a non-negative integer, got ${epochs}`);
   const verbose = args.verbose ?? 1;
   model.checkInput(op, x);
+  model.checkTargets(op, y);
   const opt = model.ensureOptimizer();
 
   let valX: Tensor | null = null;
   let valY: Tensor | null = null;
   const owned: Tensor[] = [];
   if (args.validationData) {
+    if (!Array.isArray(args.validationData) || args.validationData.length !== 2)
+      throw new TensorboltError(op, 'validationData must be [x, y]');
     [valX, valY] = args.validationData;
+    // checked now, not after the first epoch of training
     checkXY('fit (validationData)', valX, valY);
+    model.checkInput('fit (validationData)', valX);
+    model.checkTargets('fit (validationData)', valY);
   } else if (args.validationSplit !== undefined) {
     const f = args.validationSplit;
     if (!(f > 0 && f < 1)) throw new TensorboltError(op, `validationSplit must be in (0, 1), got ${f}`);

@@ -7,7 +7,7 @@ import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
 import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
 import { Optimizer, optimizerFromName } from '../optim/index.js';
-import { softmaxCrossEntropy } from '../ops/softmax.js';
+import { softmax, softmaxCrossEntropy } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
 import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
 import { fit as fitLoop, type FitArgs } from './fit.js';
@@ -78,6 +78,32 @@ export class Sequential extends Module {
     else if (!first.built) this.build(want);
   }
 
+  /** Output sample shape, when the input shape is known. */
+  outputShape(): SampleShape | null {
+    let s: SampleShape | null = this.layers[0]?.builtInputShape ?? this.layers[0]?.inputShape ?? null;
+    for (const l of this.layers) if (s) s = l.computeOutputShape(s);
+    return s;
+  }
+
+  /**
+   * @internal Checks the class indices of a sparse categorical loss before any work. Without it a
+   * bad label surfaced mid-epoch as 'label 5 of sample 0' (a position in a shuffled batch), and a
+   * fractional label was silently truncated by the int32 cast.
+   */
+  checkTargets(op: string, y: Tensor): void {
+    if (this.lossName !== 'sparseCategoricalCrossentropy') return;
+    if (!(y.rank === 1 || (y.rank === 2 && y.shape[1] === 1)))
+      throw new TensorboltError(op, `sparseCategoricalCrossentropy expects one class index per sample, got y ${fmtShape(y.shape)} (one-hot targets go with categoricalCrossentropy)`);
+    const out = this.outputShape();
+    const classes = out ? out[out.length - 1]! : Infinity;
+    const d = y.buf(op);
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < classes))
+        throw new TensorboltError(op, `label y[${i}] = ${v} is not a class index in [0, ${classes}) (the model outputs ${classes} classes)`);
+    }
+  }
+
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new TensorboltError('compile', 'expects {optimizer, loss, metrics?}');
     if (typeof args.loss === 'string') {
@@ -118,7 +144,8 @@ export class Sequential extends Module {
   /**
    * Loss and predictions for one batch in training. A final softmax layer trained with a
    * categorical cross-entropy goes through the fused softmax-cross-entropy kernel on its logits
-   * (stable for extreme logits); pred is then the logits, whose argmax equals the softmax's.
+   * (stable for extreme logits). pred is always what the model outputs (probabilities here): metrics
+   * such as 'mse' read its values, so handing them the logits gave wrong figures.
    */
   lossAndPred(x: Tensor, y: Tensor, training: boolean): { loss: Tensor; pred: Tensor } {
     const last = this.layers[this.layers.length - 1]!;
@@ -141,7 +168,7 @@ export class Sequential extends Module {
         target = y.rank === 2 && y.shape[1] === 1 ? y.reshape([y.shape[0]!]) : y;
         if (target.dtype !== 'int32') target = target.cast('int32');
       }
-      return { loss: softmaxCrossEntropy(logits, target), pred: logits };
+      return { loss: softmaxCrossEntropy(logits, target), pred: noGrad(() => softmax(logits)) };
     }
     const pred = this.call(x, training);
     return { loss: this.lossFn!(y, pred), pred };
@@ -201,6 +228,7 @@ export class Sequential extends Module {
     const n = checkXY(op, x, y);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
+    this.checkTargets(op, y);
     let lossSum = 0;
     const sums: Record<string, number> = {};
     noGrad(() => {

@@ -1,0 +1,157 @@
+// Smoke tests of every program in examples/ and of the CLI, run as a user would: the compiled
+// JavaScript in dist/ (npx tsc -p .), with small --epochs/--limit so the whole file takes seconds.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []);
+}
+
+/** Fails when dist/ is missing or older than the sources, rather than testing stale code. */
+function checkDist(): void {
+  const stale: string[] = [];
+  for (const src of [...tsFiles(join(root, 'lib')), ...tsFiles(join(root, 'examples'))]) {
+    const out = join(dist, src.slice(root.length + 1).replace(/\.ts$/, '.js'));
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) stale.push(src.slice(root.length + 1));
+  }
+  if (stale.length) throw new Error(`dist/ is missing or older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ' ...' : ''}: run npx tsc -p . first`);
+}
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function run(script: string, args: string[] = [], timeoutMs = 60_000): Run {
+  const r = spawnSync(process.execPath, [join(dist, script), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The first number captured by re in text (fails the test when absent). */
+function num(text: string, re: RegExp): number {
+  const m = re.exec(text);
+  expect(m, `expected ${re} in:\n${text}`).not.toBeNull();
+  return Number(m![1]);
+}
+
+function ok(r: Run): string {
+  expect(r.code, `exit code; stderr:\n${r.err}`).toBe(0);
+  return r.out;
+}
+
+beforeAll(checkDist);
+
+describe('examples', () => {
+  it('every example in examples/ has a smoke test here', () => {
+    const programs = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') && f !== 'common.ts').sort();
+    expect(programs).toEqual(['binary-classification.ts', 'linear-regression-keras.ts', 'linear-regression.ts', 'mnist-cnn-keras.ts', 'pytorch-cnn.ts', 'pytorch-mlp.ts']);
+  });
+
+  it('linear-regression (autograd): the prediction for x = 4 is close to 4', () => {
+    const out = ok(run('examples/linear-regression.js'));
+    expect(out).toMatch(/^epoch {4}1 {2}loss \d+\.\d{6}$/m);
+    expect(num(out, /prediction for x = 4: (-?\d+\.\d+)/)).toBeCloseTo(4, 1);
+  });
+
+  it('linear-regression fails loudly when it has not converged', () => {
+    const r = run('examples/linear-regression.js', ['--epochs', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('did not converge');
+  });
+
+  it('linear-regression-keras: loss falls and the prediction for x = 4 is close to 4', () => {
+    const out = ok(run('examples/linear-regression-keras.js'));
+    const first = num(out, /loss: epoch 1 (\d+\.\d+)/);
+    const last = num(out, /-> epoch 1000 (\S+)/);
+    expect(last).toBeLessThan(first * 1e-3);
+    expect(num(out, /prediction for x = 4: (-?\d+\.\d+)/)).toBeCloseTo(4, 1);
+  });
+
+  it('binary-classification: high validation accuracy after a few epochs', () => {
+    const out = ok(run('examples/binary-classification.js', ['--epochs', '5']));
+    expect(num(out, /validation accuracy after 5 epochs: (\d+\.\d)%/)).toBeGreaterThan(90);
+  });
+
+  it('mnist-cnn-keras: summary, progress lines and a test accuracy well above chance', () => {
+    const out = ok(run('examples/mnist-cnn-keras.js', ['--epochs', '1', '--limit', '1000']));
+    expect(out).toContain('Total params: 1199882');
+    expect(out).toMatch(/^Epoch 1\/1 - .* - val_loss: \d+\.\d{4} - val_accuracy: \d\.\d{4}$/m);
+    expect(out).not.toMatch(/[\r\x1b]/); // a pipe is not a TTY: plain lines
+    expect(num(out, /Test loss: (\d+\.\d+)/)).toBeLessThan(2.3);
+    expect(num(out, /Test accuracy: (\d\.\d+)/)).toBeGreaterThan(0.4);
+  });
+
+  it('pytorch-cnn: trains on a subset and reports test accuracy', () => {
+    const out = ok(run('examples/pytorch-cnn.js', ['--epochs', '1', '--limit', '1000']));
+    expect(out).toMatch(/^epoch 1 batch 1: loss \d+\.\d{4}$/m);
+    expect(num(out, /test accuracy: (\d+\.\d+)%/)).toBeGreaterThan(15);
+  });
+
+  it('pytorch-mlp: trains on a subset and reports test accuracy', () => {
+    const out = ok(run('examples/pytorch-mlp.js', ['--epochs', '1', '--limit', '2000']));
+    expect(num(out, /epoch 1: train loss (\d+\.\d+)/)).toBeLessThan(2.3);
+    expect(num(out, /test accuracy (\d+\.\d+)%/)).toBeGreaterThan(60);
+  });
+
+  it('reject a bad --epochs', () => {
+    const r = run('examples/binary-classification.js', ['--epochs', '0']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('--epochs needs a positive integer');
+  });
+});
+
+describe('CLI', () => {
+  it('train mnist --model mlp on 2000 images: accuracy, report and confusion matrix', () => {
+    const out = ok(run('lib/cli.js', ['train', 'mnist', '--model', 'mlp', '--epochs', '1', '--limit', '2000', '--quiet']));
+    expect(out).toMatch(/^MNIST: 2000 training and 10000 test images/m);
+    expect(out).toMatch(/optimizer adam, batch 128, 1 epoch\(s\), seed 1234/);
+    expect(out).toMatch(/^trained in [\d.]+s \(\d+ images\/s\)$/m);
+    expect(num(out, /test accuracy (\d+\.\d+)%/)).toBeGreaterThan(60);
+    expect(out).toMatch(/^\s+accuracy\s+0\.\d{4}\s+10000$/m);
+    expect(out).toContain('confusion matrix (rows: true class, columns: predicted class)');
+    expect(out).not.toContain('Total params'); // --quiet: no summary
+  });
+
+  it('train accepts --seed 0 and other options', () => {
+    const out = ok(run('lib/cli.js', ['train', 'mnist', '--epochs', '1', '--limit', '500', '--seed', '0', '--optimizer', 'sgd', '--lr', '0.1', '--batch-size', '50', '--quiet']));
+    expect(out).toMatch(/optimizer sgd lr 0\.1, batch 50, 1 epoch\(s\), seed 0/);
+    expect(num(out, /test accuracy (\d+\.\d+)%/)).toBeGreaterThan(30);
+  });
+
+  it('info', () => {
+    const out = ok(run('lib/cli.js', ['info']));
+    expect(out).toMatch(/^tensorbolt \d+\.\d+\.\d+/);
+    expect(out).toMatch(/^gemm: +\w+/m);
+    expect(out).toMatch(/^threads: +\d+ \(OpenMP (on|off)\)$/m);
+    expect(out).toMatch(/^addon: +\S+\.node$/m);
+  });
+
+  it('help, and usage errors exit 2 with a message', () => {
+    expect(ok(run('lib/cli.js', ['--help']))).toContain('usage:');
+    for (const [args, msg] of [
+      [['frobnicate'], "unknown command 'frobnicate'"],
+      [['train', 'cifar'], "train needs a data set: 'mnist' (got cifar)"],
+      [['train', 'mnist', '--model', 'rnn'], "--model must be mlp or cnn, got 'rnn'"],
+      [['train', 'mnist', '--epochs', '0'], "--epochs must be a positive integer, got '0'"],
+      [['train', 'mnist', '--seed=-1'], "--seed must be a non-negative integer, got '-1'"],
+      // option errors of the argument parser are usage errors too, not stack traces
+      [['train', 'mnist', '--seed', '-1'], "tensorbolt: Option '--seed' argument is ambiguous"],
+      [['train', 'mnist', '--bogus'], "tensorbolt: Unknown option '--bogus'"],
+      [['train', 'mnist', '--epochs'], "tensorbolt: Option '--epochs <value>' argument missing"],
+      [['train', 'mnist', '--optimizer', 'adamx', '--limit', '10'], "unknown optimizer 'adamx'"],
+    ] as [string[], string][]) {
+      const r = run('lib/cli.js', args);
+      expect(r.code, args.join(' ')).toBe(msg.includes('optimizer') ? 1 : 2);
+      expect(r.err, args.join(' ')).toContain(msg);
+      expect(r.err, args.join(' ')).not.toMatch(/^\s+at /m);
+    }
+  });
+});
