@@ -17,6 +17,7 @@ namespace {
 
 std::mutex g_mu;
 cublasHandle_t g_handle = nullptr;
+cudaStream_t g_bound = nullptr;  // the stream g_handle is bound to
 std::atomic<bool> g_tf32{false};
 
 Status BlasError(cublasStatus_t s, const char* what) {
@@ -25,7 +26,8 @@ Status BlasError(cublasStatus_t s, const char* what) {
   return Status::Error(StatusCode::kBlas, msg);
 }
 
-// The handle, created on first use, bound to stream.
+// The handle, created on first use, bound to stream. (cublasSetStream also resets the handle's
+// workspace, so it is called only when the stream changes.)
 Status Handle(cudaStream_t stream, cublasHandle_t* out) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (!g_handle) {
@@ -35,9 +37,13 @@ Status Handle(cudaStream_t stream, cublasHandle_t* out) {
       g_handle = nullptr;
       return BlasError(s, "cublasCreate");
     }
+    g_bound = nullptr;  // a new handle runs on the default stream
   }
-  const cublasStatus_t s = cublasSetStream(g_handle, stream);
-  if (s != CUBLAS_STATUS_SUCCESS) return BlasError(s, "cublasSetStream");
+  if (stream != g_bound) {
+    const cublasStatus_t s = cublasSetStream(g_handle, stream);
+    if (s != CUBLAS_STATUS_SUCCESS) return BlasError(s, "cublasSetStream");
+    g_bound = stream;
+  }
   *out = g_handle;
   return Status::Ok();
 }
@@ -106,6 +112,7 @@ void ShutdownBlas() {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_handle) cublasDestroy(g_handle);
   g_handle = nullptr;
+  g_bound = nullptr;
 }
 
 }  // namespace tb::cuda
