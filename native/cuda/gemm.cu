@@ -27,9 +27,10 @@ Status BlasError(cublasStatus_t s, const char* what) {
 }
 
 // The handle, created on first use, bound to stream. (cublasSetStream also resets the handle's
-// workspace, so it is called only when the stream changes.)
+// workspace, so it is called only when the stream changes.) Called with g_mu held: a cuBLAS handle
+// must not be used by two host threads (worker_threads) at once, so each GEMM holds the lock while
+// it is queued.
 Status Handle(cudaStream_t stream, cublasHandle_t* out) {
-  std::lock_guard<std::mutex> lock(g_mu);
   if (!g_handle) {
     TB_TRY(Init());
     const cublasStatus_t s = cublasCreate(&g_handle);
@@ -73,6 +74,7 @@ Status SgemmStridedBatched(bool transA, bool transB, int64_t M, int64_t N, int64
     ScaleKernel<<<GridFor(batch * M * N), kThreads, 0, stream>>>(C, M, N, ldc, strideC, batch, beta);
     return LaunchStatus(op);
   }
+  std::lock_guard<std::mutex> lock(g_mu);
   cublasHandle_t h;
   TB_TRY(Handle(stream, &h));
   const cublasComputeType_t compute = g_tf32.load(std::memory_order_relaxed) ? CUBLAS_COMPUTE_32F_FAST_TF32
