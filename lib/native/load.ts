@@ -74,8 +74,10 @@ function loadCuda(): NativeBinding | null {
     cudaState.reason = 'disabled by TENSORBOLT_CUDA=0';
     return null;
   }
-  // Without the driver's device node there is no GPU to find: skip loading cudart at all.
-  if (process.platform === 'linux' && !existsSync('/dev/nvidiactl')) {
+  // Without the driver's device node (/dev/dxg under WSL2) there is no GPU to find: skip loading
+  // cudart at all. TENSORBOLT_CUDA=1 skips this guess and asks CUDA itself.
+  if (process.platform === 'linux' && process.env.TENSORBOLT_CUDA !== '1' && !existsSync('/dev/nvidiactl') &&
+      !existsSync('/dev/dxg')) {
     cudaState.reason = 'no NVIDIA GPU driver on this machine (/dev/nvidiactl is missing)';
     return null;
   }
