@@ -389,6 +389,38 @@ describe.skipIf(!cuda)('CUDA kernels against the CPU kernels', () => {
     });
   });
 
+  describe('empty inputs', () => {
+    const f = (n: number) => new Float32Array(n);
+    it('zero-sized launches write nothing and fail nothing', () => {
+      same('unary', [UnaryOp.exp, f(0), f(0), 0, 0], [1, 2], [2], EXACT);
+      same('binary', [BinaryOp.add, f(0), i32(1, 0), f(3), i32(0, 1), f(0), i32(0, 3)], [1, 3, 5], [5], EXACT);
+      same('binaryBackward', [BinaryOp.mul, f(0), i32(1, 0), f(3), i32(0, 1), f(0), i32(0, 3), f(0), f(3)],
+        [1, 3, 5, 7, 8], [8], EXACT);
+      same('sumToStrides', [f(0), i32(0, 4), f(4), i32(0, 1)], [0, 2], [2], EXACT);
+      same('reduce', [ReduceOp.sum, f(0), f(0), 0, 5, 3], [1, 2], [2], EXACT);
+      same('reduce', [ReduceOp.sum, f(0), f(6), 2, 0, 3], [1, 2], [2], EXACT);
+      same('reduce', [ReduceOp.mean, f(0), f(6), 2, 0, 3], [1, 2], [2], EXACT);
+      same('reduce', [ReduceOp.prod, f(0), f(2), 2, 0, 1], [1, 2], [2], EXACT);
+      same('softmax', [f(0), f(0), 0, 5, 1, false], [0, 1], [1], EXACT);
+      same('softmaxXent', [f(0), 0, 5, new Int32Array(0), null, 0, f(0), f(0)], [0, 3, 6, 7], [6, 7], EXACT);
+      same('gather', [f(12), new Int32Array(0), f(0), 2, 6, 1], [0, 1, 2], [2], EXACT);
+      same('gatherBackward', [f(0), new Int32Array(0), f(12), 2, 6, 1], [0, 1, 2], [2], EXACT);
+      same('oneHot', [new Int32Array(0), f(0), 4, 1, 0], [0, 1], [1], EXACT);
+      same('copyStrided', [f(6), 0, i32(3, 1), f(6), 0, i32(3, 1), i32(0, 3), false], [0, 3], [3], EXACT);
+      same('dropout', [f(0), f(0), f(0), 0.5, 1], [0, 1, 2], [1, 2], EXACT);
+      same('sumToStrides', [f(0), i32(0), f(1), i32(0)], [0, 2], [2], EXACT);
+    });
+    it('batch norm over no values (training) and one image of pooling', () => {
+      same('batchNorm', [f(0), null, null, f(0), f(3), f(3), f(3), f(3).fill(1), 0, 3, 4, 0.1, 1e-5, true],
+        [0, 3, 4, 5, 6, 7], [4, 5, 6, 7], EXACT);
+      same('batchNormBackward', [f(0), null, f(3), f(3).fill(1), f(0), f(0), f(3), f(3), 0, 3, 4],
+        [0, 2, 3, 4, 5, 6, 7], [6, 7], EXACT);
+      const dims = Int32Array.from([0, 2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0]);
+      same('maxPool2d', [f(0), f(0), new Int32Array(0), dims], [0, 1, 2], [1], EXACT);
+      same('avgPool2dBackward', [f(0), f(0), dims], [0, 1], [1], EXACT);
+    });
+  });
+
   describe('runtime', () => {
     it('every CPU kernel has a CUDA twin', () => {
       const knobs = new Set(['info', 'setGemmBackend', 'setNumThreads', 'cuda']);
