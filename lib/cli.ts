@@ -94,6 +94,22 @@ async function train(argv: string[]): Promise<void> {
   }
 }
 
+function cudaVersion(v: number, cublas = false): string {
+  if (!v) return 'unknown';
+  return cublas ? `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}` : `${Math.floor(v / 1000)}.${(v % 1000) / 10}`;
+}
+
+function cudaLine(): string {
+  const c = tb.cuda.info();
+  if (!c.built) return 'not built (npm run build:cuda where the CUDA toolkit with nvcc and cuBLAS is installed; see docs/cuda.md)';
+  if (!c.available || !c.device) return `built, not in use: ${c.reason}`;
+  const d = c.device;
+  return `${d.name}, compute capability ${d.computeCapability}, ${d.multiprocessors} SMs, ` +
+    `${(d.totalMemory / 2 ** 30).toFixed(1)} GiB; CUDA runtime ${cudaVersion(d.runtimeVersion)}, ` +
+    `driver ${cudaVersion(d.driverVersion)}, cuBLAS ${cudaVersion(d.cublasVersion, true)}; ` +
+    `matmul precision ${tb.getMatmulPrecision()}`;
+}
+
 function info(): void {
   const i = tb.backendInfo();
   console.log(`tensorbolt ${tb.version}`);
@@ -102,7 +118,7 @@ function info(): void {
   console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
-  console.log(`cuda:      not built (npm run build:cuda where the CUDA toolkit with cuBLAS is installed)`);
+  console.log(`cuda:      ${cudaLine()}`);
   console.log(`node:      ${process.version} (N-API ${process.versions.napi})`);
 }
 

@@ -17,7 +17,11 @@ export * from './ops/softmax.js';
 export * from './ops/reduce.js';
 export * from './ops/layout.js';
 export * from './ops/tensor_methods.js';
-export { backendInfo, setNumThreads, setGemmBackend } from './ops/runtime.js';
+export {
+  backendInfo, setNumThreads, setGemmBackend, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision,
+} from './ops/runtime.js';
+export { cuda, type DeviceName, type CreateOptions, type CudaInfo } from './tensor/device.js';
+export * from './ops/device.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/dropout.js';

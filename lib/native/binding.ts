@@ -25,6 +25,12 @@ export interface NativeInfo {
 }
 
 export interface NativeBinding {
+  /**
+   * The CUDA backend: present only in an addon built with `npm run build:cuda`
+   * (native/napi/cuda/, compiled with TENSORBOLT_CUDA). See CudaBinding.
+   */
+  cuda?: CudaBinding;
+
   // ---- runtime (native/napi/runtime_napi.cc) ----
   info(): NativeInfo;
   /** Switches GEMM between OpenBLAS and the portable kernel (throws if OpenBLAS was not linked). */
@@ -180,4 +186,132 @@ export interface NativeBinding {
   sumSquares(x: F32): number;
   /** x *= alpha in place. */
   scale(x: F32, alpha: number): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CUDA backend (native/cuda/ kernels, native/napi/cuda/ binding), under `cuda` on the addon.
+//
+// Conventions beyond the CPU binding's:
+// - Data lives in device buffers (DeviceBuffer, from alloc()); every kernel takes them where the CPU
+//   function takes a Float32Array/Int32Array of data, with the same argument order, the same
+//   meaning and the same checks. Shapes, strides and dims stay host Int32Arrays.
+// - Work is queued on one stream and runs asynchronously; download() and synchronize() wait. A
+//   kernel that fails while running, or that finds bad data (a label or index out of range), is
+//   reported by the next download()/synchronize(), naming the op that queued it.
+// - Errors carry a `code`: ERR_TENSORBOLT_CUDA_OOM, _LAUNCH, _CUBLAS, _DEVICE; bad data and bad
+//   arguments are RangeError/TypeError as on the CPU.
+// ---------------------------------------------------------------------------------------------
+
+/** Device memory for `length` float32 or int32 elements. Opaque: only the binding reads it. */
+export interface DeviceBuffer {
+  readonly length: number;
+  readonly dtype: 'float32' | 'int32';
+}
+type D = DeviceBuffer;
+
+export interface CudaDeviceInfo {
+  name: string;
+  /** e.g. "9.0" for an H100. */
+  computeCapability: string;
+  totalMemory: number;
+  freeMemory: number;
+  multiprocessors: number;
+  /** 1000 * major + 10 * minor (13000 = CUDA 13.0). */
+  runtimeVersion: number;
+  driverVersion: number;
+  /** 10000 * major + 100 * minor + patch; 0 when unknown. */
+  cublasVersion: number;
+  /** Whether GEMMs (and convolutions) use TF32 tensor-core math. */
+  tf32: boolean;
+}
+
+export interface CudaMemoryInfo {
+  /** Bytes in buffers handed out (rounded to the allocator's block sizes). */
+  inUse: number;
+  /** Bytes in freed blocks kept for reuse. */
+  cached: number;
+  peakInUse: number;
+  deviceMallocs: number;
+  cacheHits: number;
+}
+
+export interface CudaBinding {
+  // ---- runtime (native/napi/cuda/runtime_cuda_napi.cc) ----
+  /** Visible devices; never throws. reason says why when count is 0. */
+  deviceCount(): { count: number; reason: string };
+  info(): CudaDeviceInfo;
+  /** Uninitialized device memory (from the caching allocator). */
+  alloc(length: number, dtype: 'float32' | 'int32'): DeviceBuffer;
+  /** Returns the memory to the cache now; the handle is unusable afterwards. Idempotent. */
+  free(buffer: DeviceBuffer): void;
+  /** dst[dstOffset ..] = src (same dtype). Queued; src may be reused at once. */
+  upload(dst: D, src: F32 | I32, dstOffset: number): void;
+  /** dst = src[srcOffset .. + dst.length). Waits for all queued work and reports its failures. */
+  download(src: D, dst: F32 | I32, srcOffset: number): void;
+  /** Device-to-device copy of two buffers of the same dtype and length. */
+  copy(src: D, dst: D): void;
+  synchronize(): void;
+  memory(): CudaMemoryInfo;
+  /** Gives cached blocks back to the driver. */
+  emptyCache(): void;
+  /** TF32 tensor-core math for later GEMMs and convolutions (false: full FP32, the default). */
+  setTf32(on: boolean): void;
+
+  // ---- kernels: the CPU functions above, over device buffers ----
+  gemm(a: D, b: D, c: D, transA: boolean, transB: boolean, m: number, n: number, k: number,
+       alpha: number, beta: number, batch: number, strideA: number, strideB: number, strideC: number): void;
+  unary(op: number, x: D, out: D, p1: number, p2: number): void;
+  unaryBackward(op: number, x: D, y: D, dy: D, dx: D, p1: number, p2: number): void;
+  binary(op: number, a: D, aStrides: I32, b: D, bStrides: I32, out: D, outShape: I32): void;
+  binaryBackward(op: number, a: D, aStrides: I32, b: D, bStrides: I32, dy: D, outShape: I32,
+                 da: D | null, db: D | null): void;
+  where(cond: D, cStrides: I32, a: D, aStrides: I32, b: D, bStrides: I32, out: D, outShape: I32): void;
+  whereBackward(cond: D, cStrides: I32, dy: D, outShape: I32, da: D | null, aStrides: I32, db: D | null,
+                bStrides: I32): void;
+  sumToStrides(src: D, srcShape: I32, dst: D, dstStrides: I32): void;
+  fill(out: D, value: number): void;
+  cast(src: D, dst: D): void;
+  axpy(alpha: number, x: D, y: D): void;
+  activation(op: number, x: D, y: D, alpha: number): void;
+  activationBackward(op: number, x: D, y: D, dy: D, dx: D, alpha: number): void;
+  softmax(x: D, y: D, outer: number, dim: number, inner: number, log: boolean): void;
+  softmaxBackward(y: D, dy: D, dx: D, outer: number, dim: number, inner: number, log: boolean): void;
+  /** labels is an int32 device buffer; a label out of range is reported by the next download(). */
+  softmaxXent(logits: D, n: number, c: number, labels: D | null, targets: D | null, smoothing: number,
+              probs: D, loss: D): void;
+  softmaxXentBackward(probs: D, n: number, c: number, labels: D | null, targets: D | null, smoothing: number,
+                      dloss: D, dlogits: D): void;
+  reduce(op: number, x: D, y: D, outer: number, dim: number, inner: number): void;
+  reduceBackward(op: number, x: D, y: D, dy: D, dx: D, outer: number, dim: number, inner: number): void;
+  argReduce(op: number, x: D, out: D, outer: number, dim: number, inner: number): void;
+  copyStrided(src: D, srcOffset: number, srcStrides: I32, dst: D, dstOffset: number, dstStrides: I32, shape: I32,
+              accumulate: boolean): void;
+  gather(x: D, indices: D, y: D, outer: number, dim: number, inner: number): void;
+  gatherBackward(dy: D, indices: D, dx: D, outer: number, dim: number, inner: number): void;
+  oneHot(indices: D, out: D, depth: number, on: number, off: number): void;
+  conv2d(x: D, weight: D, bias: D | null, y: D, dims: I32): void;
+  conv2dBackward(x: D, weight: D, dy: D, dx: D | null, dweight: D | null, dbias: D | null, dims: I32): void;
+  maxPool2d(x: D, y: D, argmax: D, dims: I32): void;
+  maxPool2dBackward(dy: D, argmax: D, dx: D, dims: I32): void;
+  avgPool2d(x: D, y: D, dims: I32): void;
+  avgPool2dBackward(dy: D, dx: D, dims: I32): void;
+  /** Same seed, same mask as the CPU dropout. */
+  dropout(x: D, y: D, mask: D, rate: number, seed: number): void;
+  dropoutBackward(dy: D, mask: D, dx: D): void;
+  batchNorm(x: D, gamma: D | null, beta: D | null, y: D, mean: D, invstd: D, runningMean: D, runningVar: D,
+            outer: number, c: number, inner: number, momentum: number, eps: number, training: boolean): void;
+  batchNormBackward(x: D, gamma: D | null, mean: D, invstd: D, dy: D, dx: D | null, dgamma: D | null,
+                    dbeta: D | null, outer: number, c: number, inner: number): void;
+  sgdStep(param: D, grad: D, momentumBuf: D | null, lr: number, momentum: number, dampening: number,
+          weightDecay: number, nesterov: boolean, firstStep: boolean): void;
+  adamStep(param: D, grad: D, m: D, v: D, vmax: D | null, lr: number, beta1: number, beta2: number, eps: number,
+           weightDecay: number, decoupled: boolean, step: number): void;
+  rmspropStep(param: D, grad: D, sq: D, momBuf: D | null, gradAvg: D | null, lr: number, alpha: number, eps: number,
+              weightDecay: number, momentum: number, epsInSqrt: boolean): void;
+  adagradStep(param: D, grad: D, sum: D, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number,
+              epsInSqrt: boolean): void;
+  adadeltaStep(param: D, grad: D, sq: D, acc: D, lr: number, rho: number, eps: number, weightDecay: number): void;
+  /** Waits for the device (it returns a number). */
+  sumSquares(x: D): number;
+  scale(x: D, alpha: number): void;
 }

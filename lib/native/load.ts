@@ -1,16 +1,19 @@
 // The one place that loads the native addon. Order, deterministic:
 //   1. TENSORBOLT_ADDON=/path/to/tensorbolt.node (explicit override, e.g. an ASan build; if it fails
 //      to load, that is the error: nothing else is tried);
-//   2. node-gyp-build over the package root: build/Release when it exists, else the matching prebuild
+//   2. the CUDA build in build-cuda/Release (npm run build:cuda), when it exists, a GPU is visible
+//      and TENSORBOLT_CUDA is not 0; it holds the CPU kernels too, so it serves both devices;
+//   3. node-gyp-build over the package root: build/Release when it exists, else the matching prebuild
 //      in prebuilds/<platform>-<arch>/;
-//   3. the prebuild itself, when node-gyp-build chose a build/Release that does not load;
-//   4. the cmake-js build in build-cmake/Release.
-// When nothing loads, the error lists every attempt and the one command that fixes it.
+//   4. the prebuild itself, when node-gyp-build chose a build/Release that does not load;
+//   5. the cmake-js build in build-cmake/Release.
+// When nothing loads, the error lists every attempt and the one command that fixes it. Why the
+// CUDA build was or was not used is kept for `tensorbolt info` and for the errors of device: 'cuda'.
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeBinding } from './binding.js';
+import type { CudaBinding, NativeBinding } from './binding.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,6 +35,70 @@ export function packageRoot(): string {
 
 let cached: NativeBinding | null = null;
 let loadedFrom = '';
+
+/** Whether the CUDA backend can be used, and why not when it cannot. */
+export interface CudaState {
+  /** A CUDA-capable addon exists (build-cuda/Release, or the TENSORBOLT_ADDON override has one). */
+  built: boolean;
+  /** The loaded addon has the CUDA backend and sees at least one GPU. */
+  available: boolean;
+  /** Path of the CUDA addon, when built. */
+  path: string;
+  /** When not available: why, in words. */
+  reason: string;
+}
+
+let cudaState: CudaState = { built: false, available: false, path: '', reason: 'not probed yet' };
+
+/** Path where `npm run build:cuda` puts the CUDA-capable addon. */
+export function cudaAddonPath(): string {
+  return join(packageRoot(), 'build-cuda', 'Release', 'tensorbolt.node');
+}
+
+// The devices the addon sees, or why none (never throws).
+function probeDevices(b: NativeBinding): { count: number; reason: string } {
+  if (!b.cuda) return { count: 0, reason: 'this addon was built without CUDA' };
+  try {
+    return b.cuda.deviceCount();
+  } catch (e) {
+    return { count: 0, reason: (e as Error).message };
+  }
+}
+
+// The CUDA build, when it exists and a GPU is visible; null (with cudaState saying why) otherwise.
+function loadCuda(): NativeBinding | null {
+  const path = cudaAddonPath();
+  if (!existsSync(path)) {
+    cudaState = { built: false, available: false, path: '', reason: `no CUDA build (${path} does not exist)` };
+    return null;
+  }
+  cudaState = { built: true, available: false, path, reason: '' };
+  if (process.env.TENSORBOLT_CUDA === '0') {
+    cudaState.reason = 'disabled by TENSORBOLT_CUDA=0';
+    return null;
+  }
+  // Without the driver's device node (/dev/dxg under WSL2) there is no GPU to find: skip loading
+  // cudart at all. TENSORBOLT_CUDA=1 skips this guess and asks CUDA itself.
+  if (process.platform === 'linux' && process.env.TENSORBOLT_CUDA !== '1' && !existsSync('/dev/nvidiactl') &&
+      !existsSync('/dev/dxg')) {
+    cudaState.reason = 'no NVIDIA GPU driver on this machine (/dev/nvidiactl is missing)';
+    return null;
+  }
+  let b: NativeBinding;
+  try {
+    b = require(path) as NativeBinding;
+  } catch (e) {
+    cudaState.reason = `the CUDA build failed to load: ${(e as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  const devices = probeDevices(b);
+  if (devices.count === 0) {
+    cudaState.reason = `no usable GPU: ${devices.reason}`;
+    return null;
+  }
+  cudaState.available = true;
+  return b;
+}
 
 /**
  * Finds and loads the addon under a package root; throws an Error listing every attempt and the one
@@ -97,9 +164,25 @@ export function fixHint(root: string, tried: string): string {
 
 export function native(): NativeBinding {
   if (cached) return cached;
-  const { binding, path } = loadAddon(packageRoot());
+  const override = process.env.TENSORBOLT_ADDON;
+  const withCuda = override ? null : loadCuda();
+  if (withCuda) {
+    cached = withCuda;
+    loadedFrom = cudaState.path;
+    return cached;
+  }
+  const { binding, path } = loadAddon(packageRoot(), override);
   cached = binding;
   loadedFrom = path;
+  if (override) {
+    const devices = probeDevices(binding);
+    cudaState = {
+      built: binding.cuda !== undefined,
+      available: devices.count > 0,
+      path: binding.cuda !== undefined ? path : '',
+      reason: devices.count > 0 ? '' : devices.reason,
+    };
+  }
   return cached;
 }
 
@@ -107,4 +190,16 @@ export function native(): NativeBinding {
 export function nativePath(): string {
   native();
   return loadedFrom;
+}
+
+/** The CUDA state of this process (loads the addon first). */
+export function cuda(): CudaState {
+  native();
+  return { ...cudaState };
+}
+
+/** The CUDA binding when a CUDA build is loaded and a GPU is visible; null otherwise. */
+export function cudaBinding(): CudaBinding | null {
+  const b = native();
+  return cudaState.available && b.cuda ? b.cuda : null;
 }

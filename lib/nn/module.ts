@@ -6,6 +6,7 @@ import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { engine } from '../tensor/engine.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
+import { resolveDevice, type DeviceName } from '../tensor/device.js';
 
 const PARAM = Symbol('tensorbolt.parameter');
 
@@ -164,10 +165,9 @@ export abstract class Module {
     });
   }
 
-  /** Moves the module to a device. Only 'cpu' exists in this build. */
-  to(device: string): this {
-    if (device !== 'cpu')
-      throw new TensorboltError('Module.to', `device '${device}' is not available in this build (the CUDA backend is built with npm run build:cuda)`);
+  /** Moves the module's parameters and buffers to a device ('cpu' holds them in this version; see Tensor.to). */
+  to(device: DeviceName): this {
+    resolveDevice(`${this.constructor.name}.to`, device);
     return this;
   }
 

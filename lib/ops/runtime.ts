@@ -1,15 +1,36 @@
 // Process-wide native settings, exposed without leaking the addon itself.
 import type { NativeInfo } from '../native/binding.js';
-import { native, nativePath } from '../native/load.js';
+import { cuda, cudaBinding, native, nativePath, type CudaState } from '../native/load.js';
 import { TensorboltError } from '../tensor/errors.js';
 
 export interface BackendInfo extends NativeInfo {
   backend: 'cpu';
   addonPath: string;
+  /** Whether the CUDA build exists and is usable here (and why not). */
+  cuda: CudaState;
 }
 
 export function backendInfo(): BackendInfo {
-  return { backend: 'cpu', ...native().info(), addonPath: nativePath() };
+  return { backend: 'cpu', ...native().info(), addonPath: nativePath(), cuda: cuda() };
+}
+
+/** 'highest': full FP32 GEMMs (the default). 'tf32': TF32 tensor-core GEMMs on the GPU (about 10 mantissa bits). */
+export type MatmulPrecision = 'highest' | 'tf32';
+let matmulPrecision: MatmulPrecision = 'highest';
+
+/**
+ * Precision of matrix products on the GPU (matmul, linear layers, convolutions). The CPU always
+ * computes in FP32; the setting is stored and applies to the CUDA GEMMs whenever a GPU is used.
+ */
+export function setMatmulPrecision(precision: MatmulPrecision): void {
+  if (precision !== 'highest' && precision !== 'tf32')
+    throw new TensorboltError('setMatmulPrecision', `precision must be 'highest' or 'tf32', got ${JSON.stringify(precision)}`);
+  matmulPrecision = precision;
+  cudaBinding()?.setTf32(precision === 'tf32');
+}
+
+export function getMatmulPrecision(): MatmulPrecision {
+  return matmulPrecision;
 }
 
 /** Threads for our kernels and OpenBLAS together (1 is often fastest for small models on 2 cores). */

@@ -1,6 +1,7 @@
 // Creating tensors: from nested arrays, typed arrays (zero-copy), constants and random draws.
 import { native } from '../native/load.js';
 import type { DType } from './engine.js';
+import { creationDType, type CreateOptions } from './device.js';
 import { TensorboltError, fmtShape } from './errors.js';
 import { Random, globalRandom } from './random.js';
 import { checkShape, sizeOf } from './shape.js';
@@ -37,10 +38,12 @@ function flatten(op: string, v: NestedArray, shape: number[], out: Float32Array 
 
 /**
  * tb.tensor(values, shape?, dtype?). A Float32Array/Int32Array is used without copying (the tensor
- * shares its memory); nested arrays and numbers are copied.
+ * shares its memory); nested arrays and numbers are copied. The last argument may be
+ * { dtype, device } instead of a dtype.
  */
-export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Tensor {
+export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DType | CreateOptions): Tensor {
   const op = 'tensor';
+  const dtype = creationDType(op, dtypeOrOptions);
   if (values instanceof Tensor) return values;
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
     throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
@@ -73,18 +76,19 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return tensor(value, [], dtype);
 }
 
-export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+export function full(shape: number[], value: number, dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
+  const dtype = creationDType('full', dtypeOrOptions) ?? 'float32';
   const t = empty(checkShape('full', shape), dtype);
   native().fill(t.buf(), value);
   return t;
 }
 
-export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
-  return full(shape, 0, dtype);
+export function zeros(shape: number[], dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
+  return full(shape, 0, dtypeOrOptions);
 }
 
-export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
-  return full(shape, 1, dtype);
+export function ones(shape: number[], dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
+  return full(shape, 1, dtypeOrOptions);
 }
 
 export function zerosLike(t: Tensor): Tensor {
@@ -99,26 +103,29 @@ export interface RandomOptions {
   /** A seed for this draw only; without it the global generator (tb.setSeed) is used. */
   seed?: number;
   dtype?: DType;
+  /** 'cpu' (default); 'cuda' is checked and refused while tensors cannot live there. */
+  device?: CreateOptions['device'];
 }
 
-function rngFor(opts?: RandomOptions): Random {
+function rngFor(op: string, opts?: RandomOptions): Random {
+  if (opts?.device !== undefined) creationDType(op, { device: opts.device });
   return opts?.seed !== undefined ? new Random(opts.seed) : globalRandom;
 }
 
 /** Normal samples with the given mean and standard deviation. */
 export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions): Tensor {
+  const r = rngFor('randn', opts);
   const t = empty(checkShape('randn', shape), 'float32');
   const b = t.f32('randn');
-  const r = rngFor(opts);
   for (let i = 0; i < b.length; i++) b[i] = mean + std * r.normal();
   return t;
 }
 
 /** Uniform samples in [lo, hi). */
 export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Tensor {
+  const r = rngFor('rand', opts);
   const t = empty(checkShape('rand', shape), 'float32');
   const b = t.f32('rand');
-  const r = rngFor(opts);
   for (let i = 0; i < b.length; i++) b[i] = lo + (hi - lo) * r.uniform();
   return t;
 }
@@ -127,9 +134,9 @@ export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Ten
 export function randint(lo: number, hi: number, shape: number[], opts?: RandomOptions): Tensor {
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo)
     throw new TensorboltError('randint', `need integers lo < hi, got lo=${lo}, hi=${hi}`);
+  const r = rngFor('randint', opts);
   const t = empty(checkShape('randint', shape), opts?.dtype ?? 'int32');
   const b = t.buf();
-  const r = rngFor(opts);
   for (let i = 0; i < b.length; i++) b[i] = r.int(lo, hi);
   return t;
 }

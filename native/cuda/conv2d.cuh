@@ -1,0 +1,28 @@
+// 2-D convolution on the device (dilation 1), as im2col + cuBLAS GEMM. Same shapes as
+// native/cpu/conv2d.h. NCHW: x (N, C, H, W), weight (OC, C, KH, KW), y (N, OC, OH, OW).
+// NHWC: x (N, H, W, C), weight (KH, KW, C, OC), y (N, OH, OW, OC). Padding cells read as zero.
+// Validated by the caller: n >= 0, the rest >= 1, 0 <= padTop < kh, 0 <= padLeft < kw.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "common/status.h"
+
+namespace tb::cuda {
+
+struct Conv2dDims {
+  int64_t n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft;
+  bool nhwc;
+};
+
+// y = conv(x, weight) + bias; bias (OC) may be null. Fails when the workspace cannot be allocated
+// (out of memory) or cuBLAS fails.
+Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
+                     cudaStream_t stream);
+
+// Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null.
+Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
+                      float* dweight, float* dbias, cudaStream_t stream);
+
+}  // namespace tb::cuda

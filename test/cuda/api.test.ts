@@ -1,0 +1,83 @@
+// The device API without a GPU (these run everywhere): tb.cuda status, device arguments that name
+// 'cuda' fail with a TensorboltError that says how to get it, 'cpu' is accepted, unknown devices
+// are rejected, and the matmul precision is validated and stored.
+import { describe, expect, it } from 'vitest';
+import * as tb from '../../lib/index.js';
+import { expectOpError } from '../helpers/opcheck.js';
+
+const available = tb.cuda.isAvailable();
+// What the message must say: how to build when there is no build, the reason when there is one.
+const why = (): RegExp => (tb.cuda.info().built ? /cannot be used|cannot live on it/ : /npm run build:cuda/);
+
+describe('tb.cuda', () => {
+  it('reports its state consistently', () => {
+    const info = tb.cuda.info();
+    expect(typeof info.built).toBe('boolean');
+    expect(info.available).toBe(available);
+    if (!available) {
+      expect(info.device).toBeNull();
+      expect(info.reason.length).toBeGreaterThan(0);
+      expect(tb.cuda.memory()).toBeNull();
+    } else {
+      expect(info.device!.computeCapability).toMatch(/^\d+\.\d+$/);
+    }
+    expect(tb.backendInfo().cuda.available).toBe(available);
+  });
+});
+
+describe("device 'cuda' on a tensor, a module and creation", () => {
+  it("Tensor.to('cpu') returns the tensor itself", () => {
+    const t = tb.tensor([1, 2, 3]);
+    expect(t.to('cpu')).toBe(t);
+    t.dispose();
+  });
+  it("Tensor.to('cuda') throws a TensorboltError saying why", () => {
+    const t = tb.tensor([1, 2, 3]);
+    expectOpError(() => t.to('cuda'), 'Tensor.to', why());
+    expect(t.isDisposed).toBe(false);
+    t.dispose();
+  });
+  it('unknown devices are rejected by name', () => {
+    const t = tb.tensor([1]);
+    expectOpError(() => t.to('tpu' as tb.DeviceName), 'Tensor.to', /unknown device "tpu"/);
+    t.dispose();
+  });
+  it("{ device: 'cuda' } on creation throws naming the creating function", () => {
+    expectOpError(() => tb.zeros([2, 3], { device: 'cuda' }), 'full', why());
+    expectOpError(() => tb.ones([2], { device: 'cuda' }), 'full', why());
+    expectOpError(() => tb.tensor([1, 2], [2], { device: 'cuda' }), 'tensor', why());
+    expectOpError(() => tb.randn([2], 0, 1, { device: 'cuda' }), 'randn', why());
+    expectOpError(() => tb.rand([2], 0, 1, { device: 'cuda' }), 'rand', why());
+    expectOpError(() => tb.randint(0, 5, [2], { device: 'cuda' }), 'randint', why());
+  });
+  it("{ device: 'cpu' } and a dtype in the options work", () => {
+    const z = tb.zeros([2], { device: 'cpu', dtype: 'int32' });
+    expect(z.dtype).toBe('int32');
+    const t = tb.tensor([1, 2], [2], { dtype: 'float32', device: 'cpu' });
+    expect(Array.from(t.dataSync())).toEqual([1, 2]);
+    z.dispose();
+    t.dispose();
+  });
+  it("Module.to('cuda') throws naming the module; to('cpu') returns it", () => {
+    const lin = new tb.nn.Linear(3, 2);
+    expect(lin.to('cpu')).toBe(lin);
+    expectOpError(() => lin.to('cuda'), 'Linear.to', why());
+    lin.dispose();
+  });
+});
+
+describe('setMatmulPrecision', () => {
+  it("stores 'tf32' and 'highest'", () => {
+    expect(tb.getMatmulPrecision()).toBe('highest');
+    tb.setMatmulPrecision('tf32');
+    expect(tb.getMatmulPrecision()).toBe('tf32');
+    if (available) expect(tb.cuda.info().device!.tf32).toBe(true);
+    tb.setMatmulPrecision('highest');
+    expect(tb.getMatmulPrecision()).toBe('highest');
+    if (available) expect(tb.cuda.info().device!.tf32).toBe(false);
+  });
+  it('rejects anything else', () => {
+    expectOpError(() => tb.setMatmulPrecision('medium' as tb.MatmulPrecision), 'setMatmulPrecision', /'highest' or 'tf32'/);
+    expect(tb.getMatmulPrecision()).toBe('highest');
+  });
+});
