@@ -79,11 +79,16 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
   return reduce('l1Loss', abs(sub(input, target)), opts.reduction);
 }
 
+// The smallest positive float32 (a denormal): log of it is -103.3, below the -100 clamp.
+const TINY = 2 ** -149;
+
 /** BCE of probabilities; log is clamped at -100 as in PyTorch so p = 0 or 1 stays finite. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   checkSame('binaryCrossEntropy', input, target);
-  const logP = maximum(log(input), -100);
-  const log1mP = maximum(log(sub(1, input)), -100);
+  // log(max(p, TINY)) instead of log(p): same values after the clamp, but log's gradient g/p is
+  // never 0/0 = NaN at p = 0 (or 1 - p = 0); the clamped elements get gradient 0, as with Keras' clip.
+  const logP = maximum(log(maximum(input, TINY)), -100);
+  const log1mP = maximum(log(maximum(sub(1, input), TINY)), -100);
   const l = neg(add(mul(target, logP), mul(sub(1, target), log1mP)));
   return reduce('binaryCrossEntropy', l, opts.reduction);
 }

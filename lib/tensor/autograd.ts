@@ -2,6 +2,7 @@
 // Ops call record() after computing their output; backward() walks the graph in reverse
 // topological order, accumulates gradients, assigns leaf .grad and then releases the graph.
 import { native } from '../native/load.js';
+import { checkOpGradients, checkOpOutput } from './debug.js';
 import { engine } from './engine.js';
 import { TensorboltError, fmtShape } from './errors.js';
 import { shapesEqual } from './shape.js';
@@ -26,6 +27,8 @@ export function record(
   backward: (dy: Tensor) => (Tensor | null)[],
   saved: Tensor[] = [],
 ): Tensor {
+  // Every op's output passes here once it is computed: the debug-mode NaN/Inf check (one read when off).
+  if (engine.debug) checkOpOutput(op, out, inputs, saved);
   if (!needsGrad(...inputs)) {
     for (const s of saved) s.dispose();
     return out;
@@ -127,6 +130,7 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
         continue;
       }
       const inGrads = node.backward(g);
+      if (engine.debug) checkOpGradients(node.op, inGrads, g);
       let gUsed = false;
       const seen = new Set<Tensor>();
       const unused: Tensor[] = [];
