@@ -1,5 +1,5 @@
 // nn.functional: stateless building blocks, PyTorch names. Losses reduce with 'mean' by default.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../ops/matmul.js';
 import { abs, add, clip, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
@@ -20,7 +20,7 @@ function reduce(op: string, x: Tensor, reduction: Reduction = 'mean'): Tensor {
   if (reduction === 'mean') return mean(x);
   if (reduction === 'sum') return sum(x);
   if (reduction === 'none') return x;
-  throw new TensorboltError(op, `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+  throw new TensorboltError(op, `reduction must be 'mean', 'sum' or 'none', got ${fmtValue(reduction)}`);
 }
 
 /** y = x @ weightᵀ + bias, weight (out, in) as in PyTorch. */

@@ -1,7 +1,7 @@
 // Keras-style layers (tb.layers.*): config objects, lazy build from the input shape, NHWC images,
 // Glorot-uniform kernels and zero biases (Keras defaults), weights named '<layer>/kernel' etc.
 // Each layer is an nn.Module, so parameters()/stateDict() work on Keras models too.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { globalRandom } from '../tensor/random.js';
@@ -59,7 +59,7 @@ export abstract class Layer extends Module {
     const bis = args.batchInputShape;
     this.inputShape = args.inputShape ? args.inputShape.slice() : bis ? (bis.slice(1) as number[]) : null;
     if (this.inputShape && this.inputShape.some((d) => !Number.isInteger(d) || d <= 0))
-      throw new TensorboltError(this.name, `inputShape must hold positive integers, got ${JSON.stringify(this.inputShape)}`);
+      throw new TensorboltError(this.name, `inputShape must hold positive integers, got ${fmtValue(this.inputShape)}`);
   }
 
   get built(): boolean {
@@ -198,7 +198,7 @@ export interface Conv2DArgs extends LayerArgs {
 
 function pair(layer: string, name: string, v: number | [number, number]): [number, number] {
   const p: [number, number] = Array.isArray(v) ? [v[0], v[1]] : [v, v];
-  if (!p.every((d) => Number.isInteger(d) && d > 0)) throw new TensorboltError(layer, `${name} must be positive integers, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d > 0)) throw new TensorboltError(layer, `${name} must be positive integers, got ${fmtValue(v)}`);
   return p;
 }
 
@@ -222,7 +222,7 @@ export class Conv2D extends Layer {
     this.kernelSize = pair(this.name, 'kernelSize', args.kernelSize);
     this.strides = pair(this.name, 'strides', args.strides ?? 1);
     this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${JSON.stringify(args.padding)}`);
+    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${fmtValue(args.padding)}`);
     this.activation = actName(this.name, args.activation);
     this.useBias = args.useBias !== false;
   }
@@ -285,7 +285,7 @@ abstract class Pool2D extends Layer {
     this.poolSize = pair(this.name, 'poolSize', args.poolSize ?? 2);
     this.strides = pair(this.name, 'strides', args.strides ?? this.poolSize);
     this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${JSON.stringify(args.padding)}`);
+    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${fmtValue(args.padding)}`);
   }
   computeOutputShape(s: SampleShape): SampleShape {
     if (s.length !== 3) throw new TensorboltError(this.name, `${this.className} expects input (batch, height, width, channels), got sample shape [${s.join(',')}]`);

@@ -3,7 +3,7 @@
 // Also the window arithmetic (output sizes, 'same' padding) that pooling shares.
 import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { describe, i32, requireFloat, requireRank, tensorArg } from './util.js';
 
@@ -70,7 +70,7 @@ export function convOutputSize(inSize: number, kernelSize: number, stride = 1, p
 export function pair(op: string, v: unknown, name: string): [number, number] {
   const p = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !isCount(p[0], 1) || !isCount(p[1], 1))
-    throw new TensorboltError(op, `${name} must be a positive integer or a pair of them, got ${JSON.stringify(v) ?? describe(v)}`);
+    throw new TensorboltError(op, `${name} must be a positive integer or a pair of them, got ${fmtValue(v)}`);
   return [p[0], p[1]];
 }
 
@@ -80,12 +80,12 @@ export function paddingPair(op: string, padding: unknown): ['valid' | 'same' | n
   if (typeof padding === 'number') return [padding, padding];
   if (Array.isArray(padding) && padding.length === 2 && typeof padding[0] === 'number' && typeof padding[1] === 'number')
     return [padding[0], padding[1]];
-  throw new TensorboltError(op, `padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${JSON.stringify(padding) ?? describe(padding)}`);
+  throw new TensorboltError(op, `padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${fmtValue(padding)}`);
 }
 
 export function dataFormatArg(op: string, f: unknown): DataFormat {
   if (f === undefined) return 'NHWC';
-  if (f !== 'NHWC' && f !== 'NCHW') throw new TensorboltError(op, `dataFormat must be 'NHWC' or 'NCHW', got ${JSON.stringify(f) ?? describe(f)}`);
+  if (f !== 'NHWC' && f !== 'NCHW') throw new TensorboltError(op, `dataFormat must be 'NHWC' or 'NCHW', got ${fmtValue(f)}`);
   return f;
 }
 
@@ -124,7 +124,7 @@ function planConv(op: string, x: Tensor, weight: Tensor, opts: Conv2dOptions): C
   const ax = windowAxis(op, w, kw, sw, pw);
   if (ay.out < 1 || ax.out < 1)
     throw new TensorboltError(op, `kernel ${kh}x${kw} is larger than the padded input ${h + ay.padBefore + ay.padAfter}x${w + ax.padBefore + ax.padAfter} ` +
-      `(x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}, padding ${JSON.stringify(opts.padding ?? 'valid')})`);
+      `(x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}, padding ${fmtValue(opts.padding ?? 'valid')})`);
   return {
     dims: i32([n, c, h, w, oc, kh, kw, ay.out, ax.out, sh, sw, ay.padBefore, ax.padBefore, fmt === 'NHWC' ? 1 : 0]),
     outShape: activationShape(n, oc, ay.out, ax.out, fmt),

@@ -1,7 +1,7 @@
 // Creating tensors: from nested arrays, typed arrays (zero-copy), constants and random draws.
 import { native } from '../native/load.js';
 import type { DType } from './engine.js';
-import { TensorboltError, fmtShape } from './errors.js';
+import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 import { Random, globalRandom } from './random.js';
 import { checkShape, sizeOf } from './shape.js';
 import { Tensor, empty, wrap, type NestedArray } from './tensor.js';
@@ -43,7 +43,7 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
   const op = 'tensor';
   if (values instanceof Tensor) return values;
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
-    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (values instanceof Float32Array || values instanceof Int32Array) {
     const s = shape ? checkShape(op, shape) : [values.length];
     if (sizeOf(s) !== values.length)
@@ -73,8 +73,15 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return tensor(value, [], dtype);
 }
 
+function dtypeArg(op: string, dtype: unknown): DType {
+  if (dtype !== 'float32' && dtype !== 'int32')
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}`);
+  return dtype;
+}
+
 export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
-  const t = empty(checkShape('full', shape), dtype);
+  if (typeof value !== 'number') throw new TensorboltError('full', `value must be a number, got ${typeof value}`);
+  const t = empty(checkShape('full', shape), dtypeArg('full', dtype));
   native().fill(t.buf(), value);
   return t;
 }
@@ -126,8 +133,12 @@ export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Ten
 /** Integers in [lo, hi) as int32 (or float32 with dtype). */
 export function randint(lo: number, hi: number, shape: number[], opts?: RandomOptions): Tensor {
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo)
-    throw new TensorboltError('randint', `need integers lo < hi, got lo=${lo}, hi=${hi}`);
-  const t = empty(checkShape('randint', shape), opts?.dtype ?? 'int32');
+    throw new TensorboltError('randint', `need integers lo < hi, got lo=${String(lo)}, hi=${String(hi)}`);
+  const dtype = dtypeArg('randint', opts?.dtype ?? 'int32');
+  // An int32 store wraps modulo 2^32, so a wider range would give wrong values, not an error.
+  if (dtype === 'int32' && (lo < -(2 ** 31) || hi > 2 ** 31))
+    throw new TensorboltError('randint', `[lo, hi) = [${lo}, ${hi}) does not fit int32; use dtype 'float32'`);
+  const t = empty(checkShape('randint', shape), dtype);
   const b = t.buf();
   const r = rngFor(opts);
   for (let i = 0; i < b.length; i++) b[i] = r.int(lo, hi);
@@ -140,9 +151,11 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
     stop = start;
     start = 0;
   }
-  if (step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${step}`);
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${String(step)}`);
+  if (typeof start !== 'number' || typeof stop !== 'number' || !Number.isFinite(start) || !Number.isFinite(stop))
+    throw new TensorboltError('arange', `start and stop must be finite numbers, got ${String(start)} and ${String(stop)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const t = empty([n], dtype);
+  const t = empty([n], dtypeArg('arange', dtype));
   const b = t.buf();
   for (let i = 0; i < n; i++) b[i] = start + i * step;
   return t;

@@ -9,6 +9,26 @@ export class TensorboltError extends Error {
   }
 }
 
+/**
+ * A user-supplied value for an error message. Never throws: JSON.stringify alone throws on a BigInt
+ * or a cyclic object, and String() on an object without a prototype, which would replace the
+ * TensorboltError being built with a TypeError.
+ */
+export function fmtValue(v: unknown): string {
+  try {
+    const s = JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === 'bigint' ? `${x}n` : typeof x === 'symbol' ? x.toString() : typeof x === 'number' && !Number.isFinite(x) ? String(x) : typeof x === 'function' ? 'a function' : x);
+    if (s !== undefined) return s;
+  } catch {
+    // cyclic
+  }
+  try {
+    return String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
