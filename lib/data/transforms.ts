@@ -108,7 +108,7 @@ export interface RotateOptions {
 export function rotateImage(x: Float32Array, shape: readonly number[], degrees: number, opts: RotateOptions = {}, out?: Float32Array): Float32Array {
   const op = 'rotateImage';
   const [h, w, c, dst] = image(op, x, shape, out);
-  if (typeof degrees !== 'number' || !Number.isFinite(degrees)) throw new TensorboltError(op, `degrees must be a finite number, got ${degrees}`);
+  if (typeof degrees !== 'number' || !Number.isFinite(degrees)) throw new TensorboltError(op, `degrees must be a finite number, got ${fmtValue(degrees)}`);
   const interp = opts.interpolation ?? 'bilinear';
   if (interp !== 'bilinear' && interp !== 'nearest')
     throw new TensorboltError(op, `interpolation must be 'bilinear' or 'nearest', got ${fmtValue(interp)}`);

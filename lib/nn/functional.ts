@@ -1,5 +1,5 @@
 // nn.functional: stateless building blocks, PyTorch names. Losses reduce with 'mean' by default.
-import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../ops/matmul.js';
 import { abs, add, clip, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
@@ -54,11 +54,13 @@ export interface CrossEntropyOptions {
 
 /** Cross-entropy from logits (N, C) and class indices (N) int32 or probabilities (N, C): the fused kernel. */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', opts);
   return softmaxCrossEntropy(logits, target, { labelSmoothing: opts.labelSmoothing, reduction: opts.reduction ?? 'mean' });
 }
 
 /** Negative log-likelihood of log-probabilities (N, C) at class indices (N). */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('nllLoss', opts);
   const op = 'nllLoss';
   tensorArg(op, logProbs, 'input');
   tensorArg(op, target, 'target');
@@ -70,11 +72,13 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', opts);
   checkSame('mseLoss', input, target);
   return reduce('mseLoss', square(sub(input, target)), opts.reduction);
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', opts);
   checkSame('l1Loss', input, target);
   return reduce('l1Loss', abs(sub(input, target)), opts.reduction);
 }
@@ -84,6 +88,7 @@ const TINY = 2 ** -149;
 
 /** BCE of probabilities; log is clamped at -100 as in PyTorch so p = 0 or 1 stays finite. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('binaryCrossEntropy', opts);
   checkSame('binaryCrossEntropy', input, target);
   // log(max(p, TINY)) instead of log(p): same values after the clamp, but log's gradient g/p is
   // never 0/0 = NaN at p = 0 (or 1 - p = 0); the clamped elements get gradient 0, as with Keras' clip.
@@ -95,6 +100,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduct
 
 /** BCE from logits, stable for any x: max(x,0) - x*y + log(1 + exp(-|x|)). */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', opts);
   checkSame('binaryCrossEntropyWithLogits', input, target);
   const l = add(sub(relu(input), mul(input, target)), softplus(neg(abs(input))));
   return reduce('binaryCrossEntropyWithLogits', l, opts.reduction);

@@ -1,7 +1,7 @@
 // Keras-style layers (tb.layers.*): config objects, lazy build from the input shape, NHWC images,
 // Glorot-uniform kernels and zero biases (Keras defaults), weights named '<layer>/kernel' etc.
 // Each layer is an nn.Module, so parameters()/stateDict() work on Keras models too.
-import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { globalRandom } from '../tensor/random.js';
@@ -55,6 +55,9 @@ export abstract class Layer extends Module {
 
   constructor(args: LayerArgs, baseName: string) {
     super();
+    // tb.layers.dense() without its config object must be a TensorboltError, not a TypeError below.
+    if (args === null || typeof args !== 'object')
+      throw new TensorboltError(baseName, `expects a config object, got ${args === null ? 'null' : typeof args}`);
     this.name = args.name ?? uniqueName(baseName);
     const bis = args.batchInputShape;
     this.inputShape = args.inputShape ? args.inputShape.slice() : bis ? (bis.slice(1) as number[]) : null;
@@ -83,6 +86,7 @@ export abstract class Layer extends Module {
 
   /** Builds on first use, checks the input's sample shape, then calls. */
   apply(x: Tensor, opts: CallOptions = {}): Tensor {
+    checkOptions(this.name, opts);
     if (!(x instanceof Tensor)) throw new TensorboltError(this.name, `input must be a Tensor, got ${typeof x}`);
     const sample = x.shape.slice(1);
     if (!this.built) {
@@ -135,7 +139,7 @@ export class Dense extends Layer {
 
   constructor(args: DenseArgs) {
     super(args, 'dense');
-    if (!Number.isInteger(args.units) || args.units <= 0) throw new TensorboltError(this.name, `units must be a positive integer, got ${args.units}`);
+    if (!Number.isInteger(args.units) || args.units <= 0) throw new TensorboltError(this.name, `units must be a positive integer, got ${fmtValue(args.units)}`);
     this.units = args.units;
     this.activation = actName(this.name, args.activation);
     this.useBias = args.useBias !== false;
@@ -215,7 +219,7 @@ export class Conv2D extends Layer {
 
   constructor(args: Conv2DArgs) {
     super(args, 'conv2d');
-    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new TensorboltError(this.name, `filters must be a positive integer, got ${args.filters}`);
+    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new TensorboltError(this.name, `filters must be a positive integer, got ${fmtValue(args.filters)}`);
     if (args.dataFormat && args.dataFormat !== 'channelsLast')
       throw new TensorboltError(this.name, `only dataFormat 'channelsLast' (NHWC) is supported by Keras-style layers; use nn.Conv2d for NCHW`);
     this.filters = args.filters;
@@ -351,7 +355,11 @@ export class Reshape extends Layer {
   readonly targetShape: number[];
   constructor(args: LayerArgs & { targetShape: number[] }) {
     super(args, 'reshape');
-    this.targetShape = args.targetShape.slice();
+    const t: unknown = args.targetShape;
+    // Checked here: a string or a list with holes failed later with a TypeError.
+    if (!Array.isArray(t) || !t.every((d) => d === -1 || (Number.isInteger(d) && d >= 0)) || t.filter((d) => d === -1).length > 1)
+      throw new TensorboltError(this.name, `targetShape must be an array of non-negative integers with at most one -1, got ${fmtValue(t)}`);
+    this.targetShape = t.slice();
   }
   computeOutputShape(s: SampleShape): SampleShape {
     const n = s.reduce((a, b) => a * b, 1);
@@ -379,7 +387,7 @@ export class Dropout extends Layer {
   readonly seed: number | undefined;
   constructor(args: LayerArgs & { rate: number; seed?: number }) {
     super(args, 'dropout');
-    if (!(typeof args.rate === 'number' && args.rate >= 0 && args.rate < 1)) throw new TensorboltError(this.name, `rate must be in [0, 1), got ${args.rate}`);
+    if (!(typeof args.rate === 'number' && args.rate >= 0 && args.rate < 1)) throw new TensorboltError(this.name, `rate must be in [0, 1), got ${fmtValue(args.rate)}`);
     this.rate = args.rate;
     this.seed = args.seed;
   }

@@ -4,6 +4,7 @@
 import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { checkShape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { describe, i32, requireFloat, requireRank, tensorArg } from './util.js';
 
@@ -70,7 +71,7 @@ export function convOutputSize(inSize: number, kernelSize: number, stride = 1, p
 export function pair(op: string, v: unknown, name: string): [number, number] {
   const p = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !isCount(p[0], 1) || !isCount(p[1], 1))
-    throw new TensorboltError(op, `${name} must be a positive integer or a pair of them, got ${fmtValue(v)}`);
+    throw new TensorboltError(op, `${typeof name === 'string' ? name : fmtValue(name)} must be a positive integer or a pair of them, got ${fmtValue(v)}`);
   return [p[0], p[1]];
 }
 
@@ -91,6 +92,7 @@ export function dataFormatArg(op: string, f: unknown): DataFormat {
 
 /** [n, c, h, w] of a rank-4 activation in the given layout. */
 export function nchwOf(shape: readonly number[], fmt: DataFormat): [number, number, number, number] {
+  if (!Array.isArray(shape) || shape.length !== 4) throw new TensorboltError('nchwOf', `expects a rank-4 shape, got ${fmtValue(shape)}`);
   const [a, b, c, d] = shape as [number, number, number, number];
   return fmt === 'NHWC' ? [a, d, b, c] : [a, b, c, d];
 }
@@ -134,7 +136,10 @@ function planConv(op: string, x: Tensor, weight: Tensor, opts: Conv2dOptions): C
 /** Output shape of conv2d(x, weight, ...) without running it (throws like conv2d on bad shapes). */
 export function conv2dOutputShape(xShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): number[] {
   const op = 'conv2d';
-  const fake = (s: readonly number[]): Tensor => ({ shape: s, rank: s.length } as unknown as Tensor);
+  const fake = (s: readonly number[]): Tensor => {
+    const c = checkShape(op, s);
+    return { shape: c, rank: c.length } as unknown as Tensor;
+  };
   return planConv(op, fake(xShape), fake(weightShape), opts).outShape;
 }
 

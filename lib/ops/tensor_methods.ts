@@ -3,9 +3,11 @@ import { native } from '../native/load.js';
 import { backward, type BackwardOptions } from '../tensor/autograd.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
+import { tensorArg } from './util.js';
 
 /** A new tensor with the same values, no graph history and requiresGrad false. */
 export function detach(x: Tensor): Tensor {
+  tensorArg('detach', x);
   const out = empty(x.shape, x.dtype);
   (out.buf('detach') as Float32Array).set(x.buf('detach') as Float32Array);
   return out;
@@ -13,6 +15,7 @@ export function detach(x: Tensor): Tensor {
 
 /** A copy of x that stays connected to the graph (gradient passes straight through). */
 export function clone(x: Tensor): Tensor {
+  tensorArg('clone', x);
   const out = detach(x);
   if (x.requiresGrad) {
     // imported lazily to avoid a cycle with autograd's record()
@@ -23,6 +26,7 @@ export function clone(x: Tensor): Tensor {
 }
 
 export function cast(x: Tensor, dtype: 'float32' | 'int32'): Tensor {
+  tensorArg('cast', x);
   if (dtype !== 'float32' && dtype !== 'int32') throw new TensorboltError('cast', `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (x.dtype === dtype) return clone(x);
   const out = empty(x.shape, dtype);

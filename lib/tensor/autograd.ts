@@ -42,6 +42,7 @@ export function record(
 
 /** Runs fn with gradient recording off (PyTorch's torch.no_grad). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TensorboltError('noGrad', `expects a function, got ${fn === null ? 'null' : typeof fn}`);
   engine.gradDepth++;
   try {
     return fn();
@@ -90,6 +91,8 @@ function copyOf(t: Tensor): Tensor {
 
 /** loss.backward(): accumulates d(root)/d(leaf) into every leaf's .grad. */
 export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}): void {
+  if (!(root instanceof Tensor)) throw new TensorboltError('backward', `expects a Tensor, got ${root === null ? 'null' : typeof root}`);
+  if (opts === null || typeof opts !== 'object') throw new TensorboltError('backward', `options must be an object, got ${typeof opts}`);
   root.buf('backward');
   if (!root.requiresGrad)
     throw new TensorboltError('backward', `tensor #${root.id} ${fmtShape(root.shape)} does not require grad (no parameter in its graph has requiresGrad)`);

@@ -75,7 +75,7 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
 
 function dtypeArg(op: string, dtype: unknown): DType {
   if (dtype !== 'float32' && dtype !== 'int32')
-    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}`);
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${typeof dtype === 'string' ? `'${dtype}'` : fmtValue(dtype)}`);
   return dtype;
 }
 
@@ -94,11 +94,19 @@ export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
   return full(shape, 1, dtype);
 }
 
+function likeArg(op: string, t: unknown): Tensor {
+  if (!(t instanceof Tensor)) throw new TensorboltError(op, `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
+  t.buf(op); // throws on a disposed tensor
+  return t;
+}
+
 export function zerosLike(t: Tensor): Tensor {
+  likeArg('zerosLike', t);
   return full(t.shape.slice(), 0, t.dtype);
 }
 
 export function onesLike(t: Tensor): Tensor {
+  likeArg('onesLike', t);
   return full(t.shape.slice(), 1, t.dtype);
 }
 
@@ -109,11 +117,17 @@ export interface RandomOptions {
 }
 
 function rngFor(opts?: RandomOptions): Random {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TensorboltError('random', `options must be an object, got ${fmtValue(opts)}`);
   return opts?.seed !== undefined ? new Random(opts.seed) : globalRandom;
 }
 
 /** Normal samples with the given mean and standard deviation. */
+function numbers(op: string, a: unknown, b: unknown, names: string): void {
+  if (typeof a !== 'number' || typeof b !== 'number') throw new TensorboltError(op, `${names} must be numbers, got ${fmtValue(a)} and ${fmtValue(b)}`);
+}
+
 export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions): Tensor {
+  numbers('randn', mean, std, 'mean and std');
   const t = empty(checkShape('randn', shape), 'float32');
   const b = t.f32('randn');
   const r = rngFor(opts);
@@ -123,6 +137,7 @@ export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions):
 
 /** Uniform samples in [lo, hi). */
 export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Tensor {
+  numbers('rand', lo, hi, 'lo and hi');
   const t = empty(checkShape('rand', shape), 'float32');
   const b = t.f32('rand');
   const r = rngFor(opts);
@@ -133,7 +148,7 @@ export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Ten
 /** Integers in [lo, hi) as int32 (or float32 with dtype). */
 export function randint(lo: number, hi: number, shape: number[], opts?: RandomOptions): Tensor {
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo)
-    throw new TensorboltError('randint', `need integers lo < hi, got lo=${String(lo)}, hi=${String(hi)}`);
+    throw new TensorboltError('randint', `need integers lo < hi, got lo=${fmtValue(lo)}, hi=${fmtValue(hi)}`);
   const dtype = dtypeArg('randint', opts?.dtype ?? 'int32');
   // An int32 store wraps modulo 2^32, so a wider range would give wrong values, not an error.
   if (dtype === 'int32' && (lo < -(2 ** 31) || hi > 2 ** 31))
@@ -151,9 +166,9 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
     stop = start;
     start = 0;
   }
-  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${String(step)}`);
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${fmtValue(step)}`);
   if (typeof start !== 'number' || typeof stop !== 'number' || !Number.isFinite(start) || !Number.isFinite(stop))
-    throw new TensorboltError('arange', `start and stop must be finite numbers, got ${String(start)} and ${String(stop)}`);
+    throw new TensorboltError('arange', `start and stop must be finite numbers, got ${fmtValue(start)} and ${fmtValue(stop)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const t = empty([n], dtypeArg('arange', dtype));
   const b = t.buf();

@@ -3,7 +3,7 @@
 // against derivative references summed over the broadcast axes.
 import { describe, it } from 'vitest';
 import {
-  bindex, broadcast, broadcastPair, check, dataFor, fc, make, outcome, shape, sizeOf, sumToOperand, tame, tb, tspec, value,
+  bindex, broadcast, broadcastPair, check, dataFor, fc, make, outcome, shape, show, sizeOf, sumToOperand, tame, tb, tspec, value,
   type TSpec,
 } from './harness.js';
 
@@ -68,7 +68,7 @@ describe('fuzz: elementwise', () => {
   it('unary math matches float64 references on any values (int32 input is rejected)', () => {
     check('unary', fc.tuple(fc.constantFrom(...Object.keys(UNARY)), tspec()), ([name, x]) => {
       const r = UNARY[name]!;
-      outcome(`${name} ${JSON.stringify(x.shape)}`, () => unaryFns[name]!(make(x)),
+      outcome(`${name} ${show(x.shape)}`, () => unaryFns[name]!(make(x)),
         x.dtype === 'int32' ? { throws: true } : { shape: x.shape, data: x.data.map((v) => r.f(f32(v))), atol: 1e-6, rtol: 2e-6 });
     });
   });
@@ -92,7 +92,7 @@ describe('fuzz: elementwise', () => {
     check('binary', fc.tuple(fc.constantFrom(...Object.keys(BINARY)), pairArb()), ([name, [a, b, form]]) => {
       const r = refBinary(a, b, BINARY[name]!.f);
       const bad = !r || a.dtype === 'int32' || b.dtype === 'int32';
-      outcome(`${name} ${JSON.stringify(a.shape)} ${JSON.stringify(b.shape)}`, () => fns[name]!(asArg(a, form), asArg(b, 0)),
+      outcome(`${name} ${show(a.shape)} ${show(b.shape)}`, () => fns[name]!(asArg(a, form), asArg(b, 0)),
         bad ? { throws: true } : { ...r!, atol: 1e-6, rtol: 2e-6 });
     });
   });

@@ -24,10 +24,24 @@ export function check<T>(name: keyof typeof RUNS, arb: fc.Arbitrary<T>, body: (v
   const runs = Math.max(1, Math.round(RUNS[name] * SCALE));
   fc.assert(fc.property(arb, (v) => {
     const before = tb.memory().numTensors;
-    body(v);
+    try {
+      body(v);
+    } finally {
+      for (const o of owned.splice(0)) o.dispose();
+    }
     const after = tb.memory().numTensors;
     if (after !== before) throw new Error(`leaked ${after - before} tensor(s)`);
   }), { numRuns: runs, seed: SEED });
+}
+
+const owned: { dispose(): void }[] = [];
+/**
+ * Registers a module, layer or optimizer made by the current case: it keeps tensors past tidy() (as
+ * model weights must), so it is disposed when the case ends, before the leak check.
+ */
+export function own<T extends { dispose(): void }>(o: T): T {
+  owned.push(o);
+  return o;
 }
 
 /**
@@ -146,6 +160,15 @@ export function materialize(j: unknown): unknown {
   return j;
 }
 
+/** JSON for case descriptions that survives BigInt, Symbol and functions. */
+export function show(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : typeof x === 'symbol' || typeof x === 'function' ? String(x) : x)) ?? String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
 export function disposeJunk(j: unknown): void {
   if (j instanceof tb.Tensor) j.dispose();
 }
@@ -193,7 +216,8 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!;
-    const e = Math.fround(expected[i]!);
+    // float outputs are compared with the float32 rounding of the reference; int32 outputs exactly
+    const e = actual instanceof Int32Array ? expected[i]! : Math.fround(expected[i]!);
     // an infinite tolerance marks an element whose float32 result depends on the order of
     // accumulation past overflow (terms beyond 1e38 that cancel): not checked
     if (tols && tols[i] === Infinity) continue;

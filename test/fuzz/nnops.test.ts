@@ -1,7 +1,7 @@
 // Fuzzing activations, softmax/logSoftmax, the fused softmax-cross-entropy, reductions, argMax/argMin
 // and matmul against float64 references, with hostile axes, options and operands.
 import { describe, it } from 'vitest';
-import { accTol, check, dataFor, fc, make, outcome, shape, sizeOf, strides, tb, tspec, value, type TSpec } from './harness.js';
+import { accTol, check, dataFor, fc, make, outcome, shape, sizeOf, strides, tb, tspec, value, type TSpec, show } from './harness.js';
 
 const f32 = Math.fround;
 
@@ -195,7 +195,7 @@ describe('fuzz: activations, softmax, losses, reductions, matmul', () => {
       .chain(([name, x, keep]) => fc.tuple(fc.constant(name), fc.constant(x), axisArb(x.shape.length), fc.constant(keep))), ([name, x, axis, keep]) => {
       const axes = normAxes(axis, x.shape.length);
       const fn = (tb as unknown as Record<string, (t: tb.Tensor, a: unknown, k: boolean) => tb.Tensor>)[name]!;
-      outcome(`${name} ${JSON.stringify(x.shape)} axis ${String(axis)} keepDims ${keep}`, () => fn(make(x), axis, keep), () => {
+      outcome(`${name} ${show(x.shape)} axis ${String(axis)} keepDims ${keep}`, () => fn(make(x), axis, keep), () => {
         if (!axes || x.dtype === 'int32') return { throws: true };
         const r = reduceRef(name, x, axes, keep);
         return r === 'throws' ? { throws: true } : { ...r, atol: 1e-6, rtol: 1e-5 };
@@ -248,7 +248,7 @@ describe('fuzz: activations, softmax, losses, reductions, matmul', () => {
         return fc.tuple(fc.constant({ sa, sb, tA: form === 3 ? false : tA, tB }), dataFor(sa, value(4)), dataFor(sb, value(4)));
       });
     check('matmul', arb, ([{ sa, sb, tA, tB }, da, db]) => {
-      outcome(`matmul ${JSON.stringify(sa)}${tA ? 'T' : ''} @ ${JSON.stringify(sb)}${tB ? 'T' : ''}`,
+      outcome(`matmul ${show(sa)}${tA ? 'T' : ''} @ ${show(sb)}${tB ? 'T' : ''}`,
         () => tb.matmul(tb.tensor(Float32Array.from(da), sa), tb.tensor(Float32Array.from(db), sb), { transposeA: tA, transposeB: tB }), () => {
           const a2 = sa.length === 1 ? [1, sa[0]!] : sa;
           const [ar, ac] = a2.slice(-2) as [number, number];
