@@ -13,7 +13,7 @@
 //
 // Extra arguments are passed to vitest (e.g. `npm run test:asan -- test/native`).
 'use strict';
-const { spawnSync, execFileSync } = require('child_process');
+const { spawn, spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -29,8 +29,13 @@ function run(cmd, args, env) {
 }
 
 // 1. Build (incremental: cmake-js keeps build-asan/ between runs).
+// cmake-js downloads node's headers unless npm's nodedir is set (npm run sets it from .npmrc); run
+// directly, point it at the running node's own headers when they are installed next to it.
+const buildEnv = { ...process.env };
+const prefix = path.dirname(path.dirname(process.execPath));
+if (!buildEnv.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) buildEnv.npm_config_nodedir = prefix;
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
-if (run(process.execPath, [cmakeJs, 'compile', '-O', buildDir, '--CDTB_SANITIZE=ON']) !== 0) {
+if (run(process.execPath, [cmakeJs, 'compile', '-O', buildDir, '--CDTB_SANITIZE=ON'], buildEnv) !== 0) {
   console.error('test:asan: the sanitizer build failed');
   process.exit(1);
 }
@@ -66,17 +71,33 @@ if (probe.status !== 0) {
   process.exit(1);
 }
 
-// 4. The tests.
+// 4. The tests. Their output is passed through and scanned as well: UBSan (a separate runtime from
+// ASan under GCC) writes to stderr whatever log_path says, and vitest relays workers' stderr.
 const suites = ['test/ops', 'test/nn', 'test/native', 'test/fuzz'].filter((d) => fs.existsSync(path.join(root, d)));
 const extra = process.argv.slice(2);
 const vitest = require.resolve('vitest/vitest.mjs', { paths: [root] });
-const status = run(process.execPath, [vitest, 'run', ...(extra.length ? extra : suites)], env);
-
-const found = fs.readdirSync(reports);
-for (const f of found) {
-  console.error(`\n==== ${f} ====`);
-  console.error(fs.readFileSync(path.join(reports, f), 'utf8'));
+const child = spawn(process.execPath, [vitest, 'run', ...(extra.length ? extra : suites)], { cwd: root, env, stdio: ['inherit', 'pipe', 'pipe'] });
+const REPORT = /runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer/;
+const inOutput = [];
+for (const [stream, sink] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+  let tail = '';
+  stream.on('data', (chunk) => {
+    sink.write(chunk);
+    const text = tail + chunk.toString('utf8');
+    const lines = text.split('\n');
+    tail = lines.pop();
+    for (const l of lines) if (REPORT.test(l)) inOutput.push(l.trim());
+  });
 }
-if (found.length) console.error(`test:asan: ${found.length} sanitizer report file(s) in ${path.relative(root, reports)}/`);
-else console.log('test:asan: zero sanitizer reports');
-process.exit(status !== 0 || found.length ? 1 : 0);
+child.on('close', (code) => {
+  const files = fs.readdirSync(reports);
+  for (const f of files) {
+    console.error(`\n==== ${f} ====`);
+    console.error(fs.readFileSync(path.join(reports, f), 'utf8'));
+  }
+  const n = files.length + inOutput.length;
+  if (inOutput.length) console.error(`\ntest:asan: sanitizer reports in the test output:\n  ${inOutput.join('\n  ')}`);
+  if (files.length) console.error(`test:asan: ${files.length} sanitizer report file(s) in ${path.relative(root, reports)}/`);
+  if (n === 0) console.log(`test:asan: zero sanitizer reports (${extra.length ? extra.join(' ') : suites.join(' ')})`);
+  process.exit(code !== 0 || n > 0 ? 1 : 0);
+});
