@@ -4,7 +4,7 @@
 import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import { globalRandom } from '../tensor/random.js';
+import { Random } from '../tensor/random.js';
 import { activationByName } from '../ops/activation.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
@@ -385,18 +385,23 @@ export class Dropout extends Layer {
   readonly className = 'Dropout';
   readonly rate: number;
   readonly seed: number | undefined;
+  // A seeded layer draws its masks from its own generator: another model training in the same
+  // process (or anything else using the global generator) must not change them.
+  private readonly rng: Random | null;
   constructor(args: LayerArgs & { rate: number; seed?: number }) {
     super(args, 'dropout');
     if (!(typeof args.rate === 'number' && args.rate >= 0 && args.rate < 1)) throw new TensorboltError(this.name, `rate must be in [0, 1), got ${fmtValue(args.rate)}`);
+    if (args.seed !== undefined && args.seed !== null && !Number.isSafeInteger(args.seed)) throw new TensorboltError(this.name, `seed must be an integer, got ${fmtValue(args.seed)}`);
     this.rate = args.rate;
-    this.seed = args.seed;
+    this.seed = args.seed ?? undefined;
+    this.rng = this.seed !== undefined ? new Random(this.seed) : null;
   }
   computeOutputShape(s: SampleShape): SampleShape {
     return s;
   }
   call(x: Tensor, opts: CallOptions = {}): Tensor {
     if (!opts.training || this.rate === 0) return x;
-    return dropoutOp(x, this.rate, { training: true, seed: this.seed !== undefined ? (this.seed + globalRandom.nextU32()) >>> 0 : undefined });
+    return dropoutOp(x, this.rate, { training: true, seed: this.rng ? this.rng.nextU32() : undefined });
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), rate: this.rate, noise_shape: null, seed: this.seed ?? null };
