@@ -177,8 +177,8 @@ export function empty(shape: readonly number[], dtype: DType = 'float32'): Tenso
   try {
     buf = engine.alloc(dtype, size);
   } catch (e) {
-    // A shape past what a typed array can hold (e.g. a broadcast of [1e5,1] and [1,1e5] is fine,
-    // [1e6,1e6] is not) or memory the process cannot get: V8 throws a RangeError.
+    // A shape past what a typed array can hold (2^32 elements; broadcasting [1e6,1] with [1,1e6]
+    // asks for 1e12) or memory the process cannot get: V8 throws a RangeError.
     throw new TensorboltError('allocate', `cannot allocate a ${dtype} tensor of shape ${fmtShape(shape)} (${size} elements): ${(e as Error).message}`);
   }
   return new Tensor(buf, shape, dtype, true);
