@@ -70,6 +70,7 @@ export const RUNS = {
   gather: 250,
   oneHot: 150,
   broadcastPad: 250,
+  sumToShape: 150,
   creation: 300,
   conv2d: 300,
   pool: 300,

@@ -2,7 +2,7 @@
 // stack, gather, oneHot, broadcastTo, pad) and tensor creation, with hostile shapes, axes, indices,
 // paddings and sizes no typed array can hold.
 import { describe, it } from 'vitest';
-import { bindex, check, fc, make, outcome, shape, sizeOf, strides, tb, tspec, value, type TSpec, show } from './harness.js';
+import { accTol, bindex, broadcast, broadcastPair, check, dataFor, fc, make, outcome, shape, sizeOf, strides, tb, tspec, value, type TSpec, show } from './harness.js';
 
 const f32 = Math.fround;
 const intsArb = (lo: number, hi: number, maxLen: number) => fc.array(fc.integer({ min: lo, max: hi }), { maxLength: maxLen });
@@ -236,6 +236,22 @@ describe('fuzz: layout and creation', () => {
         const lead = target.length - x.shape.length;
         if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== target[i + lead])) return { throws: true };
         return { shape: target, data: Array.from({ length: sizeOf(target) }, (_, o) => vals(x)[bindex(o, target, x.shape)]!), atol: 0, rtol: 0 };
+      });
+    });
+  });
+
+  it('sumToShape folds a broadcast back onto the operand shape (or throws when it is not one)', () => {
+    const arb = broadcastPair(4).chain(([sa, sb]) => fc.tuple(fc.constant(sa), fc.constant(sb), dataFor(broadcast(sa, sb)!, value(4)), fc.boolean()));
+    check('sumToShape', arb, ([target, other, data, junkTarget]) => {
+      const out = broadcast(target, other)!;
+      const t = junkTarget ? [...target, 7] : target;
+      outcome(`sumToShape ${show(out)} -> ${show(t)}`, () => tb.sumToShape(tb.tensor(Float32Array.from(data), out), t), () => {
+        const lead = out.length - t.length;
+        const ok = lead >= 0 && t.every((d, i) => d === out[i + lead] || d === 1);
+        if (!ok) return { throws: true };
+        const groups: number[][] = Array.from({ length: sizeOf(t) }, () => []);
+        data.forEach((v, i) => groups[bindex(i, out, t)]!.push(f32(v)));
+        return { shape: t, data: groups.map((g) => g.reduce((a, b) => a + b, 0)), tols: groups.map((g) => accTol(g)), atol: 1e-5 };
       });
     });
   });

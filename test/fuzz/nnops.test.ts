@@ -235,27 +235,30 @@ describe('fuzz: activations, softmax, losses, reductions, matmul', () => {
     });
   });
 
-  it('matmul: 1-D, 2-D and batched operands with transposes (mismatches throw)', () => {
+  it('matmul and dot: 1-D, 2-D and batched operands with transposes (mismatches throw)', () => {
     const arb = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 3 }),
-      fc.constantFrom(0, 1, 2, 3), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 9 }))
+      fc.constantFrom(0, 1, 2, 3, 4), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 9 }))
       .chain(([m, k, n, batch, form, tA, tB, mess]) => {
         let sa = tA ? [k, m] : [m, k];
         let sb = tB ? [n, k] : [k, n];
         if (form === 1) sa = [batch, ...sa];
         if (form === 2) { sa = [batch, ...sa]; sb = [batch, ...sb]; }
         if (form === 3) sa = [k]; // vector @ matrix
+        if (form === 4) { sa = [k]; sb = [mess === 0 ? k + 1 : k]; tA = false; tB = false; } // tb.dot of two vectors
         if (mess === 0) sb = sb.map((d, i) => (i === sb.length - (tB ? 1 : 2) ? d + 1 : d)); // inner mismatch
         return fc.tuple(fc.constant({ sa, sb, tA: form === 3 ? false : tA, tB }), dataFor(sa, value(4)), dataFor(sb, value(4)));
       });
     check('matmul', arb, ([{ sa, sb, tA, tB }, da, db]) => {
       outcome(`matmul ${show(sa)}${tA ? 'T' : ''} @ ${show(sb)}${tB ? 'T' : ''}`,
-        () => tb.matmul(tb.tensor(Float32Array.from(da), sa), tb.tensor(Float32Array.from(db), sb), { transposeA: tA, transposeB: tB }), () => {
+        () => (sa.length === 1 && sb.length === 1 ? tb.dot : (x: tb.Tensor, y: tb.Tensor) => tb.matmul(x, y, { transposeA: tA, transposeB: tB }))(
+          tb.tensor(Float32Array.from(da), sa), tb.tensor(Float32Array.from(db), sb)), () => {
           const a2 = sa.length === 1 ? [1, sa[0]!] : sa;
           const [ar, ac] = a2.slice(-2) as [number, number];
-          const [br, bc] = sb.slice(-2) as [number, number];
+          const b2 = sb.length === 1 ? [sb[0]!, 1] : sb;
+          const [br, bc] = b2.slice(-2) as [number, number];
           const m = tA ? ac : ar, k = tA ? ar : ac, kb = tB ? bc : br, n = tB ? br : bc;
           if (k !== kb) return { throws: true };
-          const aBatch = a2.length > 2 ? a2[0]! : 0, bBatch = sb.length > 2 ? sb[0]! : 0;
+          const aBatch = a2.length > 2 ? a2[0]! : 0, bBatch = b2.length > 2 ? b2[0]! : 0;
           const batch = Math.max(aBatch, bBatch, 1);
           const out: number[] = [];
           const tols: number[] = [];
@@ -272,7 +275,8 @@ describe('fuzz: activations, softmax, losses, reductions, matmul', () => {
                 tols.push(accTol(terms));
               }
           let shape = [...(aBatch || bBatch ? [batch] : []), m, n];
-          if (sa.length === 1) shape = shape.filter((_, i) => i !== shape.length - 2);
+          if (sb.length === 1) shape = shape.slice(0, -1);
+          if (sa.length === 1) shape = shape.filter((_, i) => i !== shape.length - (sb.length === 1 ? 1 : 2));
           return { shape, data: out, tols, atol: 1e-5 };
         });
     });
