@@ -195,7 +195,9 @@ function build(spec: FnSpec, exact = false): Built {
 
 type Outcome = { threw: false } | { threw: true; err: unknown };
 
+let calls = 0;
 function call(name: string, args: unknown[]): Outcome {
+  calls++;
   try {
     (native() as Any)[name](...args);
     return { threw: false };
@@ -389,6 +391,7 @@ describe('native boundary: generic sweep over every binding function', () => {
   }
 
   it('the process and the addon are still healthy after the sweep', () => {
+    console.log(`native boundary sweep: ${calls} calls over ${Object.keys(table).length} functions`);
     const x = Float32Array.from([1, -2, 3]);
     const y = new Float32Array(3);
     native().unary(4, x, y, 0, 0); // abs

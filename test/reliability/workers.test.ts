@@ -48,7 +48,8 @@ describe('worker_threads', () => {
     expect(tb.tidy(() => tb.sum(tb.ones([3])).item())).toBe(3);
   }, 60_000);
 
-  it('training in a worker keeps the main event loop responsive (delay < 20 ms)', async () => {
+  // Not under `npm run test:asan`: instrumented code runs several times slower, which says nothing about latency.
+  it.skipIf(process.env.TENSORBOLT_SANITIZED === '1')('training in a worker keeps the main event loop responsive (delay < 20 ms)', async () => {
     const h = monitorEventLoopDelay({ resolution: 5 });
     h.enable();
     // the monitor itself: a 40 ms block of the main thread must show up
