@@ -5,6 +5,7 @@ export { memory, type MemoryInfo } from './tensor/engine.js';
 export { tidy, keep, dispose } from './tensor/tidy.js';
 export { noGrad, isGradEnabled, backward, type BackwardOptions } from './tensor/autograd.js';
 export { setSeed, Random } from './tensor/random.js';
+export { setDebug, isDebug } from './tensor/debug.js';
 export {
   tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, rand, randint, arange, eye,
   type TensorLike, type RandomOptions,

@@ -3,7 +3,7 @@
 // per epoch. Batches are fresh tensors owned by the caller: dispose them (or use tidy) so their
 // buffers go back to the pool and an epoch allocates nothing once warm.
 import type { DType } from '../tensor/engine.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Random, globalRandom } from '../tensor/random.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { TensorDataset, describe, rowSource, type Dataset, type RowSource, type SampleValue } from './dataset.js';
@@ -69,7 +69,7 @@ export class DataLoader implements Iterable<Batch> {
     const ds = dataset as Dataset;
     const bs = opts?.batchSize;
     if (typeof bs !== 'number' || !Number.isInteger(bs) || bs <= 0)
-      throw new TensorboltError(op, `batchSize must be a positive integer, got ${JSON.stringify(bs)}`);
+      throw new TensorboltError(op, `batchSize must be a positive integer, got ${fmtValue(bs)}`);
     if (!Number.isInteger(ds.length) || ds.length <= 0)
       throw new TensorboltError(op, `the dataset is empty (length ${ds.length}): nothing to batch`);
     if (opts.transform !== undefined && typeof opts.transform !== 'function')

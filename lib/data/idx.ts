@@ -135,6 +135,7 @@ function dtypeOf(data: IdxData): IdxDType | undefined {
 /** Encodes an array as IDX bytes (uncompressed). The dtype follows the typed array's class. */
 export function encodeIdx(arr: { shape: readonly number[]; data: IdxData; dtype?: IdxDType }): Buffer {
   const op = 'encodeIdx';
+  if (arr === null || typeof arr !== 'object') throw new TensorboltError(op, `expects {shape, data}, got ${arr === null ? 'null' : typeof arr}`);
   const dtype = dtypeOf(arr.data);
   if (!dtype)
     throw new TensorboltError(op, `data must be a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array`);
@@ -142,7 +143,7 @@ export function encodeIdx(arr: { shape: readonly number[]; data: IdxData; dtype?
     throw new TensorboltError(op, `dtype '${arr.dtype}' does not match the data (${dtype})`);
   const info = TYPES.find((t) => t.dtype === dtype)!;
   const shape = arr.shape;
-  if (shape.length === 0 || shape.length > MAX_RANK)
+  if (!Array.isArray(shape) || shape.length === 0 || shape.length > MAX_RANK)
     throw new TensorboltError(op, `shape ${fmtShape(shape)} must have 1 to ${MAX_RANK} dimensions`);
   let count = 1;
   for (const d of shape) {

@@ -1,6 +1,6 @@
 // Whole-tensor preprocessing: one-hot labels and per-channel normalization. Plain data preparation,
 // not recorded for autograd.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { applyNormalize, checkStats } from './channels.js';
 
@@ -26,7 +26,7 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (typeof v !== 'number' || !Number.isInteger(v))
-      throw new TensorboltError(op, `labels[${i}] = ${v} is not an integer class index`);
+      throw new TensorboltError(op, `labels[${i}] = ${fmtValue(v)} is not an integer class index`);
   }
   let k = numClasses;
   if (k === undefined) {
@@ -35,7 +35,7 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
     k = max + 1;
     if (k <= 0) throw new TensorboltError(op, `cannot infer numClasses from ${n === 0 ? 'no labels' : 'negative labels'}; pass numClasses`);
   }
-  if (!Number.isInteger(k) || k <= 0) throw new TensorboltError(op, `numClasses must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k <= 0) throw new TensorboltError(op, `numClasses must be a positive integer, got ${fmtValue(k)}`);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (v < 0 || v >= k) throw new TensorboltError(op, `labels[${i}] = ${v} is outside [0, ${k}) for numClasses = ${k}`);

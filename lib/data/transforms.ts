@@ -6,7 +6,7 @@
 // Randomness: a transform built with { rng } or { seed } draws from its own generator; otherwise
 // from the generator its caller passes (the DataLoader passes its own, seeded one), else from the
 // global one (tb.setSeed).
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Random, globalRandom } from '../tensor/random.js';
 import { applyNormalize, checkStats } from './channels.js';
 
@@ -32,7 +32,7 @@ function ownRng(opts: RandomSource): Random | undefined {
 function image(op: string, x: Float32Array, shape: readonly number[], out?: Float32Array): [number, number, number, Float32Array] {
   if (!(x instanceof Float32Array)) throw new TensorboltError(op, `expected a Float32Array image, got ${x === null ? 'null' : typeof x}`);
   if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 0))
-    throw new TensorboltError(op, `expected an image shape [H, W, C], got ${JSON.stringify(shape)}`);
+    throw new TensorboltError(op, `expected an image shape [H, W, C], got ${fmtValue(shape)}`);
   const [h, w, c] = shape as [number, number, number];
   if (x.length !== h * w * c) throw new TensorboltError(op, `image of ${x.length} values does not fit shape ${fmtShape(shape)}`);
   const dst = out ?? new Float32Array(x.length);
@@ -83,7 +83,7 @@ export function randomShift(opts: RandomShiftOptions): Transform {
   const [my, mx] = Array.isArray(opts.maxShift) ? opts.maxShift : [opts.maxShift, opts.maxShift];
   for (const m of [my, mx])
     if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || (m >= 1 && !Number.isInteger(m)))
-      throw new TensorboltError(op, `maxShift must be a whole number of pixels or a fraction in [0, 1), got ${JSON.stringify(opts.maxShift)}`);
+      throw new TensorboltError(op, `maxShift must be a whole number of pixels or a fraction in [0, 1), got ${fmtValue(opts.maxShift)}`);
   const fill = opts.fill ?? 0;
   const own = ownRng(opts);
   const pixels = (m: number, size: number) => (m >= 1 ? Math.min(m, size) : Math.round(m * size));
@@ -108,10 +108,10 @@ export interface RotateOptions {
 export function rotateImage(x: Float32Array, shape: readonly number[], degrees: number, opts: RotateOptions = {}, out?: Float32Array): Float32Array {
   const op = 'rotateImage';
   const [h, w, c, dst] = image(op, x, shape, out);
-  if (typeof degrees !== 'number' || !Number.isFinite(degrees)) throw new TensorboltError(op, `degrees must be a finite number, got ${degrees}`);
+  if (typeof degrees !== 'number' || !Number.isFinite(degrees)) throw new TensorboltError(op, `degrees must be a finite number, got ${fmtValue(degrees)}`);
   const interp = opts.interpolation ?? 'bilinear';
   if (interp !== 'bilinear' && interp !== 'nearest')
-    throw new TensorboltError(op, `interpolation must be 'bilinear' or 'nearest', got ${JSON.stringify(interp)}`);
+    throw new TensorboltError(op, `interpolation must be 'bilinear' or 'nearest', got ${fmtValue(interp)}`);
   const fill = opts.fill ?? 0;
   const t = (degrees * Math.PI) / 180;
   const cos = Math.cos(t);
@@ -165,7 +165,7 @@ export interface RandomRotationOptions extends RotateOptions, RandomSource {
 export function randomRotation(opts: RandomRotationOptions): Transform {
   const op = 'randomRotation';
   if (!opts || typeof opts.maxDegrees !== 'number' || !Number.isFinite(opts.maxDegrees) || opts.maxDegrees < 0)
-    throw new TensorboltError(op, `maxDegrees must be a non-negative number, got ${JSON.stringify(opts?.maxDegrees)}`);
+    throw new TensorboltError(op, `maxDegrees must be a non-negative number, got ${fmtValue(opts?.maxDegrees)}`);
   const own = ownRng(opts);
   const { maxDegrees } = opts;
   const ropts: RotateOptions = { interpolation: opts.interpolation ?? 'bilinear', fill: opts.fill ?? 0 };

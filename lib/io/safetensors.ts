@@ -9,7 +9,7 @@
 // that names the file and what is wrong.
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TensorboltError } from '../tensor/errors.js';
+import { fmtValue, TensorboltError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
@@ -68,6 +68,7 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
 /** Parses a safetensors file's bytes; `file` names the source in errors. */
 export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): SafetensorsFile {
   const bad = (what: string) => new TensorboltError(op, `${file}: ${what}`);
+  if (!(bytes instanceof Uint8Array)) throw new TensorboltError(op, `expects the file's bytes as a Uint8Array or Buffer, got ${fmtValue(bytes)}`);
   if (bytes.byteLength < 8) throw bad(`truncated: ${bytes.byteLength} bytes, shorter than the 8-byte header length (not a safetensors file, or cut short)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = dv.getBigUint64(0, true);

@@ -8,6 +8,10 @@
 // - All arrays are row-major. "(N, C)" comments give the logical shape of a flat buffer.
 // - The addon validates argument types, lengths and bounds and throws a JS Error naming the
 //   function; it never aborts the process.
+// - An output buffer must not share memory with any other buffer of the call; only elementwise
+//   kernels (unary, activation, axpy, cast, dropout, their backwards, binary/where without
+//   broadcasting) accept an output that is exactly the same memory as an input (in place).
+//   Shapes, strides and dims arrays are copied before the kernel runs and may overlap anything.
 
 export type F32 = Float32Array;
 export type I32 = Int32Array;

@@ -1,5 +1,5 @@
 // nn.functional: stateless building blocks, PyTorch names. Losses reduce with 'mean' by default.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from '../ops/matmul.js';
 import { abs, add, clip, div, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
@@ -22,7 +22,7 @@ function reduce(op: string, x: Tensor, reduction: Reduction = 'mean'): Tensor {
   if (reduction === 'mean') return mean(x);
   if (reduction === 'sum') return sum(x);
   if (reduction === 'none') return x;
-  throw new TensorboltError(op, `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+  throw new TensorboltError(op, `reduction must be 'mean', 'sum' or 'none', got ${fmtValue(reduction)}`);
 }
 
 /** y = x @ weightᵀ + bias, weight (out, in) as in PyTorch. */
@@ -56,11 +56,13 @@ export interface CrossEntropyOptions {
 
 /** Cross-entropy from logits (N, C) and class indices (N) int32 or probabilities (N, C): the fused kernel. */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', opts);
   return softmaxCrossEntropy(logits, target, { labelSmoothing: opts.labelSmoothing, reduction: opts.reduction ?? 'mean' });
 }
 
 /** Negative log-likelihood of log-probabilities (N, C) at class indices (N). */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('nllLoss', opts);
   const op = 'nllLoss';
   tensorArg(op, logProbs, 'input');
   tensorArg(op, target, 'target');
@@ -72,11 +74,13 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', opts);
   checkSame('mseLoss', input, target);
   return reduce('mseLoss', square(sub(input, target)), opts.reduction);
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', opts);
   checkSame('l1Loss', input, target);
   return reduce('l1Loss', abs(sub(input, target)), opts.reduction);
 }
@@ -88,6 +92,7 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const op = 'binaryCrossEntropy';
+  checkOptions(op, opts);
   checkSame(op, input, target);
   if (target.requiresGrad && isGradEnabled())
     throw new TensorboltError(op, `gradients do not flow to target, but it requires grad; pass target.detach() (input ${fmtShape(input.shape)})`);
@@ -102,6 +107,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduct
 
 /** BCE from logits, stable for any x: max(x,0) - x*y + log(1 + exp(-|x|)). */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', opts);
   checkSame('binaryCrossEntropyWithLogits', input, target);
   const l = add(sub(relu(input), mul(input, target)), softplus(neg(abs(input))));
   return reduce('binaryCrossEntropyWithLogits', l, opts.reduction);

@@ -1,10 +1,10 @@
 // Keras-style layers (tb.layers.*): config objects, lazy build from the input shape, NHWC images,
 // Glorot-uniform kernels and zero biases (Keras defaults), weights named '<layer>/kernel' etc.
 // Each layer is an nn.Module, so parameters()/stateDict() work on Keras models too.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import { globalRandom } from '../tensor/random.js';
+import { Random } from '../tensor/random.js';
 import { activationByName } from '../ops/activation.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
@@ -55,11 +55,14 @@ export abstract class Layer extends Module {
 
   constructor(args: LayerArgs, baseName: string) {
     super();
+    // tb.layers.dense() without its config object must be a TensorboltError, not a TypeError below.
+    if (args === null || typeof args !== 'object')
+      throw new TensorboltError(baseName, `expects a config object, got ${args === null ? 'null' : typeof args}`);
     this.name = args.name ?? uniqueName(baseName);
     const bis = args.batchInputShape;
     this.inputShape = args.inputShape ? args.inputShape.slice() : bis ? (bis.slice(1) as number[]) : null;
     if (this.inputShape && this.inputShape.some((d) => !Number.isInteger(d) || d <= 0))
-      throw new TensorboltError(this.name, `inputShape must hold positive integers, got ${JSON.stringify(this.inputShape)}`);
+      throw new TensorboltError(this.name, `inputShape must hold positive integers, got ${fmtValue(this.inputShape)}`);
   }
 
   get built(): boolean {
@@ -83,6 +86,7 @@ export abstract class Layer extends Module {
 
   /** Builds on first use, checks the input's sample shape, then calls. */
   apply(x: Tensor, opts: CallOptions = {}): Tensor {
+    checkOptions(this.name, opts);
     if (!(x instanceof Tensor)) throw new TensorboltError(this.name, `input must be a Tensor, got ${typeof x}`);
     const sample = x.shape.slice(1);
     if (!this.built) {
@@ -141,7 +145,7 @@ export class Dense extends Layer {
 
   constructor(args: DenseArgs) {
     super(args, 'dense');
-    if (!Number.isInteger(args.units) || args.units <= 0) throw new TensorboltError(this.name, `units must be a positive integer, got ${args.units}`);
+    if (!Number.isInteger(args.units) || args.units <= 0) throw new TensorboltError(this.name, `units must be a positive integer, got ${fmtValue(args.units)}`);
     this.units = args.units;
     this.activation = actName(this.name, args.activation);
     this.useBias = args.useBias !== false;
@@ -204,7 +208,7 @@ export interface Conv2DArgs extends LayerArgs {
 
 function pair(layer: string, name: string, v: number | [number, number]): [number, number] {
   const p: [number, number] = Array.isArray(v) ? [v[0], v[1]] : [v, v];
-  if (!p.every((d) => Number.isInteger(d) && d > 0)) throw new TensorboltError(layer, `${name} must be positive integers, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d > 0)) throw new TensorboltError(layer, `${name} must be positive integers, got ${fmtValue(v)}`);
   return p;
 }
 
@@ -221,14 +225,14 @@ export class Conv2D extends Layer {
 
   constructor(args: Conv2DArgs) {
     super(args, 'conv2d');
-    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new TensorboltError(this.name, `filters must be a positive integer, got ${args.filters}`);
+    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new TensorboltError(this.name, `filters must be a positive integer, got ${fmtValue(args.filters)}`);
     if (args.dataFormat && args.dataFormat !== 'channelsLast')
       throw new TensorboltError(this.name, `only dataFormat 'channelsLast' (NHWC) is supported by Keras-style layers; use nn.Conv2d for NCHW`);
     this.filters = args.filters;
     this.kernelSize = pair(this.name, 'kernelSize', args.kernelSize);
     this.strides = pair(this.name, 'strides', args.strides ?? 1);
     this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${JSON.stringify(args.padding)}`);
+    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${fmtValue(args.padding)}`);
     this.activation = actName(this.name, args.activation);
     this.useBias = args.useBias !== false;
   }
@@ -291,7 +295,7 @@ abstract class Pool2D extends Layer {
     this.poolSize = pair(this.name, 'poolSize', args.poolSize ?? 2);
     this.strides = pair(this.name, 'strides', args.strides ?? this.poolSize);
     this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${JSON.stringify(args.padding)}`);
+    if (this.padding !== 'valid' && this.padding !== 'same') throw new TensorboltError(this.name, `padding must be 'valid' or 'same', got ${fmtValue(args.padding)}`);
   }
   computeOutputShape(s: SampleShape): SampleShape {
     if (s.length !== 3) throw new TensorboltError(this.name, `${this.className} expects input (batch, height, width, channels), got sample shape [${s.join(',')}]`);
@@ -357,7 +361,11 @@ export class Reshape extends Layer {
   readonly targetShape: number[];
   constructor(args: LayerArgs & { targetShape: number[] }) {
     super(args, 'reshape');
-    this.targetShape = args.targetShape.slice();
+    const t: unknown = args.targetShape;
+    // Checked here: a string or a list with holes failed later with a TypeError.
+    if (!Array.isArray(t) || !t.every((d) => d === -1 || (Number.isInteger(d) && d >= 0)) || t.filter((d) => d === -1).length > 1)
+      throw new TensorboltError(this.name, `targetShape must be an array of non-negative integers with at most one -1, got ${fmtValue(t)}`);
+    this.targetShape = t.slice();
   }
   computeOutputShape(s: SampleShape): SampleShape {
     const n = s.reduce((a, b) => a * b, 1);
@@ -383,18 +391,23 @@ export class Dropout extends Layer {
   readonly className = 'Dropout';
   readonly rate: number;
   readonly seed: number | undefined;
+  // A seeded layer draws its masks from its own generator: another model training in the same
+  // process (or anything else using the global generator) must not change them.
+  private readonly rng: Random | null;
   constructor(args: LayerArgs & { rate: number; seed?: number }) {
     super(args, 'dropout');
-    if (!(typeof args.rate === 'number' && args.rate >= 0 && args.rate < 1)) throw new TensorboltError(this.name, `rate must be in [0, 1), got ${args.rate}`);
+    if (!(typeof args.rate === 'number' && args.rate >= 0 && args.rate < 1)) throw new TensorboltError(this.name, `rate must be in [0, 1), got ${fmtValue(args.rate)}`);
+    if (args.seed !== undefined && args.seed !== null && !Number.isSafeInteger(args.seed)) throw new TensorboltError(this.name, `seed must be an integer, got ${fmtValue(args.seed)}`);
     this.rate = args.rate;
-    this.seed = args.seed;
+    this.seed = args.seed ?? undefined;
+    this.rng = this.seed !== undefined ? new Random(this.seed) : null;
   }
   computeOutputShape(s: SampleShape): SampleShape {
     return s;
   }
   call(x: Tensor, opts: CallOptions = {}): Tensor {
     if (!opts.training || this.rate === 0) return x;
-    return dropoutOp(x, this.rate, { training: true, seed: this.seed !== undefined ? (this.seed + globalRandom.nextU32()) >>> 0 : undefined });
+    return dropoutOp(x, this.rate, { training: true, seed: this.rng ? this.rng.nextU32() : undefined });
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), rate: this.rate, noise_shape: null, seed: this.seed ?? null };

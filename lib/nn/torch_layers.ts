@@ -1,7 +1,7 @@
 // PyTorch-style layers: thin constructors that create parameters and a short forward calling ops.
 // Inputs are NCHW for the 2-D layers, as in PyTorch. Initialization follows PyTorch's defaults
 // (kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)), for weights and biases).
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { batchNorm } from '../ops/batchnorm.js';
@@ -16,7 +16,7 @@ function uniformInit(shape: number[], fanIn: number): Tensor {
 
 function checkInt(op: string, name: string, v: unknown, min = 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new TensorboltError(op, `${name} must be an integer >= ${min}, got ${String(v)}`);
+    throw new TensorboltError(op, `${name} must be an integer >= ${min}, got ${fmtValue(v)}`);
   return v;
 }
 
@@ -33,6 +33,7 @@ export class Linear extends Module {
   bias: Tensor | null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
+    checkOptions('Linear', opts);
     checkInt('Linear', 'inFeatures', inFeatures);
     checkInt('Linear', 'outFeatures', outFeatures);
     this.weight = uniformInit([outFeatures, inFeatures], inFeatures);
@@ -55,6 +56,7 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
               opts: { stride?: number | [number, number]; padding?: number | [number, number] | 'same' | 'valid'; bias?: boolean } = {}) {
     super();
+    checkOptions('Conv2d', opts);
     checkInt('Conv2d', 'inChannels', inChannels);
     checkInt('Conv2d', 'outChannels', outChannels);
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize);
@@ -93,7 +95,7 @@ export class AvgPool2d extends Module {
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p < 1)) throw new TensorboltError('Dropout', `p must be in [0, 1), got ${p}`);
+    if (!(typeof p === 'number' && p >= 0 && p < 1)) throw new TensorboltError('Dropout', `p must be in [0, 1), got ${fmtValue(p)}`);
   }
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
@@ -106,6 +108,7 @@ class BatchNormBase extends Module {
   bias: Tensor | null;
   constructor(readonly numFeatures: number, readonly opts: { eps?: number; momentum?: number; affine?: boolean } = {}, private readonly rank: number[]) {
     super();
+    checkOptions(new.target.name, opts);
     checkInt(new.target.name, 'numFeatures', numFeatures);
     const affine = opts.affine !== false;
     this.weight = affine ? parameter(ones([numFeatures])) : null;

@@ -3,7 +3,8 @@
 // Also the window arithmetic (output sizes, 'same' padding) that pooling shares.
 import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { checkShape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { describe, i32, requireFloat, requireRank, tensorArg } from './util.js';
 
@@ -70,7 +71,7 @@ export function convOutputSize(inSize: number, kernelSize: number, stride = 1, p
 export function pair(op: string, v: unknown, name: string): [number, number] {
   const p = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !isCount(p[0], 1) || !isCount(p[1], 1))
-    throw new TensorboltError(op, `${name} must be a positive integer or a pair of them, got ${JSON.stringify(v) ?? describe(v)}`);
+    throw new TensorboltError(op, `${typeof name === 'string' ? name : fmtValue(name)} must be a positive integer or a pair of them, got ${fmtValue(v)}`);
   return [p[0], p[1]];
 }
 
@@ -80,17 +81,18 @@ export function paddingPair(op: string, padding: unknown): ['valid' | 'same' | n
   if (typeof padding === 'number') return [padding, padding];
   if (Array.isArray(padding) && padding.length === 2 && typeof padding[0] === 'number' && typeof padding[1] === 'number')
     return [padding[0], padding[1]];
-  throw new TensorboltError(op, `padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${JSON.stringify(padding) ?? describe(padding)}`);
+  throw new TensorboltError(op, `padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${fmtValue(padding)}`);
 }
 
 export function dataFormatArg(op: string, f: unknown): DataFormat {
   if (f === undefined) return 'NHWC';
-  if (f !== 'NHWC' && f !== 'NCHW') throw new TensorboltError(op, `dataFormat must be 'NHWC' or 'NCHW', got ${JSON.stringify(f) ?? describe(f)}`);
+  if (f !== 'NHWC' && f !== 'NCHW') throw new TensorboltError(op, `dataFormat must be 'NHWC' or 'NCHW', got ${fmtValue(f)}`);
   return f;
 }
 
 /** [n, c, h, w] of a rank-4 activation in the given layout. */
 export function nchwOf(shape: readonly number[], fmt: DataFormat): [number, number, number, number] {
+  if (!Array.isArray(shape) || shape.length !== 4) throw new TensorboltError('nchwOf', `expects a rank-4 shape, got ${fmtValue(shape)}`);
   const [a, b, c, d] = shape as [number, number, number, number];
   return fmt === 'NHWC' ? [a, d, b, c] : [a, b, c, d];
 }
@@ -124,7 +126,7 @@ function planConv(op: string, x: Tensor, weight: Tensor, opts: Conv2dOptions): C
   const ax = windowAxis(op, w, kw, sw, pw);
   if (ay.out < 1 || ax.out < 1)
     throw new TensorboltError(op, `kernel ${kh}x${kw} is larger than the padded input ${h + ay.padBefore + ay.padAfter}x${w + ax.padBefore + ax.padAfter} ` +
-      `(x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}, padding ${JSON.stringify(opts.padding ?? 'valid')})`);
+      `(x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}, padding ${fmtValue(opts.padding ?? 'valid')})`);
   return {
     dims: i32([n, c, h, w, oc, kh, kw, ay.out, ax.out, sh, sw, ay.padBefore, ax.padBefore, fmt === 'NHWC' ? 1 : 0]),
     outShape: activationShape(n, oc, ay.out, ax.out, fmt),
@@ -134,7 +136,10 @@ function planConv(op: string, x: Tensor, weight: Tensor, opts: Conv2dOptions): C
 /** Output shape of conv2d(x, weight, ...) without running it (throws like conv2d on bad shapes). */
 export function conv2dOutputShape(xShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): number[] {
   const op = 'conv2d';
-  const fake = (s: readonly number[]): Tensor => ({ shape: s, rank: s.length } as unknown as Tensor);
+  const fake = (s: readonly number[]): Tensor => {
+    const c = checkShape(op, s);
+    return { shape: c, rank: c.length } as unknown as Tensor;
+  };
   return planConv(op, fake(xShape), fake(weightShape), opts).outShape;
 }
 

@@ -4,7 +4,7 @@
 import { native } from '../native/load.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { tensor } from '../tensor/creation.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxis, outerDimInner, shapesEqual, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
 import { Tensor, empty, type NestedArray } from '../tensor/tensor.js';
 import { sumToShape } from './reduce.js';
@@ -13,7 +13,7 @@ import { describe, numberArg, tensorArg } from './util.js';
 
 function intList(op: string, v: unknown, name: string): number[] {
   if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isInteger(d)))
-    throw new TensorboltError(op, `${name} must be an array of integers, got ${Array.isArray(v) ? JSON.stringify(v) : describe(v)}`);
+    throw new TensorboltError(op, `${name} must be an array of integers, got ${Array.isArray(v) ? fmtValue(v) : describe(v)}`);
   return v.slice();
 }
 
@@ -41,10 +41,10 @@ function permuteOp(op: string, x: Tensor, perm: number[] | undefined): Tensor {
   else {
     const raw = intList(op, perm, 'perm');
     if (raw.length !== x.rank)
-      throw new TensorboltError(op, `perm ${JSON.stringify(perm)} has ${raw.length} entries but x ${fmtShape(x.shape)} has rank ${x.rank}`);
+      throw new TensorboltError(op, `perm ${fmtValue(perm)} has ${raw.length} entries but x ${fmtShape(x.shape)} has rank ${x.rank}`);
     p = raw.map((a) => (a < 0 ? a + x.rank : a));
     if (p.some((a) => a < 0 || a >= x.rank) || new Set(p).size !== p.length)
-      throw new TensorboltError(op, `perm ${JSON.stringify(perm)} is not a permutation of the ${x.rank} axes of x ${fmtShape(x.shape)}`);
+      throw new TensorboltError(op, `perm ${fmtValue(perm)} is not a permutation of the ${x.rank} axes of x ${fmtShape(x.shape)}`);
   }
   const outShape = p.map((a) => x.shape[a]!);
   const out = empty(outShape, x.dtype);
@@ -67,7 +67,7 @@ export function slice(x: Tensor, begin: number | number[], size?: number | numbe
   const b = intList(op, typeof begin === 'number' ? [begin] : begin, 'begin');
   const s = size === undefined ? [] : intList(op, typeof size === 'number' ? [size] : size, 'size');
   if (b.length > x.rank || s.length > x.rank)
-    throw new TensorboltError(op, `begin ${JSON.stringify(begin)} / size ${JSON.stringify(size)} have more entries than x ${fmtShape(x.shape)} has axes`);
+    throw new TensorboltError(op, `begin ${fmtValue(begin)} / size ${fmtValue(size)} have more entries than x ${fmtShape(x.shape)} has axes`);
   const start: number[] = [];
   const outShape: number[] = [];
   for (let i = 0; i < x.rank; i++) {
@@ -75,7 +75,7 @@ export function slice(x: Tensor, begin: number | number[], size?: number | numbe
     const bi = b[i] ?? 0;
     const si = (s[i] ?? -1) === -1 ? d - bi : s[i]!;
     if (bi < 0 || si < 0 || bi + si > d)
-      throw new TensorboltError(op, `begin ${JSON.stringify(begin)}, size ${JSON.stringify(size)} is out of bounds for x ${fmtShape(x.shape)} on axis ${i} (begin ${bi}, size ${si}, axis size ${d})`);
+      throw new TensorboltError(op, `begin ${fmtValue(begin)}, size ${fmtValue(size)} is out of bounds for x ${fmtShape(x.shape)} on axis ${i} (begin ${bi}, size ${si}, axis size ${d})`);
     start.push(bi);
     outShape.push(si);
   }
@@ -172,7 +172,7 @@ function indexTensor(op: string, indices: unknown): { t: Tensor; owned: boolean 
   if (typeof indices === 'number' || Array.isArray(indices)) {
     const bad = (v: unknown): boolean =>
       Array.isArray(v) ? v.some(bad) : typeof v !== 'number' || !Number.isInteger(v);
-    if (bad(indices)) throw new TensorboltError(op, `indices must be integers, got ${JSON.stringify(indices)}`);
+    if (bad(indices)) throw new TensorboltError(op, `indices must be integers, got ${fmtValue(indices)}`);
     return { t: tensor(indices as NestedArray, undefined, 'int32'), owned: true };
   }
   throw new TensorboltError(op, `indices must be an int32 Tensor or an array of integers, got ${describe(indices)}`);
@@ -260,10 +260,10 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
   tensorArg(op, x, 'x');
   numberArg(op, value, 'value');
   if (!Array.isArray(paddings) || paddings.length !== x.rank)
-    throw new TensorboltError(op, `paddings must hold one [before, after] pair per axis of x ${fmtShape(x.shape)}, got ${Array.isArray(paddings) ? JSON.stringify(paddings) : describe(paddings)}`);
+    throw new TensorboltError(op, `paddings must hold one [before, after] pair per axis of x ${fmtShape(x.shape)}, got ${Array.isArray(paddings) ? fmtValue(paddings) : describe(paddings)}`);
   for (const pr of paddings)
     if (!Array.isArray(pr) || pr.length !== 2 || pr.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0))
-      throw new TensorboltError(op, `each padding must be a pair of non-negative integers, got ${JSON.stringify(paddings)}`);
+      throw new TensorboltError(op, `each padding must be a pair of non-negative integers, got ${fmtValue(paddings)}`);
   const outShape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
   const ost = stridesOf(outShape);
   const offset = paddings.reduce((acc, pr, i) => acc + pr[0] * ost[i]!, 0);

@@ -2,7 +2,7 @@
 // operand over the other's batch) and its gradients.
 import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { shapesEqual, sizeOf } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { reshape } from './reshape.js';
@@ -36,6 +36,7 @@ function gemmSumBatch(x: Float32Array, y: Float32Array, out: Float32Array, tx: b
 /** Matrix product. Ranks >= 2 multiply the last two axes and batch the rest; a 1-D operand is a vector. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const op = 'matmul';
+  checkOptions(op, opts);
   tensorArg(op, a, 'a');
   tensorArg(op, b, 'b');
   requireFloat(op, a, 'a');

@@ -8,7 +8,7 @@
 import { native } from '../native/load.js';
 import { ArgReduceOp, ReduceOp, type ReduceOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxes, normAxis, outerDimInner, shapesEqual, sizeOf, type Shape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { inversePerm, permuteInto } from './strided.js';
@@ -61,7 +61,7 @@ function keptShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
 function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], outShape: number[]): Tensor {
   const p = planReduce(x.shape, axes);
   if ((name === 'max' || name === 'min') && p.dim === 0 && p.outer * p.inner > 0)
-    throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axes ${JSON.stringify(axes)}`);
+    throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axes ${fmtValue(axes)}`);
   const code = ReduceOp[name];
   let xp: Tensor | null = null;
   if (p.perm) {

@@ -1,6 +1,6 @@
 // Shape-only ops that share memory with their input: reshape, flatten, squeeze, expandDims.
 import { record } from '../tensor/autograd.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxis, sizeOf } from '../tensor/shape.js';
 import { Tensor, view } from '../tensor/tensor.js';
 import { tensorArg } from './util.js';
@@ -12,11 +12,11 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   if (!Array.isArray(shape)) throw new TensorboltError(op, `shape must be an array, got ${typeof shape}`);
   const s = shape.slice();
   const neg = s.filter((d) => d === -1).length;
-  if (neg > 1) throw new TensorboltError(op, `only one dimension may be -1, got ${JSON.stringify(shape)}`);
+  if (neg > 1) throw new TensorboltError(op, `only one dimension may be -1, got ${fmtValue(shape)}`);
   if (neg === 1) {
     const known = s.reduce((p, d) => (d === -1 ? p : p * d), 1);
     if (known === 0 || x.size % known !== 0)
-      throw new TensorboltError(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} values) into ${JSON.stringify(shape)}`);
+      throw new TensorboltError(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} values) into ${fmtValue(shape)}`);
     s[s.indexOf(-1)] = x.size / known;
   }
   checkShape(op, s);

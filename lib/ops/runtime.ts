@@ -1,7 +1,7 @@
 // Process-wide native settings, exposed without leaking the addon itself.
 import type { NativeInfo } from '../native/binding.js';
 import { cuda, cudaBinding, native, nativePath, type CudaState } from '../native/load.js';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 
 export interface BackendInfo extends NativeInfo {
   backend: 'cpu';
@@ -35,7 +35,8 @@ export function getMatmulPrecision(): MatmulPrecision {
 
 /** Threads for our kernels and OpenBLAS together (1 is often fastest for small models on 2 cores). */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new TensorboltError('setNumThreads', `n must be a positive integer, got ${n}`);
+  // 1024 is the addon's own limit; past it the addon's RangeError would escape.
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TensorboltError('setNumThreads', `n must be an integer in [1, 1024], got ${fmtValue(n)}`);
   native().setNumThreads(n);
 }
 

@@ -1,10 +1,13 @@
 // Methods on Tensor that belong to autograd rather than to one op family.
+import { native } from '../native/load.js';
 import { backward, type BackwardOptions } from '../tensor/autograd.js';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
+import { tensorArg } from './util.js';
 
 /** A new tensor with the same values, no graph history and requiresGrad false. */
 export function detach(x: Tensor): Tensor {
+  tensorArg('detach', x);
   const out = empty(x.shape, x.dtype);
   (out.buf('detach') as Float32Array).set(x.buf('detach') as Float32Array);
   return out;
@@ -12,6 +15,7 @@ export function detach(x: Tensor): Tensor {
 
 /** A copy of x that stays connected to the graph (gradient passes straight through). */
 export function clone(x: Tensor): Tensor {
+  tensorArg('clone', x);
   const out = detach(x);
   if (x.requiresGrad) {
     // imported lazily to avoid a cycle with autograd's record()
@@ -22,12 +26,13 @@ export function clone(x: Tensor): Tensor {
 }
 
 export function cast(x: Tensor, dtype: 'float32' | 'int32'): Tensor {
-  if (dtype !== 'float32' && dtype !== 'int32') throw new TensorboltError('cast', `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  tensorArg('cast', x);
+  if (dtype !== 'float32' && dtype !== 'int32') throw new TensorboltError('cast', `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (x.dtype === dtype) return clone(x);
   const out = empty(x.shape, dtype);
-  const src = x.buf('cast');
-  const dst = out.buf('cast');
-  for (let i = 0; i < src.length; i++) dst[i] = dtype === 'int32' ? Math.trunc(src[i]!) : src[i]!;
+  // The native cast, as tb.tensor(values, shape, dtype) uses: it truncates toward zero, maps NaN to 0
+  // and saturates. (A JS store into an Int32Array wraps modulo 2^32: 3e9 became -1294967296.)
+  native().cast(x.buf('cast'), out.buf('cast'));
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Adam (L2 weight decay) and AdamW (decoupled weight decay), with optional AMSGrad (torch.optim.Adam/AdamW).
 import { native } from '../native/load.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
 
 export interface AdamOptions {
@@ -29,7 +29,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   protected checkOptions(o: AdamOptions): void {
     checkNum(this.name, 'learning rate lr', o.lr, 0);
     if (!Array.isArray(o.betas) || o.betas.length !== 2)
-      throw new TensorboltError(this.name, `invalid betas ${String(o.betas)}: must be [beta1, beta2]`);
+      throw new TensorboltError(this.name, `invalid betas ${fmtValue(o.betas)}: must be [beta1, beta2]`);
     checkNum(this.name, 'beta1 (betas[0])', o.betas[0], 0, 1, { maxOpen: true });
     checkNum(this.name, 'beta2 (betas[1])', o.betas[1], 0, 1, { maxOpen: true });
     checkNum(this.name, 'eps', o.eps, 0);

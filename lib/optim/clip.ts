@@ -1,6 +1,6 @@
 // Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_), in place on each .grad.
 import { native } from '../native/load.js';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 function gradsOf(op: string, params: Tensor | Tensor[]): Float32Array[] {
@@ -24,9 +24,9 @@ function gradsOf(op: string, params: Tensor | Tensor[]): Float32Array[] {
 export function clipGradNorm(params: Tensor | Tensor[], maxNorm: number, normType = 2, errorIfNonfinite = false): number {
   const op = 'clipGradNorm';
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0) || !Number.isFinite(maxNorm))
-    throw new TensorboltError(op, `maxNorm must be a finite number >= 0, got ${String(maxNorm)}`);
+    throw new TensorboltError(op, `maxNorm must be a finite number >= 0, got ${fmtValue(maxNorm)}`);
   if (typeof normType !== 'number' || !(normType > 0))
-    throw new TensorboltError(op, `normType must be a number > 0 or Infinity, got ${String(normType)}`);
+    throw new TensorboltError(op, `normType must be a number > 0 or Infinity, got ${fmtValue(normType)}`);
   const grads = gradsOf(op, params);
   if (grads.length === 0) return 0;
   let total: number;
@@ -60,7 +60,7 @@ export function clipGradNorm(params: Tensor | Tensor[], maxNorm: number, normTyp
 export function clipGradValue(params: Tensor | Tensor[], clipValue: number): void {
   const op = 'clipGradValue';
   if (typeof clipValue !== 'number' || !(clipValue >= 0))
-    throw new TensorboltError(op, `clipValue must be a number >= 0, got ${String(clipValue)}`);
+    throw new TensorboltError(op, `clipValue must be a number >= 0, got ${fmtValue(clipValue)}`);
   const lo = -clipValue;
   for (const g of gradsOf(op, params))
     for (let i = 0; i < g.length; i++) {

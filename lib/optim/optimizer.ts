@@ -2,7 +2,7 @@
 // every group, state dicts. Subclasses supply only the hyper-parameter checks and the per-parameter
 // update, which is one fused native call (lib/native/binding.ts, "optimizer updates").
 import { full } from '../tensor/creation.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -59,7 +59,7 @@ export function checkBool(op: string, name: string, v: unknown): void {
 function describeValue(v: unknown): string {
   if (v instanceof Tensor) return `Tensor ${fmtShape(v.shape)}`;
   if (Array.isArray(v)) return `[${v.map(describeValue).join(', ')}]`;
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return fmtValue(v); // never throws (String() does on a null-prototype object)
 }
 
 export abstract class Optimizer<O extends BaseOptions = BaseOptions> {

@@ -3,7 +3,7 @@
 // user chooses) and writes the new lr into every parameter group. StepLR, MultiStepLR, ExponentialLR
 // and CosineAnnealingLR use PyTorch's recursive ("chainable") forms, so they compose with other
 // changes to group.lr the way PyTorch's do; LambdaLR is closed-form, as in PyTorch.
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Optimizer, checkNum } from './optimizer.js';
 
 export interface SchedulerStateDict {
@@ -79,7 +79,7 @@ export abstract class LRScheduler {
 
 function checkInt(op: string, name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new TensorboltError(op, `invalid ${name} ${String(v)}: must be an integer >= ${min}`);
+    throw new TensorboltError(op, `invalid ${name} ${fmtValue(v)}: must be an integer >= ${min}`);
   return v;
 }
 

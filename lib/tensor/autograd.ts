@@ -2,6 +2,7 @@
 // Ops call record() after computing their output; backward() walks the graph in reverse
 // topological order, accumulates gradients, assigns leaf .grad and then releases the graph.
 import { native } from '../native/load.js';
+import { checkOpGradients, checkOpOutput } from './debug.js';
 import { engine } from './engine.js';
 import { TensorboltError, fmtShape } from './errors.js';
 import { shapesEqual } from './shape.js';
@@ -26,6 +27,8 @@ export function record(
   backward: (dy: Tensor) => (Tensor | null)[],
   saved: Tensor[] = [],
 ): Tensor {
+  // Every op's output passes here once it is computed: the debug-mode NaN/Inf check (one read when off).
+  if (engine.debug) checkOpOutput(op, out, inputs, saved);
   if (!needsGrad(...inputs)) {
     for (const s of saved) s.dispose();
     return out;
@@ -39,6 +42,7 @@ export function record(
 
 /** Runs fn with gradient recording off (PyTorch's torch.no_grad). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TensorboltError('noGrad', `expects a function, got ${fn === null ? 'null' : typeof fn}`);
   engine.gradDepth++;
   try {
     return fn();
@@ -87,6 +91,8 @@ function copyOf(t: Tensor): Tensor {
 
 /** loss.backward(): accumulates d(root)/d(leaf) into every leaf's .grad. */
 export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}): void {
+  if (!(root instanceof Tensor)) throw new TensorboltError('backward', `expects a Tensor, got ${root === null ? 'null' : typeof root}`);
+  if (opts === null || typeof opts !== 'object') throw new TensorboltError('backward', `options must be an object, got ${typeof opts}`);
   root.buf('backward');
   if (!root.requiresGrad)
     throw new TensorboltError('backward', `tensor #${root.id} ${fmtShape(root.shape)} does not require grad (no parameter in its graph has requiresGrad)`);
@@ -127,6 +133,7 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
         continue;
       }
       const inGrads = node.backward(g);
+      if (engine.debug) checkOpGradients(node.op, inGrads, g);
       let gUsed = false;
       const seen = new Set<Tensor>();
       const unused: Tensor[] = [];

@@ -2,7 +2,7 @@
 import { native } from '../native/load.js';
 import type { DType } from './engine.js';
 import { creationDType, type CreateOptions } from './device.js';
-import { TensorboltError, fmtShape } from './errors.js';
+import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 import { Random, globalRandom } from './random.js';
 import { checkShape, sizeOf } from './shape.js';
 import { Tensor, empty, wrap, type NestedArray } from './tensor.js';
@@ -46,7 +46,7 @@ export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DT
   const dtype = creationDType(op, dtypeOrOptions);
   if (values instanceof Tensor) return values;
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
-    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (values instanceof Float32Array || values instanceof Int32Array) {
     const s = shape ? checkShape(op, shape) : [values.length];
     if (sizeOf(s) !== values.length)
@@ -76,8 +76,15 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return tensor(value, [], dtype);
 }
 
+function dtypeArg(op: string, dtype: unknown): DType {
+  if (dtype !== 'float32' && dtype !== 'int32')
+    throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${typeof dtype === 'string' ? `'${dtype}'` : fmtValue(dtype)}`);
+  return dtype;
+}
+
 export function full(shape: number[], value: number, dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
-  const dtype = creationDType('full', dtypeOrOptions) ?? 'float32';
+  if (typeof value !== 'number') throw new TensorboltError('full', `value must be a number, got ${typeof value}`);
+  const dtype = dtypeArg('full', creationDType('full', dtypeOrOptions) ?? 'float32');
   const t = empty(checkShape('full', shape), dtype);
   native().fill(t.buf(), value);
   return t;
@@ -91,11 +98,19 @@ export function ones(shape: number[], dtypeOrOptions: DType | CreateOptions = 'f
   return full(shape, 1, dtypeOrOptions);
 }
 
+function likeArg(op: string, t: unknown): Tensor {
+  if (!(t instanceof Tensor)) throw new TensorboltError(op, `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
+  t.buf(op); // throws on a disposed tensor
+  return t;
+}
+
 export function zerosLike(t: Tensor): Tensor {
+  likeArg('zerosLike', t);
   return full(t.shape.slice(), 0, t.dtype);
 }
 
 export function onesLike(t: Tensor): Tensor {
+  likeArg('onesLike', t);
   return full(t.shape.slice(), 1, t.dtype);
 }
 
@@ -108,12 +123,18 @@ export interface RandomOptions {
 }
 
 function rngFor(op: string, opts?: RandomOptions): Random {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);
   if (opts?.device !== undefined) creationDType(op, { device: opts.device });
   return opts?.seed !== undefined ? new Random(opts.seed) : globalRandom;
 }
 
 /** Normal samples with the given mean and standard deviation. */
+function numbers(op: string, a: unknown, b: unknown, names: string): void {
+  if (typeof a !== 'number' || typeof b !== 'number') throw new TensorboltError(op, `${names} must be numbers, got ${fmtValue(a)} and ${fmtValue(b)}`);
+}
+
 export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions): Tensor {
+  numbers('randn', mean, std, 'mean and std');
   const r = rngFor('randn', opts);
   const t = empty(checkShape('randn', shape), 'float32');
   const b = t.f32('randn');
@@ -123,6 +144,7 @@ export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions):
 
 /** Uniform samples in [lo, hi). */
 export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Tensor {
+  numbers('rand', lo, hi, 'lo and hi');
   const r = rngFor('rand', opts);
   const t = empty(checkShape('rand', shape), 'float32');
   const b = t.f32('rand');
@@ -133,9 +155,13 @@ export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Ten
 /** Integers in [lo, hi) as int32 (or float32 with dtype). */
 export function randint(lo: number, hi: number, shape: number[], opts?: RandomOptions): Tensor {
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi <= lo)
-    throw new TensorboltError('randint', `need integers lo < hi, got lo=${lo}, hi=${hi}`);
+    throw new TensorboltError('randint', `need integers lo < hi, got lo=${fmtValue(lo)}, hi=${fmtValue(hi)}`);
+  const dtype = dtypeArg('randint', opts?.dtype ?? 'int32');
+  // An int32 store wraps modulo 2^32, so a wider range would give wrong values, not an error.
+  if (dtype === 'int32' && (lo < -(2 ** 31) || hi > 2 ** 31))
+    throw new TensorboltError('randint', `[lo, hi) = [${lo}, ${hi}) does not fit int32; use dtype 'float32'`);
+  const t = empty(checkShape('randint', shape), dtype);
   const r = rngFor('randint', opts);
-  const t = empty(checkShape('randint', shape), opts?.dtype ?? 'int32');
   const b = t.buf();
   for (let i = 0; i < b.length; i++) b[i] = r.int(lo, hi);
   return t;
@@ -147,9 +173,11 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
     stop = start;
     start = 0;
   }
-  if (step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${step}`);
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new TensorboltError('arange', `step must be finite and non-zero, got ${fmtValue(step)}`);
+  if (typeof start !== 'number' || typeof stop !== 'number' || !Number.isFinite(start) || !Number.isFinite(stop))
+    throw new TensorboltError('arange', `start and stop must be finite numbers, got ${fmtValue(start)} and ${fmtValue(stop)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const t = empty([n], dtype);
+  const t = empty([n], dtypeArg('arange', dtype));
   const b = t.buf();
   for (let i = 0; i < n; i++) b[i] = start + i * step;
   return t;

@@ -1,5 +1,6 @@
 // A small, fast, seedable PRNG (xoshiro128** seeded through splitmix32) so that a seed makes every
 // CPU run repeatable: weight init, shuffling, dropout masks and augmentation all draw from here.
+import { TensorboltError, fmtValue } from './errors.js';
 
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
@@ -21,6 +22,7 @@ export class Random {
   }
 
   seed(seed: number): void {
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TensorboltError('setSeed', `the seed must be a finite number, got ${fmtValue(seed)}`);
     const st = { s: (Math.floor(seed) ^ Math.floor(seed / 4294967296)) | 0 };
     this.a = splitmix32(st);
     this.b = splitmix32(st);

@@ -1,6 +1,6 @@
 // Shape arithmetic: sizes, strides, broadcasting, axis normalization. All validation of user shapes
 // happens here or in the ops, never in native code.
-import { TensorboltError, fmtShape } from './errors.js';
+import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 
 export type Shape = readonly number[];
 
@@ -33,7 +33,7 @@ export function checkShape(op: string, shape: unknown): number[] {
   if (shape.length > MAX_RANK) throw new TensorboltError(op, `rank ${shape.length} exceeds the maximum ${MAX_RANK}`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new TensorboltError(op, `shape ${JSON.stringify(shape)} must hold non-negative integers`);
+      throw new TensorboltError(op, `shape ${fmtValue(shape)} must hold non-negative integers`);
   }
   return shape.slice() as number[];
 }
@@ -66,7 +66,7 @@ export function broadcastStrides(shape: Shape, outShape: Shape): Int32Array {
 
 /** Normalizes a possibly negative axis into [0, rank). */
 export function normAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isInteger(axis)) throw new TensorboltError(op, `axis must be an integer, got ${axis}`);
+  if (!Number.isInteger(axis)) throw new TensorboltError(op, `axis must be an integer, got ${fmtValue(axis)}`);
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) throw new TensorboltError(op, `axis ${axis} is out of range for rank ${rank}`);
   return a;
@@ -76,7 +76,7 @@ export function normAxes(op: string, axis: number | number[] | undefined | null,
   if (axis === undefined || axis === null) return Array.from({ length: rank }, (_, i) => i);
   const list = Array.isArray(axis) ? axis : [axis];
   const out = list.map((a) => normAxis(op, a, rank));
-  if (new Set(out).size !== out.length) throw new TensorboltError(op, `axes ${JSON.stringify(axis)} repeat an axis`);
+  if (new Set(out).size !== out.length) throw new TensorboltError(op, `axes ${fmtValue(axis)} repeat an axis`);
   return out.sort((x, y) => x - y);
 }
 

@@ -173,7 +173,15 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
 /** @internal Makes a tensor over a fresh (pooled) buffer; the caller fills it. */
 export function empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   const size = sizeOf(shape);
-  return new Tensor(engine.alloc(dtype, size), shape, dtype, true);
+  let buf: Buf;
+  try {
+    buf = engine.alloc(dtype, size);
+  } catch (e) {
+    // A shape past what a typed array can hold (2^32 elements; broadcasting [1e6,1] with [1,1e6]
+    // asks for 1e12) or memory the process cannot get: V8 throws a RangeError.
+    throw new TensorboltError('allocate', `cannot allocate a ${dtype} tensor of shape ${fmtShape(shape)} (${size} elements): ${(e as Error).message}`);
+  }
+  return new Tensor(buf, shape, dtype, true);
 }
 
 /** @internal Wraps an existing buffer without copying (not pooled: the caller owns the memory). */

@@ -1,6 +1,7 @@
 // tidy(fn): every tensor created inside fn and not returned (nor kept) is disposed when fn ends,
 // as in TensorFlow.js. Scopes nest; a returned tensor moves to the enclosing scope.
 import { engine } from './engine.js';
+import { TensorboltError } from './errors.js';
 import { Tensor } from './tensor.js';
 
 type Returnable = Tensor | Tensor[] | Record<string, Tensor> | number | string | void | undefined | null | object;
@@ -13,6 +14,7 @@ function collect(x: unknown, out: Set<Tensor>, depth = 0): void {
 }
 
 export function tidy<T extends Returnable>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TensorboltError('tidy', `expects a function, got ${fn === null ? 'null' : typeof fn}`);
   const scope = { tensors: new Set<Tensor>() };
   engine.scopes.push(scope);
   let result: T;
@@ -24,7 +26,7 @@ export function tidy<T extends Returnable>(fn: () => T): T {
     throw e;
   }
   engine.scopes.pop();
-  if (result instanceof Promise) throw new Error('tidy: fn must be synchronous (it returned a Promise)');
+  if (result instanceof Promise) throw new TensorboltError('tidy', 'fn must be synchronous (it returned a Promise)');
   const keepSet = new Set<Tensor>();
   collect(result, keepSet);
   for (const t of scope.tensors) if (!keepSet.has(t)) t.dispose();

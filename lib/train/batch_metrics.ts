@@ -1,5 +1,5 @@
 // Metrics computed during fit/evaluate from a batch's targets and predictions (Keras names).
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type MetricName = 'accuracy' | 'binaryAccuracy' | 'categoricalAccuracy' | 'sparseCategoricalAccuracy' | 'mse' | 'mae';
@@ -60,5 +60,5 @@ export function metricValue(m: MetricName, y: Tensor, pred: Tensor): number {
       return s / pd.length;
     }
   }
-  throw new TensorboltError('metric', `unknown metric '${String(m)}'`);
+  throw new TensorboltError('metric', `unknown metric '${fmtValue(m)}'`);
 }

@@ -1,6 +1,6 @@
 // Row selection for fit/evaluate/predict: copies the chosen samples of x and y into batch tensors
 // (contiguous rows copied with one set() each; no per-element work).
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 
 export function numSamples(op: string, x: Tensor, name = 'x'): number {
@@ -38,6 +38,6 @@ export function checkXY(op: string, x: Tensor, y: Tensor): number {
 
 export function checkBatchSize(op: string, batchSize: unknown): number {
   if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize <= 0)
-    throw new TensorboltError(op, `batchSize must be a positive integer, got ${String(batchSize)}`);
+    throw new TensorboltError(op, `batchSize must be a positive integer, got ${fmtValue(batchSize)}`);
   return batchSize;
 }

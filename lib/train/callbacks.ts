@@ -1,5 +1,6 @@
 // fit() callbacks, Keras-style: hooks per epoch and batch, early stopping, NaN guard, History.
 import type { Sequential } from './sequential.js';
+import { TensorboltError } from '../tensor/errors.js';
 
 export type Logs = Record<string, number>;
 
@@ -45,6 +46,7 @@ export class EarlyStopping implements Callback {
   readonly restoreBestWeights: boolean;
 
   constructor(args: EarlyStoppingArgs = {}) {
+    if (args === null || typeof args !== 'object') throw new TensorboltError('EarlyStopping', `expects an options object, got ${args === null ? 'null' : typeof args}`);
     this.monitor = args.monitor ?? 'val_loss';
     this.minDelta = Math.abs(args.minDelta ?? 0);
     this.patience = args.patience ?? 0;

@@ -1,6 +1,6 @@
 // The fit() loop: shuffled mini-batches, one tidy() per step (no tensor outlives its step), the
 // event loop served between batches, callbacks, validation, a NaN guard and the progress display.
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
 import { Random, globalRandom } from '../tensor/random.js';
@@ -39,7 +39,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   let n = checkXY(op, x, y);
   const batchSize = checkBatchSize(op, args.batchSize ?? 32);
   const epochs = args.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new TensorboltError(op, `epochs must be a non-negative integer, got ${epochs}`);
+  if (!Number.isInteger(epochs) || epochs < 0) throw new TensorboltError(op, `epochs must be a non-negative integer, got ${fmtValue(epochs)}`);
   const verbose = args.verbose ?? 1;
   model.checkInput(op, x);
   model.checkTargets(op, y);
@@ -58,7 +58,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
     model.checkTargets('fit (validationData)', valY);
   } else if (args.validationSplit !== undefined) {
     const f = args.validationSplit;
-    if (!(f > 0 && f < 1)) throw new TensorboltError(op, `validationSplit must be in (0, 1), got ${f}`);
+    if (!(typeof f === 'number' && f > 0 && f < 1)) throw new TensorboltError(op, `validationSplit must be in (0, 1), got ${fmtValue(f)}`);
     const nVal = Math.floor(n * f);
     if (nVal === 0 || nVal === n) throw new TensorboltError(op, `validationSplit ${f} of ${n} samples leaves an empty split`);
     valX = takeRows(x, null, n - nVal, n);

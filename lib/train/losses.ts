@@ -1,9 +1,10 @@
 // Keras-style losses by name: loss(yTrue, yPred) -> scalar mean over the batch.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { clip, log, mul, neg } from '../ops/elementwise.js';
 import { mean, sum } from '../ops/reduce.js';
 import { softmaxCrossEntropy } from '../ops/softmax.js';
+import { tensorArg } from '../ops/util.js';
 import * as F from '../nn/functional.js';
 
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
@@ -12,11 +13,14 @@ export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 const EPS = 1e-7;
 
 function sameShape(op: string, yTrue: Tensor, yPred: Tensor): void {
+  tensorArg(op, yTrue, 'yTrue');
+  tensorArg(op, yPred, 'yPred');
   if (yTrue.shape.join(',') !== yPred.shape.join(','))
     throw new TensorboltError(op, `yTrue ${fmtShape(yTrue.shape)} and yPred ${fmtShape(yPred.shape)} must have the same shape`);
 }
 
 export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fromLogits?: boolean } = {}): Tensor {
+  checkOptions('categoricalCrossentropy', opts);
   const op = 'categoricalCrossentropy';
   sameShape(op, yTrue, yPred);
   if (yPred.rank !== 2) throw new TensorboltError(op, `expects (batch, classes), got ${fmtShape(yPred.shape)}`);
@@ -25,7 +29,10 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fr
 }
 
 export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fromLogits?: boolean } = {}): Tensor {
+  checkOptions('sparseCategoricalCrossentropy', opts);
   const op = 'sparseCategoricalCrossentropy';
+  tensorArg(op, yTrue, 'yTrue');
+  tensorArg(op, yPred, 'yPred');
   if (yPred.rank !== 2) throw new TensorboltError(op, `expects yPred (batch, classes), got ${fmtShape(yPred.shape)}`);
   const labels = yTrue.rank === 2 && yTrue.shape[1] === 1 ? yTrue.reshape([yTrue.shape[0]!]) : yTrue;
   if (labels.rank !== 1 || labels.shape[0] !== yPred.shape[0])
@@ -36,6 +43,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts
 }
 
 export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fromLogits?: boolean } = {}): Tensor {
+  checkOptions('binaryCrossentropy', opts);
   sameShape('binaryCrossentropy', yTrue, yPred);
   if (opts.fromLogits) return F.binaryCrossEntropyWithLogits(yPred, yTrue);
   return F.binaryCrossEntropy(clip(yPred, EPS, 1 - EPS), yTrue);

@@ -1,7 +1,7 @@
 // Classification metrics over plain arrays (or tensors, read once): accuracy, the confusion
 // matrix, per-class precision/recall/F1 with sklearn's conventions (rows are true classes, columns
 // predicted; an undefined ratio is 0, as with zero_division=0), and text reports.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -111,7 +111,7 @@ export function confusionMatrix(yTrue: LabelsLike, yPred: LabelsLike, numClasses
     for (let i = 0; i < t.length; i++) k = Math.max(k, t[i]! + 1, p[i]! + 1);
     if (k === 0) throw new TensorboltError(op, 'no samples to infer numClasses from; pass numClasses');
   }
-  if (!Number.isInteger(k) || k <= 0) throw new TensorboltError(op, `numClasses must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k <= 0) throw new TensorboltError(op, `numClasses must be a positive integer, got ${fmtValue(k)}`);
   const cm: number[][] = Array.from({ length: k }, () => new Array<number>(k!).fill(0));
   for (let i = 0; i < t.length; i++) {
     if (t[i]! >= k) throw new TensorboltError(op, `yTrue[${i}] = ${t[i]} is outside [0, ${k})`);
@@ -214,11 +214,12 @@ function names(op: string, k: number, targetNames?: readonly string[]): string[]
 /** A text table like sklearn's classification_report: per class, accuracy, macro and weighted averages. */
 export function classificationReport(yTrue: LabelsLike, yPred: LabelsLike, opts: ReportOptions = {}): string {
   const op = 'classificationReport';
+  if (opts === null || typeof opts !== 'object') throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);
   const cm = confusionMatrix(yTrue, yPred, opts.numClasses);
   const s = precisionRecallF1(cm);
   const rows = names(op, cm.length, opts.targetNames);
   const digits = opts.digits ?? 4;
-  if (!Number.isInteger(digits) || digits < 0 || digits > 10) throw new TensorboltError(op, `digits must be an integer in [0, 10], got ${digits}`);
+  if (!Number.isInteger(digits) || digits < 0 || digits > 10) throw new TensorboltError(op, `digits must be an integer in [0, 10], got ${fmtValue(digits)}`);
   const w = Math.max('weighted avg'.length, ...rows.map((r) => r.length));
   const col = Math.max(9, digits + 2);
   const f = (x: number) => x.toFixed(digits).padStart(col);
@@ -236,6 +237,7 @@ export function classificationReport(yTrue: LabelsLike, yPred: LabelsLike, opts:
 /** The confusion matrix as a text table, true classes down, predicted classes across. */
 export function formatConfusionMatrix(cm: readonly (readonly number[])[], opts: { labels?: readonly string[] } = {}): string {
   const op = 'formatConfusionMatrix';
+  if (opts === null || typeof opts !== 'object') throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);
   const k = checkConfusion(op, cm);
   const labels = names(op, k, opts.labels);
   const corner = 'true\\pred';

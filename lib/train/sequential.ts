@@ -1,5 +1,5 @@
 // The Keras-style model: tb.sequential([...layers]), compile, fit, evaluate, predict, summary.
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -35,6 +35,8 @@ export class Sequential extends Module {
 
   constructor(args: { layers?: Layer[]; name?: string } = {}) {
     super();
+    if (args === null || typeof args !== 'object' || (args.layers !== undefined && !Array.isArray(args.layers)))
+      throw new TensorboltError('Sequential', `expects {layers?: Layer[], name?: string}, got ${args === null ? 'null' : typeof args}`);
     this.name = args.name ?? 'sequential';
     for (const l of args.layers ?? []) this.add(l);
   }
@@ -175,6 +177,7 @@ export class Sequential extends Module {
   }
 
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    checkOptions('fit', args);
     if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
     return fitLoop(this, x, y, args);
   }
@@ -203,6 +206,7 @@ export class Sequential extends Module {
   /** Predictions in inference mode, in batches. */
   predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
     const op = 'predict';
+    checkOptions(op, args);
     const n = numSamples(op, x);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
@@ -224,6 +228,7 @@ export class Sequential extends Module {
 
   evaluateDict(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Record<string, number> {
     const op = 'evaluate';
+    checkOptions(op, args);
     if (!this.lossFn) throw new TensorboltError(op, 'call compile() before evaluate');
     const n = checkXY(op, x, y);
     const bs = checkBatchSize(op, args.batchSize ?? 32);

@@ -14,7 +14,9 @@ namespace tb::cpu {
 // NaN stays NaN. Every caller here passes x <= 0 (shifted logits, -|x|, -x²/2).
 inline float FastExp(float x) {
   constexpr float kLo = -87.33654475f, kHi = 88.3762626647949f;
-  const float xc = x < kLo ? kLo : (x > kHi ? kHi : x);
+  // Written so that NaN clamps to kLo (both comparisons are false): a NaN reaching the int cast
+  // below would be undefined behaviour (UBSan); the NaN itself is returned at the end.
+  const float xc = x > kLo ? (x < kHi ? x : kHi) : kLo;
   // n = round(x / ln2), r = x - n*ln2 with ln2 split in two so n*C1 is exact.
   const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;

@@ -187,6 +187,9 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
   }
   const int64_t rows = outer * n;
   const size_t bytes = static_cast<size_t>(inner) * sizeof(T);
+  // Nothing to copy; an empty array may have a null data pointer, and memcpy(null, null, 0) is
+  // undefined behaviour (UBSan).
+  if (rows == 0 || bytes == 0) return Status::Ok();
   TB_PARALLEL_FOR(rows * inner)
   for (int64_t t = 0; t < rows; ++t) {
     const int64_t o = t / n, k = t % n;

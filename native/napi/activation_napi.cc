@@ -25,6 +25,7 @@ Napi::Value Activation(const Napi::CallbackInfo& info) {
   const float* x = a.F32(1, "x");
   const int64_t n = a.Len(1);
   float* y = a.F32(2, "y", n);
+  a.NoOverlap(2, "y", 1, "x", true);
   const float alpha = AlphaArg(a, 3);
   cpu::ActivationForward(op, x, y, n, alpha);
   return info.Env().Undefined();
@@ -38,6 +39,9 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   const float* y = a.F32(2, "y", n);
   const float* dy = a.F32(3, "dy", n);
   float* dx = a.F32(4, "dx", n);
+  a.NoOverlap(4, "dx", 1, "x", true);
+  a.NoOverlap(4, "dx", 2, "y", true);
+  a.NoOverlap(4, "dx", 3, "dy", true);
   const float alpha = AlphaArg(a, 5);
   cpu::ActivationBackward(op, x, y, dy, dx, n, alpha);
   return info.Env().Undefined();

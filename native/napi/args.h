@@ -4,13 +4,24 @@
 #pragma once
 #include <napi.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/strided.h"
 
 namespace tb::napi {
+
+// A double as JS prints it for integers ("-1", "2147483648", "1e+300"), never through an int cast.
+inline std::string Fmt(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
 
 struct Args {
   const Napi::CallbackInfo& info;
@@ -89,13 +100,12 @@ struct Args {
     auto v = info[i];
     if (!v.IsNumber()) Throw(Where(i, name) + " must be a number");
     double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d == static_cast<double>(static_cast<int64_t>(d))))
-      ThrowRange(Where(i, name) + " must be an integer, got " + std::to_string(d));
-    auto x = static_cast<int64_t>(d);
-    if (x < lo || x > hi)
-      ThrowRange(Where(i, name) + " = " + std::to_string(x) + " is outside [" + std::to_string(lo) + ", " +
+    // Range first: casting NaN, an infinity or a double beyond int64 to int64 is undefined behaviour.
+    if (!(d == std::trunc(d))) ThrowRange(Where(i, name) + " must be an integer, got " + Fmt(d));
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
+      ThrowRange(Where(i, name) + " = " + Fmt(d) + " is outside [" + std::to_string(lo) + ", " +
                  std::to_string(hi) + "]");
-    return x;
+    return static_cast<int64_t>(d);
   }
   double Num(size_t i, const char* name) const {
     auto v = info[i];
@@ -107,6 +117,41 @@ struct Args {
     if (!v.IsBoolean()) Throw(Where(i, name) + " must be a boolean");
     return v.As<Napi::Boolean>().Value();
   }
+  // The bytes [begin, end) of the typed array at argument i; empty for null/undefined/empty arrays.
+  std::pair<uintptr_t, uintptr_t> Span(size_t i) const {
+    if (IsNull(i) || !info[i].IsTypedArray()) return {0, 0};
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_status st = napi_get_typedarray_info(info.Env(), info[i], &type, &length, &data, nullptr, nullptr);
+    if (st != napi_ok || data == nullptr || length == 0) return {0, 0};
+    const auto b = reinterpret_cast<uintptr_t>(data);
+    return {b, b + length * 4};  // every array the binding accepts has 4-byte elements
+  }
+  // Throws unless the arrays at i and j are disjoint. allowSame lets two arrays over exactly the same
+  // memory pass (elementwise kernels that read each element just before writing that element).
+  // Call after both arguments have been type-checked.
+  void NoOverlap(size_t i, const char* ni, size_t j, const char* nj, bool allowSame = false) const {
+    const auto [p, pe] = Span(i);
+    const auto [q, qe] = Span(j);
+    if (p == pe || q == qe) return;
+    if (allowSame && p == q && pe == qe) return;
+    if (p < qe && q < pe)
+      ThrowRange(Where(i, ni) + " and " + Where(j, nj) + " share memory" +
+                 (allowSame ? " (only an exact in-place alias is allowed)" : ""));
+  }
+  struct Named {
+    size_t i;
+    const char* name;
+  };
+  // Every output is disjoint from every input and from every other output.
+  void OutputsDisjoint(std::initializer_list<Named> outs, std::initializer_list<Named> ins) const {
+    for (auto o = outs.begin(); o != outs.end(); ++o) {
+      for (const auto& in : ins) NoOverlap(o->i, o->name, in.i, in.name);
+      for (auto o2 = o + 1; o2 != outs.end(); ++o2) NoOverlap(o->i, o->name, o2->i, o2->name);
+    }
+  }
+
   // A shape: Int32Array of ndim <= kMaxDims non-negative sizes.
   std::vector<int64_t> Shape(size_t i, const char* name) const {
     int32_t* p = I32(i, name);

@@ -35,6 +35,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   float* invstd = a.F32(5, "invstd", d.c);
   float* runningMean = a.F32(6, "runningMean", d.c);
   float* runningVar = a.F32(7, "runningVar", d.c);
+  a.OutputsDisjoint({{3, "y"}, {4, "mean"}, {5, "invstd"}, {6, "runningMean"}, {7, "runningVar"}},
+                    {{0, "x"}, {1, "gamma"}, {2, "beta"}});
   const double momentum = a.Num(11, "momentum");
   if (!(momentum >= 0 && momentum <= 1)) a.ThrowRange("momentum must be in [0, 1], got " + std::to_string(momentum));
   const double eps = a.Num(12, "eps");
@@ -59,6 +61,8 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   float* dx = a.F32OrNull(5, "dx", d.total);
   float* dgamma = a.F32OrNull(6, "dgamma", d.c);
   float* dbeta = a.F32OrNull(7, "dbeta", d.c);
+  a.OutputsDisjoint({{5, "dx"}, {6, "dgamma"}, {7, "dbeta"}},
+                    {{0, "x"}, {1, "gamma"}, {2, "mean"}, {3, "invstd"}, {4, "dy"}});
   cpu::BatchNormBackward(x, gamma, mean, invstd, dy, dx, dgamma, dbeta, d.outer, d.c, d.inner);
   return info.Env().Undefined();
 }

@@ -17,6 +17,8 @@ Napi::Value Dropout(const Napi::CallbackInfo& info) {
   const int64_t n = a.Len(0);
   float* y = a.F32(1, "y", n);
   float* mask = a.F32(2, "mask", n);
+  a.NoOverlap(1, "y", 0, "x", true);
+  a.OutputsDisjoint({{2, "mask"}}, {{0, "x"}, {1, "y"}});
   const double rate = a.Num(3, "rate");
   if (!(rate >= 0 && rate < 1)) a.ThrowRange("rate must be in [0, 1), got " + std::to_string(rate));
   const int64_t seed = a.Int(4, "seed", -kMaxSafe, kMaxSafe);
@@ -30,6 +32,8 @@ Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   const int64_t n = a.Len(0);
   const float* mask = a.F32(1, "mask", n);
   float* dx = a.F32(2, "dx", n);
+  a.NoOverlap(2, "dx", 0, "dy", true);
+  a.NoOverlap(2, "dx", 1, "mask", true);
   cpu::DropoutBackward(dy, mask, dx, n);
   return info.Env().Undefined();
 }

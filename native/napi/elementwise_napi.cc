@@ -55,6 +55,17 @@ float* GradOutput(const Args& a, size_t i, const char* name, const std::vector<i
   return p;
 }
 
+// Whether strides st address a contiguous row-major array of shape (no broadcast axis): only then may
+// an operand share memory with the output, element for element.
+bool Contiguous(const std::vector<int64_t>& shape, const std::vector<int64_t>& st) {
+  int64_t expect = 1;
+  for (size_t k = shape.size(); k-- > 0;) {
+    if (shape[k] != 1 && st[k] != expect) return false;
+    expect *= shape[k];
+  }
+  return true;
+}
+
 UnaryOp UnaryCode(const Args& a, size_t i) {
   return static_cast<UnaryOp>(a.Int(i, "op", 0, static_cast<int>(UnaryOp::kCount) - 1));
 }
@@ -69,6 +80,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const float* x = a.F32(1, "x");
   const int64_t n = a.Len(1);
   float* out = a.F32(2, "out", n);
+  a.NoOverlap(2, "out", 1, "x", true);
   const float p1 = static_cast<float>(a.Num(3, "p1")), p2 = static_cast<float>(a.Num(4, "p2"));
   cpu::Unary(op, x, out, n, p1, p2);
   return info.Env().Undefined();
@@ -83,6 +95,9 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   const float* y = a.F32(2, "y", n);
   const float* dy = a.F32(3, "dy", n);
   float* dx = a.F32(4, "dx", n);
+  a.NoOverlap(4, "dx", 1, "x", true);
+  a.NoOverlap(4, "dx", 2, "y", true);
+  a.NoOverlap(4, "dx", 3, "dy", true);
   const float p1 = static_cast<float>(a.Num(5, "p1")), p2 = static_cast<float>(a.Num(6, "p2"));
   cpu::UnaryBackward(op, x, y, dy, dx, n, p1, p2);
   return info.Env().Undefined();
@@ -98,6 +113,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const float* A = Operand(a, 1, "a", shape, as);
   const float* B = Operand(a, 3, "b", shape, bs);
   float* out = a.F32(5, "out", Total(a, shape));
+  a.NoOverlap(5, "out", 1, "a", Contiguous(shape, as));
+  a.NoOverlap(5, "out", 3, "b", Contiguous(shape, bs));
   cpu::Binary(op, A, as.data(), B, bs.data(), out, shape.data(), static_cast<int>(shape.size()));
   return info.Env().Undefined();
 }
@@ -116,6 +133,7 @@ Napi::Value BinaryBackward(const Napi::CallbackInfo& info) {
   const float* dy = a.F32(5, "dy", Total(a, shape));
   float* da = GradOutput(a, 7, "da", shape, as);
   float* db = GradOutput(a, 8, "db", shape, bs);
+  a.OutputsDisjoint({{7, "da"}, {8, "db"}}, {{1, "a"}, {3, "b"}, {5, "dy"}});
   cpu::BinaryBackward(op, A, as.data(), B, bs.data(), dy, shape.data(), static_cast<int>(shape.size()), da,
                       da ? a.Len(7) : 0, db, db ? a.Len(8) : 0);
   return info.Env().Undefined();
@@ -132,6 +150,9 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   const float* A = Operand(a, 2, "a", shape, as);
   const float* B = Operand(a, 4, "b", shape, bs);
   float* out = a.F32(6, "out", Total(a, shape));
+  a.NoOverlap(6, "out", 0, "cond", Contiguous(shape, cs));
+  a.NoOverlap(6, "out", 2, "a", Contiguous(shape, as));
+  a.NoOverlap(6, "out", 4, "b", Contiguous(shape, bs));
   cpu::Where(C, cs.data(), A, as.data(), B, bs.data(), out, shape.data(), static_cast<int>(shape.size()));
   return info.Env().Undefined();
 }
@@ -147,6 +168,7 @@ Napi::Value WhereBackward(const Napi::CallbackInfo& info) {
   const float* dy = a.F32(2, "dy", Total(a, shape));
   float* da = GradOutput(a, 4, "da", shape, as);
   float* db = GradOutput(a, 6, "db", shape, bs);
+  a.OutputsDisjoint({{4, "da"}, {6, "db"}}, {{0, "cond"}, {2, "dy"}});
   cpu::WhereBackward(C, cs.data(), dy, shape.data(), static_cast<int>(shape.size()), da, as.data(),
                      da ? a.Len(4) : 0, db, bs.data(), db ? a.Len(6) : 0);
   return info.Env().Undefined();
@@ -160,6 +182,7 @@ Napi::Value SumToStrides(const Napi::CallbackInfo& info) {
   const auto ds = a.Strides(3, "dstStrides", shape.size());
   if (a.IsNull(2)) a.Throw(a.Where(2, "dst") + " must be a Float32Array");
   float* dst = GradOutput(a, 2, "dst", shape, ds);
+  a.NoOverlap(2, "dst", 0, "src");
   cpu::SumToStrides(src, shape.data(), static_cast<int>(shape.size()), dst, ds.data(), a.Len(2));
   return info.Env().Undefined();
 }

@@ -18,6 +18,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const int64_t sA = a.Int(11, "strideA", 0, INT64_C(1) << 40), sB = a.Int(12, "strideB", 0, INT64_C(1) << 40),
                 sC = a.Int(13, "strideC", 0, INT64_C(1) << 40);
   if (batch == 0 || m == 0 || n == 0) return info.Env().Undefined();
+  // C is written while A and B are still being read (and OpenBLAS assumes no aliasing).
+  a.OutputsDisjoint({{2, "c"}}, {{0, "a"}, {1, "b"}});
   // Every batch's operand must lie inside its buffer.
   auto need = [&](int64_t stride, int64_t per) { return per == 0 ? 0 : (batch - 1) * stride + per; };
   const int64_t needA = need(sA, CheckedProduct(a, {m, k})), needB = need(sB, CheckedProduct(a, {k, n})),

@@ -80,6 +80,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
     a.ThrowRange("x has " + std::to_string(xLen) + " elements, expected outer*dim*inner = " + std::to_string(needX));
   if (yLen != needY)
     a.ThrowRange("y has " + std::to_string(yLen) + " elements, expected outer*nIdx*inner = " + std::to_string(needY));
+  a.OutputsDisjoint({{2, "y"}}, {{0, "x"}, {1, "indices"}});
   const Status s = xInt ? cpu::Gather(static_cast<const int32_t*>(x), idx, n, static_cast<int32_t*>(y), outer, dim, inner)
                         : cpu::Gather(static_cast<const float*>(x), idx, n, static_cast<float*>(y), outer, dim, inner);
   if (!s.ok) a.ThrowRange(s.message);
@@ -93,6 +94,7 @@ Napi::Value GatherBackward(const Napi::CallbackInfo& info) {
   const int64_t outer = a.Int(3, "outer"), dim = a.Int(4, "dim"), inner = a.Int(5, "inner");
   const float* dy = a.F32(0, "dy", CheckedProduct(a, {outer, n, inner}));
   float* dx = a.F32(2, "dx", CheckedProduct(a, {outer, dim, inner}));
+  a.OutputsDisjoint({{2, "dx"}}, {{0, "dy"}, {1, "indices"}});
   const Status s = cpu::GatherBackward(dy, idx, n, dx, outer, dim, inner);
   if (!s.ok) a.ThrowRange(s.message);
   return info.Env().Undefined();
@@ -105,6 +107,7 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
   const int64_t depth = a.Int(2, "depth");
   float* out = a.F32(1, "out", CheckedProduct(a, {n, depth}));
   const float on = static_cast<float>(a.Num(3, "on")), off = static_cast<float>(a.Num(4, "off"));
+  a.NoOverlap(1, "out", 0, "indices");
   const Status s = cpu::OneHot(idx, n, out, depth, on, off);
   if (!s.ok) a.ThrowRange(s.message);
   return info.Env().Undefined();

@@ -41,6 +41,7 @@ ParamGrad Pair(const Args& a) {
   float* p = a.F32(0, "param");
   const int64_t n = a.Len(0);
   const float* g = a.F32(1, "grad", n);
+  a.NoOverlap(0, "param", 1, "grad");
   return {p, g, n};
 }
 
@@ -54,6 +55,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   // An empty typed array may have a null data pointer: test the argument, not the pointer.
   if (momentum != 0.f && a.IsNull(2)) a.Throw("momentum " + std::to_string(momentum) + " needs a momentumBuf");
   if (nesterov && momentum == 0.f) a.ThrowRange("nesterov needs a non-zero momentum");
+  a.OutputsDisjoint({{0, "param"}, {2, "momentumBuf"}}, {{1, "grad"}});
   cpu::SgdStep(n, p, g, buf, lr, momentum, damp, wd, nesterov, first);
   return info.Env().Undefined();
 }
@@ -70,6 +72,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const float wd = Finite(a, 9, "weightDecay");
   const bool decoupled = a.Bool(10, "decoupled");
   const int64_t step = a.Int(11, "step", 1, kMaxStep);
+  a.OutputsDisjoint({{0, "param"}, {2, "m"}, {3, "v"}, {4, "vmax"}}, {{1, "grad"}});
   cpu::AdamStep(n, p, g, m, v, vmax, lr, beta1, beta2, eps, wd, decoupled, step);
   return info.Env().Undefined();
 }
@@ -85,6 +88,7 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   const float wd = Finite(a, 8, "weightDecay"), momentum = Finite(a, 9, "momentum");
   const bool epsInSqrt = a.Bool(10, "epsInSqrt");
   if (momentum > 0.f && a.IsNull(3)) a.Throw("momentum " + std::to_string(momentum) + " needs a momBuf");
+  a.OutputsDisjoint({{0, "param"}, {2, "sq"}, {3, "momBuf"}, {4, "gradAvg"}}, {{1, "grad"}});
   cpu::RmspropStep(n, p, g, sq, mom, gavg, lr, alpha, eps, wd, momentum, epsInSqrt);
   return info.Env().Undefined();
 }
@@ -97,6 +101,7 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
               wd = Finite(a, 5, "weightDecay"), eps = InRange(a, 6, "eps", 0, HUGE_VAL, false);
   const int64_t step = a.Int(7, "step", 1, kMaxStep);
   const bool epsInSqrt = a.Bool(8, "epsInSqrt");
+  a.OutputsDisjoint({{0, "param"}, {2, "sum"}}, {{1, "grad"}});
   cpu::AdagradStep(n, p, g, sum, lr, lrDecay, wd, eps, step, epsInSqrt);
   return info.Env().Undefined();
 }
@@ -108,6 +113,7 @@ Napi::Value AdadeltaStep(const Napi::CallbackInfo& info) {
   float* acc = a.F32(3, "acc", n);
   const float lr = Finite(a, 4, "lr"), rho = InRange(a, 5, "rho", 0, 1, false),
               eps = InRange(a, 6, "eps", 0, HUGE_VAL, false), wd = Finite(a, 7, "weightDecay");
+  a.OutputsDisjoint({{0, "param"}, {2, "sq"}, {3, "acc"}}, {{1, "grad"}});
   cpu::AdadeltaStep(n, p, g, sq, acc, lr, rho, eps, wd);
   return info.Env().Undefined();
 }

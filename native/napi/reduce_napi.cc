@@ -43,6 +43,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const View v = ReadView(a, 3);
   const float* x = a.F32(1, "x", v.full);
   float* y = a.F32(2, "y", v.out);
+  a.NoOverlap(2, "y", 1, "x");
   if (op == ReduceOp::kMax || op == ReduceOp::kMin) RejectEmpty(a, v, ReduceName(op));
   cpu::Reduce(op, x, y, v.outer, v.dim, v.inner);
   return info.Env().Undefined();
@@ -56,6 +57,7 @@ Napi::Value ReduceBackward(const Napi::CallbackInfo& info) {
   const float* y = a.F32(2, "y", v.out);
   const float* dy = a.F32(3, "dy", v.out);
   float* dx = a.F32(4, "dx", v.full);
+  a.OutputsDisjoint({{4, "dx"}}, {{1, "x"}, {2, "y"}, {3, "dy"}});
   if (op == ReduceOp::kMax || op == ReduceOp::kMin) RejectEmpty(a, v, ReduceName(op));
   cpu::ReduceBackward(op, x, y, dy, dx, v.outer, v.dim, v.inner);
   return info.Env().Undefined();
@@ -67,6 +69,7 @@ Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
   const View v = ReadView(a, 3);
   const float* x = a.F32(1, "x", v.full);
   int32_t* out = a.I32(2, "out", v.out);
+  a.NoOverlap(2, "out", 1, "x");
   RejectEmpty(a, v, op == ArgReduceOp::kArgMax ? "argMax" : "argMin");
   cpu::ArgReduce(op, x, out, v.outer, v.dim, v.inner);
   return info.Env().Undefined();

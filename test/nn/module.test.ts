@@ -191,7 +191,7 @@ describe('Module misuse', () => {
     expectOpError(() => new nn.Sequential(new nn.ReLU(), {} as unknown as tb.nn.Module), 'Sequential', /argument 1 is not a Module/);
   });
   it('to() rejects devices that are not built', () => {
-    expectOpError(() => new nn.Linear(1, 1).to('cuda'), 'Module.to', /'cuda'/);
+    expectOpError(() => new nn.Linear(1, 1).to('cuda'), 'Linear.to', /'cuda'/);
     const m = new nn.Linear(1, 1);
     expect(m.to('cpu')).toBe(m);
   });

@@ -1,0 +1,36 @@
+// One seeded training run, shared by the worker_threads tests: the same function runs in a worker,
+// in two workers at once, or one after the other. Returns a SHA-256 of the trained weights.
+import { createHash } from 'node:crypto';
+
+export async function train(tb, { seed, kind, epochs, threads }) {
+  const start = Date.now();
+  tb.setNumThreads(threads);
+  tb.setSeed(seed);
+  const n = 128;
+  const x = kind === 'cnn' ? tb.randn([n, 12, 12, 1]) : tb.randn([n, 64]);
+  const labels = tb.randint(0, 10, [n]);
+  const y = tb.toCategorical(labels, 10);
+  labels.dispose();
+  const model = kind === 'cnn'
+    ? tb.sequential([
+      tb.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', inputShape: [12, 12, 1] }),
+      tb.layers.maxPooling2d({ poolSize: 2 }),
+      tb.layers.flatten(),
+      tb.layers.dropout({ rate: 0.25, seed: seed + 1 }),
+      tb.layers.dense({ units: 10, activation: 'softmax' }),
+    ])
+    : tb.sequential([
+      tb.layers.dense({ units: 64, activation: 'relu', inputShape: [64] }),
+      tb.layers.dropout({ rate: 0.25, seed: seed + 1 }),
+      tb.layers.dense({ units: 10, activation: 'softmax' }),
+    ]);
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+  const h = await model.fit(x, y, { batchSize: 16, epochs, verbose: 0, seed });
+  const hash = createHash('sha256');
+  for (const l of model.layers) for (const [, t] of l.weightsWithNames()) hash.update(Buffer.from(t.dataSync().buffer));
+  model.dispose();
+  model.optimizer.dispose();
+  x.dispose();
+  y.dispose();
+  return { hash: hash.digest('hex'), loss: h.history.loss.at(-1), start, end: Date.now() };
+}
