@@ -9,7 +9,7 @@
 // that names the file and what is wrong.
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fmtValue, TensorboltError } from '../tensor/errors.js';
+import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
@@ -174,18 +174,19 @@ function halfToFloat(h: number): number {
 
 /** tb.save(module.stateDict(), 'x.safetensors'): writes the named tensors atomically. */
 export function save(tensors: TensorDict, path: string, opts: { metadata?: Record<string, string> } = {}): void {
+  checkOptions('save', opts);
   writeSafetensors(path, tensors, opts.metadata ?? {}, 'save');
 }
 
 /** @internal save() under another op name (for errors). */
 export function writeSafetensors(path: string, tensors: TensorDict, metadata: Record<string, string>, op: string): void {
-  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${fmtValue(path)}`);
   writeFileAtomic(resolve(path), serializeSafetensors(tensors, metadata, op), op);
 }
 
 /** Reads a safetensors file: its tensors and its metadata. */
 export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
-  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${fmtValue(path)}`);
   const abs = resolve(path);
   if (!existsSync(abs)) throw new TensorboltError(op, `${abs}: no such file`);
   const bytes = readFileSync(abs);

@@ -24,7 +24,7 @@ let matmulPrecision: MatmulPrecision = 'highest';
  */
 export function setMatmulPrecision(precision: MatmulPrecision): void {
   if (precision !== 'highest' && precision !== 'tf32')
-    throw new TensorboltError('setMatmulPrecision', `precision must be 'highest' or 'tf32', got ${JSON.stringify(precision)}`);
+    throw new TensorboltError('setMatmulPrecision', `precision must be 'highest' or 'tf32', got ${fmtValue(precision)}`);
   matmulPrecision = precision;
   cudaBinding()?.setTf32(precision === 'tf32');
 }

@@ -4,7 +4,7 @@
 import type { CudaDeviceInfo, CudaMemoryInfo } from '../native/binding.js';
 import { cuda as cudaState, cudaBinding } from '../native/load.js';
 import type { DType } from './engine.js';
-import { TensorboltError } from './errors.js';
+import { TensorboltError, fmtValue } from './errors.js';
 
 export type DeviceName = 'cpu' | 'cuda';
 
@@ -30,7 +30,7 @@ export function cudaUnavailableMessage(): string {
 export function resolveDevice(op: string, device: unknown): 'cpu' {
   if (device === undefined || device === 'cpu') return 'cpu';
   if (device !== 'cuda' && !(typeof device === 'string' && /^cuda:\d+$/.test(device)))
-    throw new TensorboltError(op, `unknown device ${JSON.stringify(device)}; expected 'cpu' or 'cuda'`);
+    throw new TensorboltError(op, `unknown device ${fmtValue(device)}; expected 'cpu' or 'cuda'`);
   if (!cudaBinding()) throw new TensorboltError(op, `device 'cuda' is not available: ${cudaUnavailableMessage()}`);
   throw new TensorboltError(
     op,
