@@ -250,6 +250,9 @@ export class Conv2D extends Layer {
   }
 
   call(x: Tensor): Tensor {
+    // ReLU runs inside the convolution's own pass (same values and gradients, one pass less each way).
+    if (this.activation === 'relu')
+      return conv2dOp(x, this.kernel!, this.bias, { strides: this.strides, padding: this.padding, dataFormat: 'NHWC', activation: 'relu' });
     return activationByName(this.activation)(this.callLinear(x));
   }
 
