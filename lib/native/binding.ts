@@ -125,6 +125,19 @@ export interface NativeBinding {
   conv2dBackward(x: F32, weight: F32, dy: F32, dx: F32 | null, dweight: F32 | null, dbias: F32 | null, dims: I32,
                  y?: F32 | null, act?: number): void;
 
+  // ---- dense layer (native/cpu/linear.cc) ----
+  /**
+   * y (m, n) = act(x (m, k) @ W + b): W is (k, n), or (n, k) when transW; b (n) may be null;
+   * act 0 none, 1 ReLU. One GEMM and one pass over y.
+   */
+  linear(x: F32, w: F32, b: F32 | null, y: F32, m: number, n: number, k: number, transW: boolean, act: number): void;
+  /**
+   * Gradients of linear(); any of dx, dw, db may be null, the others are overwritten. With act 1,
+   * y is the forward's output (dy counts where y > 0); otherwise y may be null.
+   */
+  linearBackward(x: F32, w: F32, dy: F32, y: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null,
+                 m: number, n: number, k: number, transW: boolean, act: number): void;
+
   // ---- pooling (native/cpu/pool2d.cc) ----
   // dims (Int32Array, 12): [n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft] + layout
   // as a 13th entry (0 NCHW, 1 NHWC). Max pooling records the flat input index of each max in argmax.

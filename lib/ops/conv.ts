@@ -5,7 +5,9 @@ import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { describe, i32, requireFloat, requireRank, tensorArg } from './util.js';
+import { describe, fusedActivationCode, i32, requireFloat, requireRank, tensorArg, type FusedActivation } from './util.js';
+
+export type { FusedActivation } from './util.js';
 
 export type DataFormat = 'NHWC' | 'NCHW';
 /**
@@ -27,16 +29,6 @@ export interface Conv2dOptions {
    * included, without a second pass over the output and its gradient.
    */
   activation?: FusedActivation;
-}
-
-/** Activations conv2d (and linear) can apply in their own pass. */
-export type FusedActivation = 'linear' | 'relu';
-
-/** Native code of a fused activation (0 none, 1 ReLU); throws naming op on anything else. */
-export function fusedActivationCode(op: string, a: unknown): number {
-  if (a === undefined || a === 'linear') return 0;
-  if (a === 'relu') return 1;
-  throw new TensorboltError(op, `activation must be 'relu' or 'linear' (apply other activations as their own op), got ${JSON.stringify(a) ?? describe(a)}`);
 }
 
 /** How a window slides along one axis. */

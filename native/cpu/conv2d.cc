@@ -280,23 +280,23 @@ Status BackwardNchw(const Conv2dDims& d, const float* x, const float* weight, co
 }  // namespace
 
 Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
-                     ConvAct act) {
+                     FusedAct act) {
   if (d.n == 0) return Status::Ok();
-  const bool relu = act == ConvAct::kRelu;
+  const bool relu = act == FusedAct::kRelu;
   return d.nhwc ? ForwardNhwc(d, x, weight, bias, y, relu) : ForwardNchw(d, x, weight, bias, y, relu);
 }
 
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
-                      float* dweight, float* dbias, const float* y, ConvAct act) {
+                      float* dweight, float* dbias, const float* y, FusedAct act) {
   const int64_t K = d.c * d.kh * d.kw;
-  if (act == ConvAct::kRelu && !y) return Status::Error("the output y is needed for the ReLU gradient");
+  if (act == FusedAct::kRelu && !y) return Status::Error("the output y is needed for the ReLU gradient");
   if (d.n == 0) {
     if (dweight) std::fill(dweight, dweight + K * d.oc, 0.f);
     if (dbias) std::fill(dbias, dbias + d.oc, 0.f);
     return Status::Ok();
   }
   if (!dx && !dweight && !dbias) return Status::Ok();
-  const float* reluY = act == ConvAct::kRelu ? y : nullptr;
+  const float* reluY = act == FusedAct::kRelu ? y : nullptr;
   return d.nhwc ? BackwardNhwc(d, x, weight, dy, dx, dweight, dbias, reluY)
                 : BackwardNchw(d, x, weight, dy, dx, dweight, dbias, reluY);
 }

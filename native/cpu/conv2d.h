@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 
+#include "common/ops.h"
 #include "common/status.h"
 
 namespace tb::cpu {
@@ -14,18 +15,15 @@ struct Conv2dDims {
   bool nhwc;
 };
 
-// An activation applied to the output in the same pass (the GEMM's epilogue).
-enum class ConvAct : int { kNone = 0, kRelu = 1 };
-
 // y = act(conv(x, weight) + bias); bias (OC) may be null. Fails only when a workspace cannot be
 // allocated.
 Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
-                     ConvAct act = ConvAct::kNone);
+                     FusedAct act = FusedAct::kNone);
 
 // Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null. dy is the
 // gradient of the output y; with act = kRelu, y (the forward's output) is needed and dy is taken as
 // zero where y <= 0. Results do not depend on the thread count.
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
-                      float* dweight, float* dbias, const float* y = nullptr, ConvAct act = ConvAct::kNone);
+                      float* dweight, float* dbias, const float* y = nullptr, FusedAct act = FusedAct::kNone);
 
 }  // namespace tb::cpu

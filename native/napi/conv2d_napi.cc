@@ -39,9 +39,9 @@ Sizes ReadConvDims(const Args& a, size_t i) {
 }
 
 // Optional trailing activation code (absent or undefined: none).
-cpu::ConvAct ReadAct(const Args& a, size_t i) {
-  if (a.info.Length() <= i || a.IsNull(i)) return cpu::ConvAct::kNone;
-  return static_cast<cpu::ConvAct>(a.Int(i, "act", 0, 1));
+FusedAct ReadAct(const Args& a, size_t i) {
+  if (a.info.Length() <= i || a.IsNull(i)) return FusedAct::kNone;
+  return static_cast<FusedAct>(a.Int(i, "act", 0, 1));
 }
 
 void NoAlias(const Args& a, const float* out, int64_t nOut, const char* outName, const float* in, int64_t nIn,
@@ -84,8 +84,8 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
     for (const auto& in : ins) NoAlias(a, outs[i].p, outs[i].n, outs[i].name, in.p, in.n, in.name);
     for (size_t j = i + 1; j < 3; ++j) NoAlias(a, outs[i].p, outs[i].n, outs[i].name, outs[j].p, outs[j].n, outs[j].name);
   }
-  const cpu::ConvAct act = ReadAct(a, 8);
-  const float* y = act == cpu::ConvAct::kNone ? nullptr : a.F32(7, "y", s.y);
+  const FusedAct act = ReadAct(a, 8);
+  const float* y = act == FusedAct::kNone ? nullptr : a.F32(7, "y", s.y);
   if (y) {
     const Buf outs2[] = {{dx, dx ? s.x : 0, "dx"}, {dw, dw ? s.w : 0, "dweight"}, {db, db ? s.d.oc : 0, "dbias"}};
     for (const auto& o : outs2) NoAlias(a, o.p, o.n, o.name, y, s.y, "y");
