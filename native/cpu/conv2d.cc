@@ -7,7 +7,9 @@
 // descheduled simply takes fewer chunks (dynamic schedule). The weight gradient is accumulated in a
 // fixed number of per-image-group partials summed in a fixed order, so it does not depend on the
 // thread count or on which thread took which chunk. Small windows (K = KH*KW*C <= 16, a first layer
-// on 1-3 channels) skip im2col for direct kernels (conv2d_direct.cc). A 1x1, stride-1, unpadded
+// on 1-3 channels) skip im2col for direct kernels (conv2d_direct.cc); stride-1 convolutions with
+// channels in blocks of 16 use implicit-GEMM kernels that read windows straight from the image
+// (conv2d_fast.cc, AVX2 + FMA builds). A 1x1, stride-1, unpadded
 // convolution skips im2col: x already is the column matrix.
 //
 // NCHW (nn.Conv2d): one image at a time, chunks of its output positions, each kernel parallel inside.
@@ -37,13 +39,40 @@ constexpr int64_t kDirectK = 16;
 constexpr int64_t kMaxGroups = 16;
 
 // Per thread (the caller's and each OpenMP worker's), so concurrent tasks never share a buffer.
-thread_local Workspace t_cols, t_dcols, t_dy, t_partials;
+thread_local Workspace t_cols, t_dcols, t_dy, t_partials, t_padX, t_padG, t_packed;
 
 bool OneByOne(const Conv2dDims& d) {
   return d.kh == 1 && d.kw == 1 && d.strideH == 1 && d.strideW == 1 && d.padTop == 0 && d.padLeft == 0;
 }
 
 bool SmallWindow(const Conv2dDims& d) { return d.kh * d.kw * d.c <= kDirectK && d.oc <= 256; }
+
+// The implicit-GEMM kernels (conv2d_fast.cc) apply: NHWC, stride 1, a window larger than the
+// direct kernels take, and channel counts in whole 16-float (output) and 4-float (input) blocks.
+bool FastForward(const Conv2dDims& d) {
+  return conv::FastConvAvailable() && d.nhwc && d.strideH == 1 && d.strideW == 1 && !SmallWindow(d) &&
+         !OneByOne(d) && d.kh * d.kw <= 64 && d.oc % 16 == 0;
+}
+bool FastBackward(const Conv2dDims& d, bool needDx) {
+  return conv::FastConvAvailable() && d.nhwc && d.strideH == 1 && d.strideW == 1 && !SmallWindow(d) &&
+         !OneByOne(d) && d.kh * d.kw <= 64 && d.oc % 16 == 0 && d.c % 4 == 0 && (!needDx || d.c % 16 == 0);
+}
+
+// Image n of x with padTop/padLeft zeros before it and enough after that every window of the
+// (oh, ow) output is inside: (oh + kh - 1, ow + kw - 1, C). x itself when there is no padding.
+const float* PaddedImage(const Conv2dDims& d, const float* x, int64_t n, int64_t* wp) {
+  const int64_t hp = d.oh + d.kh - 1, w = d.ow + d.kw - 1, C = d.c;
+  *wp = w;
+  const float* img = x + n * d.h * d.w * C;
+  if (d.padTop == 0 && d.padLeft == 0 && hp == d.h && w == d.w) return img;
+  float* buf = t_padX.Get(hp * w * C);
+  if (!buf) return nullptr;
+  std::fill(buf, buf + hp * w * C, 0.f);
+  const int64_t cols = std::min(d.w, w - d.padLeft);
+  for (int64_t iy = 0; iy < d.h && iy + d.padTop < hp; ++iy)
+    std::memcpy(buf + ((iy + d.padTop) * w + d.padLeft) * C, img + iy * d.w * C, sizeof(float) * cols * C);
+  return buf;
+}
 
 // Runs body(i) for i in [0, n): spread over the team when there is more than one task and we are not
 // already inside a parallel region; otherwise in order on this thread (whose kernels may then use
@@ -93,6 +122,23 @@ Status ForwardNhwc(const Conv2dDims& d, const float* x, const float* weight, con
     });
     return Status::Ok();
   }
+  if (FastForward(d)) {
+    float* packed = t_packed.Get(K * OC);
+    if (!packed) return Status::Error("out of memory for the packed weights");
+    conv::PackFastWeights(d, weight, false, packed);
+    std::atomic<bool> oom{false};
+    ForEachTask(d.n, [&](int64_t n) {
+      int64_t wp = 0;
+      const float* in = PaddedImage(d, x, n, &wp);
+      if (!in) {
+        oom = true;
+        return;
+      }
+      conv::FastForwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu,
+                             y + n * d.oh * d.ow * OC);
+    });
+    return oom ? Status::Error("out of memory for the padded image") : Status::Ok();
+  }
   const bool direct = OneByOne(d);
   const int64_t chunk = std::clamp<int64_t>(kChunkFloats / K, 16, rows);
   std::atomic<bool> oom{false};
@@ -129,47 +175,93 @@ Status BackwardNhwc(const Conv2dDims& d, const float* x, const float* weight, co
     if (!pw) return Status::Error("out of memory for the weight-gradient workspace");
   }
   std::vector<double> pb(dbias ? static_cast<size_t>(groups * OC) : 0, 0.0);
-  const int64_t chunkMax = std::clamp<int64_t>(kChunkFloats / std::max(K, OC), 16, per * ohw);
-  const bool gemmPass = dx || (!small && (dweight || dbias));
   std::atomic<bool> oom{false};
-  ForEachTask(groups, [&](int64_t g) {
-    const int64_t n0 = g * per, n1 = std::min(d.n, n0 + per);
-    const int64_t g0 = n0 * ohw, g1 = n1 * ohw;
-    float* gw = pw ? pw + g * K * OC : nullptr;
-    double* gb = dbias ? pb.data() + g * OC : nullptr;
-    if (gw) std::fill(gw, gw + K * OC, 0.f);
-    if (dx && !direct) std::fill(dx + n0 * d.h * d.w * d.c, dx + n1 * d.h * d.w * d.c, 0.f);
-    if (small && (gw || gb)) conv::DirectWeightGradNhwc(d, x, dy, reluY, g0, g1, gw, gb);
-    if (!gemmPass) return;
-    // Even chunks over the group's rows.
-    const int64_t nc = (g1 - g0 + chunkMax - 1) / chunkMax, chunk = (g1 - g0 + nc - 1) / nc;
-    float* cols = !small && gw && !direct ? t_cols.Get(chunk * K) : nullptr;
-    float* dcols = dx && !direct ? t_dcols.Get(chunk * K) : nullptr;
-    float* masked = reluY ? t_dy.Get(chunk * OC) : nullptr;
-    if ((!small && gw && !direct && !cols) || (dx && !direct && !dcols) || (reluY && !masked)) {
-      oom = true;
-      return;
+  if (FastBackward(d, dx != nullptr)) {
+    // dy zero-padded by KH-1 / KW-1 (minus the forward's padding) around each image, so that the
+    // input gradient is a valid convolution of it with the flipped kernel.
+    const int64_t hg = d.h + d.kh - 1, wg = d.w + d.kw - 1, offY = d.kh - 1 - d.padTop, offX = d.kw - 1 - d.padLeft;
+    float* packed = nullptr;
+    if (dx) {
+      packed = t_packed.Get(K * OC);
+      if (!packed) return Status::Error("out of memory for the packed weights");
+      conv::PackFastWeights(d, weight, true, packed);
     }
-    for (int64_t r0 = g0; r0 < g1; r0 += chunk) {
-      const int64_t r1 = std::min(g1, r0 + chunk), R = r1 - r0;
-      const float* gr = dy + r0 * OC;
-      if (reluY) {
-        MaskRelu(gr, reluY + r0 * OC, R * OC, masked);
-        gr = masked;
+    ForEachTask(groups, [&](int64_t g) {
+      float* gw = pw ? pw + g * K * OC : nullptr;
+      double* gb = dbias ? pb.data() + g * OC : nullptr;
+      if (gw) std::fill(gw, gw + K * OC, 0.f);
+      float* gp = t_padG.Get(hg * wg * OC);
+      if (!gp) {
+        oom = true;
+        return;
       }
-      if (!small && gb) conv::AddColumnSums(gr, R, OC, gb);
-      if (!small && gw) {
-        // dW (K, OC) += cols^T (K, R) @ dy (R, OC)
-        if (!direct) conv::Im2colNhwc(d, x, r0, r1, cols);
-        Sgemm(true, false, K, OC, R, 1.f, direct ? x + r0 * K : cols, K, gr, OC, 1.f, gw, OC);
+      std::fill(gp, gp + hg * wg * OC, 0.f);
+      for (int64_t n = g * per; n < std::min(d.n, (g + 1) * per); ++n) {
+        for (int64_t oy = 0; oy < d.oh; ++oy) {
+          const int64_t r = (n * d.oh + oy) * d.ow * OC;
+          float* dst = gp + ((oy + offY) * wg + offX) * OC;
+          if (reluY)
+            MaskRelu(dy + r, reluY + r, d.ow * OC, dst);
+          else
+            std::memcpy(dst, dy + r, sizeof(float) * d.ow * OC);
+          if (gb) conv::AddColumnSums(dst, d.ow, OC, gb);
+        }
+        const float* gin = gp + (offY * wg + offX) * OC;
+        if (gw) {
+          int64_t wp = 0;
+          const float* xin = PaddedImage(d, x, n, &wp);
+          if (!xin) {
+            oom = true;
+            return;
+          }
+          conv::FastWeightGradImage(d, xin, wp, gin, wg * OC, gw);
+        }
+        if (dx) conv::FastForwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false,
+                                       dx + n * d.h * d.w * d.c);
       }
-      if (dx) {
-        // dcols (R, K) = dy (R, OC) @ W^T; W is stored (K, OC).
-        Sgemm(false, true, R, K, OC, 1.f, gr, OC, weight, OC, 0.f, direct ? dx + r0 * K : dcols, K);
-        if (!direct) conv::Col2imNhwc(d, dcols, r0, r1, dx);
+    });
+  } else {
+    const int64_t chunkMax = std::clamp<int64_t>(kChunkFloats / std::max(K, OC), 16, per * ohw);
+    const bool gemmPass = dx || (!small && (dweight || dbias));
+    ForEachTask(groups, [&](int64_t g) {
+      const int64_t n0 = g * per, n1 = std::min(d.n, n0 + per);
+      const int64_t g0 = n0 * ohw, g1 = n1 * ohw;
+      float* gw = pw ? pw + g * K * OC : nullptr;
+      double* gb = dbias ? pb.data() + g * OC : nullptr;
+      if (gw) std::fill(gw, gw + K * OC, 0.f);
+      if (dx && !direct) std::fill(dx + n0 * d.h * d.w * d.c, dx + n1 * d.h * d.w * d.c, 0.f);
+      if (small && (gw || gb)) conv::DirectWeightGradNhwc(d, x, dy, reluY, g0, g1, gw, gb);
+      if (!gemmPass) return;
+      // Even chunks over the group's rows.
+      const int64_t nc = (g1 - g0 + chunkMax - 1) / chunkMax, chunk = (g1 - g0 + nc - 1) / nc;
+      float* cols = !small && gw && !direct ? t_cols.Get(chunk * K) : nullptr;
+      float* dcols = dx && !direct ? t_dcols.Get(chunk * K) : nullptr;
+      float* masked = reluY ? t_dy.Get(chunk * OC) : nullptr;
+      if ((!small && gw && !direct && !cols) || (dx && !direct && !dcols) || (reluY && !masked)) {
+        oom = true;
+        return;
       }
-    }
-  });
+      for (int64_t r0 = g0; r0 < g1; r0 += chunk) {
+        const int64_t r1 = std::min(g1, r0 + chunk), R = r1 - r0;
+        const float* gr = dy + r0 * OC;
+        if (reluY) {
+          MaskRelu(gr, reluY + r0 * OC, R * OC, masked);
+          gr = masked;
+        }
+        if (!small && gb) conv::AddColumnSums(gr, R, OC, gb);
+        if (!small && gw) {
+          // dW (K, OC) += cols^T (K, R) @ dy (R, OC)
+          if (!direct) conv::Im2colNhwc(d, x, r0, r1, cols);
+          Sgemm(true, false, K, OC, R, 1.f, direct ? x + r0 * K : cols, K, gr, OC, 1.f, gw, OC);
+        }
+        if (dx) {
+          // dcols (R, K) = dy (R, OC) @ W^T; W is stored (K, OC).
+          Sgemm(false, true, R, K, OC, 1.f, gr, OC, weight, OC, 0.f, direct ? dx + r0 * K : dcols, K);
+          if (!direct) conv::Col2imNhwc(d, dcols, r0, r1, dx);
+        }
+      }
+    });
+  }
   if (oom) return Status::Error("out of memory for the im2col workspace");
   if (dweight) {
     const int64_t nw = K * OC;

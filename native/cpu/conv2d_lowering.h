@@ -52,4 +52,21 @@ void DirectForwardNhwc(const Conv2dDims& d, const float* x, const float* weight,
 void DirectWeightGradNhwc(const Conv2dDims& d, const float* x, const float* dy, const float* y, int64_t r0,
                           int64_t r1, float* dw, double* db);
 
+// Implicit-GEMM kernels for NHWC, stride 1 (conv2d_fast.cc); FastConvAvailable() is false when the
+// build has no AVX2 + FMA, and the others must then not be called.
+bool FastConvAvailable();
+// The weight repacked for FastForwardImage: in 16-channel blocks of the output; for the input
+// gradient (forInputGrad), the kernel flipped with each tap transposed (output channels = C).
+// packed holds KH*KW*C*OC floats. Needs OC % 16 == 0 (forward) or C % 16 == 0 (input gradient).
+void PackFastWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed);
+// One image: out (oh, ow, cout) = act(bias + valid conv of in (hp, wp, cin) with the packed kernel
+// (kh x kw)); oh = hp - kh + 1, ow = wp - kw + 1; cout % 16 == 0.
+void FastForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
+                      int64_t ow, int64_t cout, const float* packed, const float* bias, bool relu, float* out);
+// One image: dw (KH, KW, C, OC) += the weight gradient from xin (rows of wp pixels, C channels, the
+// image already padded so that output (oy, ox) reads xin at (oy + ky, ox + kx)) and g (oh rows at
+// stride ldgRow floats, ow pixels of OC channels). Needs C % 4 == 0 and OC % 16 == 0.
+void FastWeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
+                         float* dw);
+
 }  // namespace tb::cpu::conv
