@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { native } from '../../lib/native/load.js';
 import { linear } from '../../lib/ops/linear.js';
-import { backends, checkOp, expectOpError, withBackend, type Ref } from '../helpers/opcheck.js';
+import { backends, checkOp, expectOpError, mulberry, withBackend, type Ref } from '../helpers/opcheck.js';
 
 function naive(x: Ref, w: Ref, b: Ref | undefined, tw: boolean): Ref {
   const k = x.shape[x.shape.length - 1]!;
@@ -67,6 +67,55 @@ describe('linear', () => {
           expect(want[0]!.some((v) => v === 0)).toBe(true);
         });
     });
+
+  // Mostly-zero inputs take the zero-skipping products (native/cpu/linear_sparse.cc).
+  for (const [m, k, n, density] of [[64, 300, 70, 0.1], [128, 784, 128, 0.19], [40, 512, 16, 0.02]] as const)
+    it(`mostly-zero input ${m}x${k} (density ${density}) @ ${k}x${n}: values and gradients match a float64 reference`, () => {
+      const rnd = mulberry(5);
+      const xv = new Float32Array(m * k).map(() => (rnd() < density ? rnd() * 2 - 1 : 0));
+      const wv = new Float32Array(k * n).map(() => rnd() - 0.5);
+      const bv = new Float32Array(n).map(() => rnd() - 0.5);
+      const gv = new Float32Array(m * n).map(() => rnd() * 2 - 1);
+      for (const act of ['linear', 'relu'] as const) {
+        const x = tb.tensor(xv, [m, k]);
+        const w = tb.tensor(wv, [k, n]);
+        const b = tb.tensor(bv, [n]);
+        w.requiresGrad = true;
+        b.requiresGrad = true;
+        const y = linear(x, w, b, { activation: act });
+        y.backward(tb.tensor(gv, [m, n]));
+        const ref = naive({ shape: [m, k], data: Float64Array.from(xv) }, { shape: [k, n], data: Float64Array.from(wv) },
+          { shape: [n], data: Float64Array.from(bv) }, false).data;
+        const g = Float64Array.from(gv, (v, i) => (act === 'relu' && ref[i]! <= 0 ? 0 : v));
+        const dw = new Float64Array(k * n), db = new Float64Array(n);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            db[j] += g[i * n + j]!;
+            for (let p = 0; p < k; p++) dw[p * n + j] += xv[i * k + p]! * g[i * n + j]!;
+          }
+        const near = (got: Float32Array, want: ArrayLike<number>, what: string): void => {
+          expect(got.length, what).toBe(want.length);
+          for (let i = 0; i < want.length; i++)
+            if (!(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)))) expect.fail(`${what}[${i}]: ${got[i]} vs ${want[i]}`);
+        };
+        near(y.dataSync() as Float32Array, act === 'relu' ? ref.map((v) => Math.max(v, 0)) : ref, `${act} y`);
+        near(w.grad!.dataSync() as Float32Array, dw, `${act} dweight`);
+        near(b.grad!.dataSync() as Float32Array, db, `${act} dbias`);
+        tb.dispose([x, w, b, y]);
+      }
+    });
+
+  it('a mostly-zero input still turns an infinite weight into NaN, as the dense product does', () => {
+    const m = 32, k = 512, n = 16;
+    const xv = new Float32Array(m * k);
+    xv[5] = 1; // row 0 has one non-zero at column 5; every other product with w[7][*] is 0 * inf
+    const wv = new Float32Array(k * n).fill(0.5);
+    wv[7 * n + 3] = Infinity;
+    const y = linear(tb.tensor(xv, [m, k]), tb.tensor(wv, [k, n])).dataSync();
+    expect(Number.isNaN(y[3])).toBe(true);
+    expect(Number.isNaN(y[n + 3])).toBe(true);
+    expect(y[0]).toBe(0.5);
+  });
 
   it('rejects bad shapes and options; the binding checks its arguments', () => {
     const x = tb.zeros([2, 3]);
