@@ -79,9 +79,9 @@ function run<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ch
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
-/** Runs dist/bench/worker.js with the spec in a fresh node process. */
-export function runNode<T>(spec: object): Promise<ChildOutcome<T>> {
-  return run<T>(process.execPath, [join(benchDir, 'worker.js'), JSON.stringify(spec)], userEnv);
+/** Runs dist/bench/worker.js with the spec in a fresh node process (extra environment variables in env). */
+export function runNode<T>(spec: object, env: Record<string, string> = {}): Promise<ChildOutcome<T>> {
+  return run<T>(process.execPath, [join(benchDir, 'worker.js'), JSON.stringify(spec)], { ...userEnv, ...env });
 }
 
 /** Runs bench/torch_bench.py; threads also sizes the OpenMP and BLAS pools torch uses. */

@@ -170,11 +170,15 @@ void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     return;
   }
   // Split the longer side of C; blocks of whole register tiles (rows in 16s, columns in 16s), at
-  // least 64 wide so each call still runs the packed kernel efficiently, up to 2 per thread.
+  // least 64 wide so each call still runs the packed kernel efficiently. One block per thread for
+  // mid-sized products (every block packs the other operand again: at n = 256, four blocks on two
+  // threads ran at half the speed of two); two per thread for large ones, so that a descheduled
+  // thread leaves only a small block behind.
   const bool splitRows = M >= N;
   const int64_t len = splitRows ? M : N;
   const int64_t minBlock = 64;
-  int64_t blocks = std::min<int64_t>(2 * threads, std::max<int64_t>(1, len / minBlock));
+  const int64_t perThread = flops >= 2e8 ? 2 : 1;
+  int64_t blocks = std::min<int64_t>(perThread * threads, std::max<int64_t>(1, len / minBlock));
   if (blocks < 2) {
     SgemmOneThread(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
