@@ -25,23 +25,25 @@ export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
   // consecutive batch ends (the whole step, including fit's own per-batch work).
   const nSteps = spec.warmup + spec.steps;
   const n = Math.min(train.images.shape[0]!, nSteps * spec.batch);
-  const x = train.images.slice([0, 0, 0, 0], [n, -1, -1, -1]);
-  const y = yTrain.slice([0, 0], [n, -1]);
   const trainStepMs: number[] = [];
-  let t0 = 0;
-  await model.fit(x, y, {
-    batchSize: spec.batch, epochs: 1, verbose: 0, seed: spec.seed,
-    callbacks: {
-      onBatchBegin: (b: number) => { if (b === 0) t0 = performance.now(); },
-      onBatchEnd: (b: number) => {
-        const t = performance.now();
-        if (b >= spec.warmup) trainStepMs.push(t - t0);
-        t0 = t;
+  if (n > 0) {
+    const x = train.images.slice([0, 0, 0, 0], [n, -1, -1, -1]);
+    const y = yTrain.slice([0, 0], [n, -1]);
+    let t0 = 0;
+    await model.fit(x, y, {
+      batchSize: spec.batch, epochs: 1, verbose: 0, seed: spec.seed,
+      callbacks: {
+        onBatchBegin: (b: number) => { if (b === 0) t0 = performance.now(); },
+        onBatchEnd: (b: number) => {
+          const t = performance.now();
+          if (b >= spec.warmup) trainStepMs.push(t - t0);
+          t0 = t;
+        },
       },
-    },
-  });
-  x.dispose();
-  y.dispose();
+    });
+    x.dispose();
+    y.dispose();
+  }
 
   const inferStepMs: number[] = [];
   const nTest = test.images.shape[0]!;

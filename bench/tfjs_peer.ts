@@ -82,7 +82,7 @@ export async function tfjsTrain(spec: TrainSpec): Promise<TrainResult> {
   const y = yTrain.slice([0, 0], [n, -1]);
   let t0 = 0;
   let tTimed = 0;
-  try {
+  if (n > 0) try {
     await model.fit(x, y, {
       batchSize: spec.batch, epochs: 1, verbose: 0, shuffle: true,
       callbacks: {

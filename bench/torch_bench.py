@@ -87,11 +87,13 @@ def train(spec):
         return loss.item(), (out.argmax(1) == y).float().mean().item()
 
     model.train()
-    perm = torch.randperm(n, generator=g)
-    samples = []
+    # As the Node peers' fit(): the first (warmup + steps) batches' worth of images, shuffled.
     total = spec["warmup"] + spec["steps"]
+    sub = min(n, total * bs)
+    perm = torch.randperm(sub, generator=g)
+    samples = []
     for b in range(total):
-        lo = (b * bs) % (n - bs)
+        lo = (b * bs) % max(1, sub - bs + 1)
         idx = perm[lo: lo + bs]
         t0 = time.perf_counter()
         step(idx)
