@@ -1,12 +1,12 @@
 // bench/gemm: square sgemm GFLOP/s at n = 128..2048 through the binding (native gemm on JS typed
 // arrays, and tb.matmul with its output allocation), next to OpenBLAS called directly from a small
 // C++ program in the same run. Results go to bench/results/gemm-<date>.{md,json}.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as tb from '../lib/index.js';
 import { native, packageRoot } from '../lib/native/load.js';
+import { gemmDirect } from './gemm_direct.js';
 import { mdTable, median, minMax, timeMs } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -14,22 +14,6 @@ const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
 const reps = quick ? 3 : 7;
 const root = packageRoot();
 const gflops = (n: number, ms: number) => (2 * n ** 3) / (ms * 1e6);
-
-function direct(): Map<number, number[]> | string {
-  const flags = execFileSync('node', [join(root, 'scripts/openblas.cjs'), 'libraries'], { encoding: 'utf8' }).trim();
-  const inc = execFileSync('node', [join(root, 'scripts/openblas.cjs'), 'include_dirs'], { encoding: 'utf8' }).trim();
-  if (!flags) return 'OpenBLAS not found';
-  const exe = join(root, 'build', 'bench-gemm-direct');
-  mkdirSync(join(root, 'build'), { recursive: true });
-  execFileSync('g++', ['-O2', join(root, 'bench/gemm_direct.cc'), `-I${inc}`, ...flags.split(/\s+/), '-o', exe]);
-  const out = execFileSync(exe, [String(reps), ...sizes.map(String)], { encoding: 'utf8' });
-  const m = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const r = JSON.parse(line) as { n: number; samples_ms: number[] };
-    m.set(r.n, r.samples_ms);
-  }
-  return m;
-}
 
 function viaBinding(n: number): { raw: number[]; matmul: number[] } {
   const a = tb.randn([n, n], 0, 1, { seed: 1 });
@@ -52,7 +36,8 @@ function viaBinding(n: number): { raw: number[]; matmul: number[] } {
 }
 
 const info = tb.backendInfo();
-const d = direct();
+const dm = gemmDirect(sizes, reps, info.threads);
+const d = typeof dm === 'string' ? dm : new Map(Object.entries(dm).map(([k, v]) => [Number(k), v]));
 const rows: (string | number)[][] = [];
 const json: Record<string, unknown>[] = [];
 for (const n of sizes) {

@@ -19,3 +19,17 @@ export function timeMs(fn: () => void): number {
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
+
+/** 12345.6 -> "12,346"; small values keep 3 significant digits. */
+export function fmtNum(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  return x.toPrecision(3);
+}
+
+/** "median (min–max)" of per-sample values. */
+export function fmtSpread(xs: number[]): string {
+  if (xs.length === 0) return 'n/a';
+  const [lo, hi] = minMax(xs);
+  return `${fmtNum(median(xs))} (${fmtNum(lo)}–${fmtNum(hi)})`;
+}

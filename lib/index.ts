@@ -12,6 +12,7 @@ export {
 } from './tensor/creation.js';
 export * from './ops/reshape.js';
 export * from './ops/matmul.js';
+export * from './ops/linear.js';
 export * from './ops/elementwise.js';
 export * from './ops/activation.js';
 export * from './ops/softmax.js';

@@ -125,10 +125,28 @@ export interface NativeBinding {
   // layout 0 = NCHW with weight (OC, C, KH, KW) (PyTorch); layout 1 = NHWC with weight (KH, KW, C, OC)
   // (Keras/TensorFlow.js). x is (N, C, H, W) or (N, H, W, C); y is (N, OC, OH, OW) or (N, OH, OW, OC).
   // dims (Int32Array, 14): [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, layout]
-  // (dilation 1). Padding beyond the input reads zeros. bias (OC) may be null.
-  conv2d(x: F32, weight: F32, bias: F32 | null, y: F32, dims: I32): void;
-  /** Gradients; any of dx, dweight, dbias may be null. dx/dweight/dbias are overwritten. */
-  conv2dBackward(x: F32, weight: F32, dy: F32, dx: F32 | null, dweight: F32 | null, dbias: F32 | null, dims: I32): void;
+  // (dilation 1). Padding beyond the input reads zeros. bias (OC) may be null. act: 0 none, 1 ReLU
+  // applied to the output in the same pass.
+  conv2d(x: F32, weight: F32, bias: F32 | null, y: F32, dims: I32, act?: number): void;
+  /**
+   * Gradients; any of dx, dweight, dbias may be null. dx/dweight/dbias are overwritten. With act 1
+   * (ReLU fused in the forward), y is that forward's output and dy is the gradient of y.
+   */
+  conv2dBackward(x: F32, weight: F32, dy: F32, dx: F32 | null, dweight: F32 | null, dbias: F32 | null, dims: I32,
+                 y?: F32 | null, act?: number): void;
+
+  // ---- dense layer (native/cpu/linear.cc) ----
+  /**
+   * y (m, n) = act(x (m, k) @ W + b): W is (k, n), or (n, k) when transW; b (n) may be null;
+   * act 0 none, 1 ReLU. One GEMM and one pass over y.
+   */
+  linear(x: F32, w: F32, b: F32 | null, y: F32, m: number, n: number, k: number, transW: boolean, act: number): void;
+  /**
+   * Gradients of linear(); any of dx, dw, db may be null, the others are overwritten. With act 1,
+   * y is the forward's output (dy counts where y > 0); otherwise y may be null.
+   */
+  linearBackward(x: F32, w: F32, dy: F32, y: F32 | null, dx: F32 | null, dw: F32 | null, db: F32 | null,
+                 m: number, n: number, k: number, transW: boolean, act: number): void;
 
   // ---- pooling (native/cpu/pool2d.cc) ----
   // dims (Int32Array, 12): [n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft] + layout

@@ -17,6 +17,10 @@ export const ActivationOp = {
 } as const;
 export type ActivationOpName = keyof typeof ActivationOp;
 
+/** An activation conv2d and linear apply to their own output. */
+export const FusedAct = { linear: 0, relu: 1 } as const;
+export type FusedActName = keyof typeof FusedAct;
+
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
 export type ReduceOpName = keyof typeof ReduceOp;
 

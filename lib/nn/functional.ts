@@ -1,7 +1,7 @@
 // nn.functional: stateless building blocks, PyTorch names. Losses reduce with 'mean' by default.
 import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { matmul } from '../ops/matmul.js';
+import { linear as linearOp } from '../ops/linear.js';
 import { abs, add, clip, div, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
 import { isGradEnabled, noGrad, record } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
@@ -27,8 +27,7 @@ function reduce(op: string, x: Tensor, reduction: Reduction = 'mean'): Tensor {
 
 /** y = x @ weightᵀ + bias, weight (out, in) as in PyTorch. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  const y = matmul(x, weight, { transposeB: true });
-  return bias ? add(y, bias) : y;
+  return linearOp(x, weight, bias ?? null, { transposeWeight: true });
 }
 
 /** PyTorch conv2d on NCHW input, weight (OC, C, KH, KW). */

@@ -6,8 +6,7 @@ import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
 import { activationByName } from '../ops/activation.js';
-import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { linear as linearOp } from '../ops/linear.js';
 import { conv2d as conv2dOp, convOutputSize } from '../ops/conv.js';
 import { maxPool2d as maxPoolOp, avgPool2d as avgPoolOp, globalAvgPool2d } from '../ops/pool.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
@@ -167,11 +166,12 @@ export class Dense extends Layer {
 
   /** Pre-activation output (the fused softmax-cross-entropy path uses it). */
   callLinear(x: Tensor): Tensor {
-    const y = matmul(x, this.kernel!);
-    return this.bias ? add(y, this.bias) : y;
+    return linearOp(x, this.kernel!, this.bias);
   }
 
   call(x: Tensor): Tensor {
+    // ReLU runs in the same native pass as the product and the bias (same values and gradients).
+    if (this.activation === 'relu') return linearOp(x, this.kernel!, this.bias, { activation: 'relu' });
     return activationByName(this.activation)(this.callLinear(x));
   }
 
@@ -260,6 +260,9 @@ export class Conv2D extends Layer {
   }
 
   call(x: Tensor): Tensor {
+    // ReLU runs inside the convolution's own pass (same values and gradients, one pass less each way).
+    if (this.activation === 'relu')
+      return conv2dOp(x, this.kernel!, this.bias, { strides: this.strides, padding: this.padding, dataFormat: 'NHWC', activation: 'relu' });
     return activationByName(this.activation)(this.callLinear(x));
   }
 

@@ -6,7 +6,9 @@ import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { describe, i32, requireFloat, requireRank, tensorArg } from './util.js';
+import { describe, fusedActivationCode, i32, requireFloat, requireRank, tensorArg, type FusedActivation } from './util.js';
+
+export type { FusedActivation } from './util.js';
 
 export type DataFormat = 'NHWC' | 'NCHW';
 /**
@@ -22,6 +24,12 @@ export interface Conv2dOptions {
   padding?: Padding;
   /** 'NHWC' (default; weight (KH, KW, C, OC)) or 'NCHW' (weight (OC, C, KH, KW)). */
   dataFormat?: DataFormat;
+  /**
+   * An activation applied to the output in the same native pass: 'relu' or 'linear' (none, the
+   * default). conv2d(x, w, b, { activation: 'relu' }) equals relu(conv2d(x, w, b)), gradients
+   * included, without a second pass over the output and its gradient.
+   */
+  activation?: FusedActivation;
 }
 
 /** How a window slides along one axis. */
@@ -155,6 +163,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   requireFloat(op, x, 'x');
   requireFloat(op, weight, 'weight');
   const plan = planConv(op, x, weight, opts);
+  const act = fusedActivationCode(op, opts.activation);
   const oc = plan.dims[4]!;
   if (bias !== null && bias !== undefined) {
     tensorArg(op, bias, 'bias');
@@ -166,15 +175,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   }
   const out = empty(plan.outShape);
   const g = native();
-  g.conv2d(x.f32(op), weight.f32(op), bias ? bias.f32(op) : null, out.f32(op), plan.dims);
+  g.conv2d(x.f32(op), weight.f32(op), bias ? bias.f32(op) : null, out.f32(op), plan.dims, act);
   const b = bias;
   const inputs = b ? [x, weight, b] : [x, weight];
+  // With a fused ReLU the backward reads the output (alive whenever this runs: disposing it drops the node).
   return record(op, out, inputs, (dy) => {
     const dx = x.requiresGrad ? empty(x.shape) : null;
     const dw = weight.requiresGrad ? empty(weight.shape) : null;
     const db = b && b.requiresGrad ? empty(b.shape) : null;
     g.conv2dBackward(x.f32(op), weight.f32(op), dy.f32(op), dx ? dx.f32(op) : null, dw ? dw.f32(op) : null,
-      db ? db.f32(op) : null, plan.dims);
+      db ? db.f32(op) : null, plan.dims, act ? out.f32(op) : null, act);
     return b ? [dx, dw, db] : [dx, dw];
   });
 }

@@ -3,6 +3,7 @@ import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { tensor, type TensorLike } from '../tensor/creation.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import type { DType } from '../tensor/engine.js';
+import { FusedAct } from '../native/opcodes.js';
 
 export { empty };
 
@@ -58,4 +59,14 @@ export function describe(x: unknown): string {
 
 export function i32(values: readonly number[]): Int32Array {
   return Int32Array.from(values);
+}
+
+/** Activations conv2d and linear can apply to their output in their own native pass. */
+export type FusedActivation = 'linear' | 'relu';
+
+/** Native code of a fused activation; throws naming op on anything else. */
+export function fusedActivationCode(op: string, a: unknown): number {
+  if (a === undefined || a === 'linear') return FusedAct.linear;
+  if (a === 'relu') return FusedAct.relu;
+  throw new TensorboltError(op, `activation must be 'relu' or 'linear' (apply other activations as their own op), got ${JSON.stringify(a) ?? describe(a)}`);
 }

@@ -2,6 +2,8 @@
 // (contiguous rows copied with one set() each; no per-element work).
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
+import { noGrad } from '../tensor/autograd.js';
+import { gather } from '../ops/layout.js';
 
 export function numSamples(op: string, x: Tensor, name = 'x'): number {
   if (!(x instanceof Tensor)) throw new TensorboltError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
@@ -12,19 +14,12 @@ export function numSamples(op: string, x: Tensor, name = 'x'): number {
 
 /** Rows idx[from..to) of t as a new tensor. */
 export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: number): Tensor {
+  // Shuffled rows: one native gather (a JS loop made two typed-array views per row, ~0.3 ms a batch).
+  if (idx) return noGrad(() => gather(t, idx.subarray(from, to), 0));
   const n = to - from;
   const row = t.size / Math.max(1, t.shape[0]!);
   const out = empty([n, ...t.shape.slice(1)], t.dtype);
-  const src = t.buf('fit');
-  const dst = out.buf('fit');
-  if (!idx) {
-    dst.set(src.subarray(from * row, to * row) as never);
-  } else {
-    for (let i = 0; i < n; i++) {
-      const r = idx[from + i]!;
-      dst.set(src.subarray(r * row, (r + 1) * row) as never, i * row);
-    }
-  }
+  out.buf('fit').set(t.buf('fit').subarray(from * row, to * row) as never);
   return out;
 }
 

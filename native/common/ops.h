@@ -25,6 +25,9 @@ enum class ActivationOp : int {
   kCount = 10
 };
 
+// An activation a kernel applies to its own output (conv2d, linear): the GEMM's epilogue.
+enum class FusedAct : int { kNone = 0, kRelu = 1, kCount = 2 };
+
 enum class ReduceOp : int { kSum = 0, kMean = 1, kMax = 2, kMin = 3, kProd = 4, kCount = 5 };
 
 enum class ArgReduceOp : int { kArgMax = 0, kArgMin = 1, kCount = 2 };

@@ -20,7 +20,7 @@ inline int MaxThreads() {
 #endif
 }
 
-void SetNumThreads(int n);  // defined in cpu/threads.cc; also sets OpenBLAS's pool when linked
+void SetNumThreads(int n);  // defined in cpu/threads.cc; OpenBLAS stays single-threaded (cpu/gemm.cc)
 
 }  // namespace tb
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 
+#include "common/ops.h"
 #include "common/status.h"
 
 namespace tb::cpu {
@@ -14,11 +15,15 @@ struct Conv2dDims {
   bool nhwc;
 };
 
-// y = conv(x, weight) + bias; bias (OC) may be null. Fails only when the workspace cannot be allocated.
-Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y);
+// y = act(conv(x, weight) + bias); bias (OC) may be null. Fails only when a workspace cannot be
+// allocated.
+Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
+                     FusedAct act = FusedAct::kNone);
 
-// Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null.
+// Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null. dy is the
+// gradient of the output y; with act = kRelu, y (the forward's output) is needed and dy is taken as
+// zero where y <= 0. Results do not depend on the thread count.
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
-                      float* dweight, float* dbias);
+                      float* dweight, float* dbias, const float* y = nullptr, FusedAct act = FusedAct::kNone);
 
 }  // namespace tb::cpu

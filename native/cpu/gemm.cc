@@ -127,8 +127,12 @@ void SgemmPortable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
   }
 }
 
-void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+namespace {
+
+// One call, on the calling thread only: OpenBLAS runs single-threaded (see SetOpenBlasThreads) and
+// the portable kernel's own loop is a nested (hence inactive) OpenMP region inside our teams.
+void SgemmOneThread(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
 #ifdef TB_HAVE_OPENBLAS
   if (g_use_openblas.load(std::memory_order_relaxed) && M > 0 && N > 0 && K > 0) {
     // OpenBLAS rejects ld < 1 even for empty dims; all dims are >= 1 here.
@@ -139,6 +143,68 @@ void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   }
 #endif
   SgemmPortable(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// Below this many multiply-adds a GEMM runs on one thread: waking the team costs more than it saves.
+constexpr double kParallelGemmFlops = 4e6;
+
+}  // namespace
+
+// One thread pool for everything: ours. OpenBLAS stays single-threaded and each of our threads runs
+// it on a block of rows (or columns) of C. Two pools that each size themselves to the machine fight
+// for the cores (OpenBLAS's idle workers spin-yield after every call, right when our next loop
+// starts), and a block split never changes which products and sums make an element of C, so the
+// result does not depend on the thread count. Blocks are handed out dynamically: on a loaded machine
+// a thread that was descheduled does less of the work instead of holding everyone up.
+void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int threads = MaxThreads();
+  const double flops = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+#ifdef _OPENMP
+  const bool nested = omp_in_parallel();
+#else
+  const bool nested = true;
+#endif
+  if (threads <= 1 || nested || flops < kParallelGemmFlops || K <= 0) {
+    SgemmOneThread(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // Split the longer side of C; blocks of whole register tiles (rows in 16s, columns in 16s), at
+  // least 64 wide so each call still runs the packed kernel efficiently. One block per thread for
+  // mid-sized products (every block packs the other operand again: at n = 256, four blocks on two
+  // threads ran at half the speed of two); two per thread for large ones, so that a descheduled
+  // thread leaves only a small block behind.
+  const bool splitRows = M >= N;
+  const int64_t len = splitRows ? M : N;
+  const int64_t minBlock = 64;
+  const int64_t perThread = flops >= 2e8 ? 2 : 1;
+  int64_t blocks = std::min<int64_t>(perThread * threads, std::max<int64_t>(1, len / minBlock));
+  if (blocks < 2) {
+    SgemmOneThread(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const int64_t step = ((len + blocks - 1) / blocks + 15) / 16 * 16;
+  blocks = (len + step - 1) / step;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t lo = b * step, n = std::min(len, lo + step) - lo;
+    if (splitRows) {
+      // rows lo.. of op(A) and of C
+      const float* Ab = transA ? A + lo : A + lo * lda;
+      SgemmOneThread(transA, transB, n, N, K, alpha, Ab, lda, B, ldb, beta, C + lo * ldc, ldc);
+    } else {
+      // columns lo.. of op(B) and of C
+      const float* Bb = transB ? B + lo * ldb : B + lo;
+      SgemmOneThread(transA, transB, M, n, K, alpha, A, lda, Bb, ldb, beta, C + lo, ldc);
+    }
+  }
+}
+
+void SgemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  SgemmOneThread(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 bool HaveOpenBlas() {
@@ -168,5 +234,13 @@ void SetOpenBlasThreads(int n) {
   (void)n;
 #endif
 }
+
+namespace {
+// OpenBLAS starts with a pool sized to the machine; we parallelize around it instead (see Sgemm).
+[[maybe_unused]] const bool g_openblas_single = [] {
+  SetOpenBlasThreads(1);
+  return true;
+}();
+}  // namespace
 
 }  // namespace tb::cpu

@@ -4,9 +4,14 @@
 namespace tb::cpu {
 
 // C = alpha * op(A) @ op(B) + beta * C, row-major. op(A) is (M, K), op(B) is (K, N), C is (M, N);
-// lda/ldb/ldc are the row strides of A, B, C as stored.
+// lda/ldb/ldc are the row strides of A, B, C as stored. Large products are split over our OpenMP
+// threads; inside a parallel region it runs on the calling thread.
 void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// Sgemm on the calling thread only (for callers that already run one task per thread).
+void SgemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // Our own cache-blocked GEMM (used when OpenBLAS is absent or disabled, and as the test reference's
 // fast sibling). Same contract as Sgemm.
@@ -17,6 +22,7 @@ bool HaveOpenBlas();
 bool UsingOpenBlas();
 void SetUseOpenBlas(bool on);  // ignored (stays false) when OpenBLAS was not linked
 const char* OpenBlasConfig();
+// OpenBLAS's own pool size; tensorbolt keeps it at 1 and splits GEMMs over its OpenMP threads.
 void SetOpenBlasThreads(int n);
 
 }  // namespace tb::cpu

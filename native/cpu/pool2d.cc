@@ -39,6 +39,13 @@ inline int64_t Cells(const Pool2dDims& d) { return std::min(d.kh, d.h) * std::mi
 
 inline bool Better(float v, float best) { return v > best || std::isnan(v); }
 
+// a % d for 32-bit a and d without a division (Lemire, Kaser & Kurz, "Faster remainder by direct
+// computation", 2019): m = floor((2^64 - 1) / d) + 1, then a % d = ((m * a mod 2^64) * d) >> 64.
+inline uint64_t FastModConstant(uint32_t d) { return UINT64_MAX / d + 1; }
+inline uint32_t FastMod(uint32_t a, uint64_t m, uint32_t d) {
+  return static_cast<uint32_t>((static_cast<__uint128_t>(m * a) * d) >> 64);
+}
+
 }  // namespace
 
 void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* argmax) {
@@ -76,24 +83,29 @@ void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* ar
     const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
     for (int64_t ox = 0; ox < d.ow; ++ox) {
       const Span rx = Window(ox, d.strideW, d.padLeft, d.kw, d.w);
-      float* yr = y + ((n * d.oh + oy) * d.ow + ox) * C;
-      int32_t* ar = argmax + ((n * d.oh + oy) * d.ow + ox) * C;
+      float* __restrict yr = y + ((n * d.oh + oy) * d.ow + ox) * C;
+      int32_t* __restrict ar = argmax + ((n * d.oh + oy) * d.ow + ox) * C;
+      bool first = true;
       for (int64_t iy = ry.lo; iy < ry.hi; ++iy)
         for (int64_t ix = rx.lo; ix < rx.hi; ++ix) {
           const int64_t base = ((n * d.h + iy) * d.w + ix) * C;
-          const float* src = x + base;
-          if (iy == ry.lo && ix == rx.lo) {
+          const float* __restrict src = x + base;
+          const int32_t b32 = static_cast<int32_t>(base);
+          if (first) {
             for (int64_t c = 0; c < C; ++c) {
               yr[c] = src[c];
-              ar[c] = static_cast<int32_t>(base + c);
+              ar[c] = b32 + static_cast<int32_t>(c);
             }
+            first = false;
             continue;
           }
-          for (int64_t c = 0; c < C; ++c)
-            if (Better(src[c], yr[c])) {
-              yr[c] = src[c];
-              ar[c] = static_cast<int32_t>(base + c);
-            }
+          // Branch-free select (Better(): larger, or NaN) so the channel loop vectorizes.
+          for (int64_t c = 0; c < C; ++c) {
+            const float v = src[c], b = yr[c];
+            const bool take = v > b || v != v;
+            yr[c] = take ? v : b;
+            ar[c] = take ? b32 + static_cast<int32_t>(c) : ar[c];
+          }
         }
     }
   }
@@ -107,6 +119,7 @@ Status MaxPool2dBackward(const Pool2dDims& d, const float* dy, const int32_t* ar
   const int64_t outPer = d.nhwc ? d.oh * d.ow * d.c : d.oh * d.ow;
   const int64_t C = d.c;
   int64_t bad = INT64_MAX;  // first position whose index is invalid
+  const uint64_t modC = FastModConstant(static_cast<uint32_t>(C));
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) reduction(min : bad) if (groups * (inPer + outPer) >= kParallelGrain)
 #endif
@@ -114,14 +127,16 @@ Status MaxPool2dBackward(const Pool2dDims& d, const float* dy, const int32_t* ar
     float* dg = dx + g * inPer;
     std::fill(dg, dg + inPer, 0.f);
     const int64_t lo = g * inPer;
-    for (int64_t i = 0; i < outPer; ++i) {
+    // c: the channel of output i (NHWC), kept by a counter; a's channel by a multiply-only modulo.
+    for (int64_t i = 0, c = 0; i < outPer; ++i) {
       const int64_t pos = g * outPer + i;
       const int64_t a = argmax[pos] - lo;
-      if (a < 0 || a >= inPer || (d.nhwc && a % C != i % C)) {
+      if (a < 0 || a >= inPer || (d.nhwc && FastMod(static_cast<uint32_t>(a), modC, static_cast<uint32_t>(C)) != c)) {
         bad = std::min(bad, pos);
-        continue;
+      } else {
+        dg[a] += dy[pos];
       }
-      dg[a] += dy[pos];
+      if (d.nhwc && ++c == C) c = 0;
     }
   }
   if (bad != INT64_MAX)

@@ -1,5 +1,5 @@
-// One knob for both thread pools: OpenMP (our loops) and OpenBLAS (GEMM). They run one after the
-// other, never nested, so giving each the same count keeps them from oversubscribing the cores.
+// One knob, one pool: our OpenMP threads run our loops and split GEMMs among themselves, each
+// calling a single-threaded OpenBLAS (cpu/gemm.cc), so there is no second pool to fight with.
 #include "common/parallel.h"
 #include "cpu/gemm.h"
 
@@ -10,7 +10,7 @@ void SetNumThreads(int n) {
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
-  cpu::SetOpenBlasThreads(n);
+  cpu::SetOpenBlasThreads(1);
 }
 
 }  // namespace tb

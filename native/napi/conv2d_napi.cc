@@ -1,5 +1,6 @@
-// conv2d(x, weight, bias, y, dims), conv2dBackward(x, weight, dy, dx, dweight, dbias, dims)
+// conv2d(x, weight, bias, y, dims[, act]), conv2dBackward(x, weight, dy, dx, dweight, dbias, dims[, y, act])
 // dims: [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, layout (0 NCHW, 1 NHWC)]
+// act: 0 none, 1 ReLU fused into the output; its backward needs the forward's output y.
 #include "cpu/conv2d.h"
 #include "napi/args.h"
 #include "napi/conv2d_dims.h"
@@ -37,6 +38,12 @@ Sizes ReadConvDims(const Args& a, size_t i) {
   return s;
 }
 
+// Optional trailing activation code (absent or undefined: none).
+FusedAct ReadAct(const Args& a, size_t i) {
+  if (a.info.Length() <= i || a.IsNull(i)) return FusedAct::kNone;
+  return static_cast<FusedAct>(a.Int(i, "act", 0, 1));
+}
+
 void NoAlias(const Args& a, const float* out, int64_t nOut, const char* outName, const float* in, int64_t nIn,
              const char* inName) {
   if (Overlaps(out, nOut, in, nIn)) a.Throw(std::string(outName) + " must not share memory with " + inName);
@@ -52,7 +59,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   NoAlias(a, y, s.y, "y", x, s.x, "x");
   NoAlias(a, y, s.y, "y", w, s.w, "weight");
   NoAlias(a, y, s.y, "y", b, b ? s.d.oc : 0, "bias");
-  const Status st = cpu::Conv2dForward(s.d, x, w, b, y);
+  const Status st = cpu::Conv2dForward(s.d, x, w, b, y, ReadAct(a, 5));
   if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.conv2d: " + st.message);
   return info.Env().Undefined();
 }
@@ -77,7 +84,13 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
     for (const auto& in : ins) NoAlias(a, outs[i].p, outs[i].n, outs[i].name, in.p, in.n, in.name);
     for (size_t j = i + 1; j < 3; ++j) NoAlias(a, outs[i].p, outs[i].n, outs[i].name, outs[j].p, outs[j].n, outs[j].name);
   }
-  const Status st = cpu::Conv2dBackward(s.d, x, w, dy, dx, dw, db);
+  const FusedAct act = ReadAct(a, 8);
+  const float* y = act == FusedAct::kNone ? nullptr : a.F32(7, "y", s.y);
+  if (y) {
+    const Buf outs2[] = {{dx, dx ? s.x : 0, "dx"}, {dw, dw ? s.w : 0, "dweight"}, {db, db ? s.d.oc : 0, "dbias"}};
+    for (const auto& o : outs2) NoAlias(a, o.p, o.n, o.name, y, s.y, "y");
+  }
+  const Status st = cpu::Conv2dBackward(s.d, x, w, dy, dx, dw, db, y, act);
   if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.conv2dBackward: " + st.message);
   return info.Env().Undefined();
 }

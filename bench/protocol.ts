@@ -1,0 +1,94 @@
+// What every peer runs and reports, so the numbers compare: the same model, MNIST data, batch size,
+// optimizer (Adam, lr 1e-3) and categorical cross-entropy, measured the same way.
+//   training: `warmup` steps, then `steps` steps each timed alone (data gathering, forward, loss,
+//             backward, optimizer update, reading back the loss and accuracy as Keras' fit does);
+//   inference: `warmup` then `inferSteps` forward passes of one batch of test images, timed alone;
+//   epoch:    one shuffled pass over the 60,000 training images, then the test accuracy.
+
+export type ModelKind = 'mlp' | 'cnn';
+export type Framework = 'tensorbolt' | 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node';
+
+export interface TrainSpec {
+  task: 'train';
+  framework: Framework;
+  model: ModelKind;
+  batch: number;
+  warmup: number;
+  steps: number;
+  inferSteps: number;
+  epoch: boolean;
+  seed: number;
+  /** Threads for frameworks that have the knob (tensorbolt); undefined keeps the default. */
+  threads?: number;
+  /** Stop timing training after this many seconds once one step is timed (for very slow peers). */
+  maxSeconds?: number;
+}
+
+export interface ConvSpec {
+  task: 'conv';
+  framework: 'tensorbolt';
+  batch: number;
+  reps: number;
+  threads?: number;
+}
+
+export interface GemmSpec {
+  task: 'gemm';
+  framework: 'tensorbolt';
+  sizes: number[];
+  reps: number;
+  threads?: number;
+}
+
+export type Spec = TrainSpec | ConvSpec | GemmSpec;
+
+export interface TrainResult {
+  trainStepMs: number[];
+  inferStepMs: number[];
+  epochS?: number;
+  testAccuracy?: number;
+  /** Why training could not run (a missing kernel), when it could not; inference may still have run. */
+  trainError?: string;
+  threads: number;
+  threadsNote?: string;
+  version: string;
+  peakRssMb: number;
+}
+
+/** conv timings: key `conv1.forward`, `conv2.backwardInput`, ... to samples in ms. */
+export interface ConvResult {
+  convMs: Record<string, number[]>;
+  threads: number;
+  version: string;
+  peakRssMb: number;
+}
+
+export interface GemmResult {
+  /** n to samples in ms: through the binding (raw gemm on typed arrays) and through tb.matmul. */
+  binding: Record<string, number[]>;
+  matmul: Record<string, number[]>;
+  /** OpenBLAS called from a small C++ program (no Node), or why it could not run. */
+  direct: Record<string, number[]> | string;
+  threads: number;
+  openblas: string;
+  version: string;
+  peakRssMb: number;
+}
+
+/** The CNN's convolutions: 3x3, valid, stride 1, NHWC. [name, C, H, W, OC]. */
+export const CONV_SHAPES: [string, number, number, number, number][] = [
+  ['conv1', 1, 28, 28, 32],
+  ['conv2', 32, 26, 26, 64],
+];
+
+/** Multiply-adds x 2 of one 3x3 valid conv pass (forward, or either backward product). */
+export function convFlops(batch: number, c: number, h: number, w: number, oc: number): number {
+  return 2 * batch * (h - 2) * (w - 2) * oc * c * 9;
+}
+
+/** The line a worker prints its result on (tfjs writes its own banners to stdout). */
+export const RESULT_TAG = '@@tensorbolt-bench-result ';
+
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024; // KiB on Linux
+}

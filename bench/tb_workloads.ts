@@ -1,0 +1,135 @@
+// tensorbolt's side of the benchmark (see protocol.ts): training and inference through the public
+// Keras-style API (model.fit / model.predict / model.evaluate), conv2d passes through the native
+// binding at the CNN's shapes, and square sgemm through the binding and tb.matmul.
+import * as tb from '../lib/index.js';
+import { native } from '../lib/native/load.js';
+import { CONV_SHAPES, peakRssMb, type ConvResult, type ConvSpec, type GemmResult, type GemmSpec, type TrainResult, type TrainSpec } from './protocol.js';
+import { gemmDirect } from './gemm_direct.js';
+import { timeMs } from './stats.js';
+
+function applyThreads(threads: number | undefined): number {
+  if (threads !== undefined) tb.setNumThreads(threads);
+  return tb.backendInfo().threads;
+}
+
+export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
+  const threads = applyThreads(spec.threads);
+  tb.setSeed(spec.seed);
+  const { train, test } = await tb.datasets.mnist();
+  const yTrain = tb.toCategorical(train.labels, 10);
+  const yTest = tb.toCategorical(test.labels, 10);
+  const model = spec.model === 'mlp' ? tb.models.mnistMlp() : tb.models.mnistCnn();
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+
+  // Steady state: fit over the first (warmup + steps) batches; each sample is the time between two
+  // consecutive batch ends (the whole step, including fit's own per-batch work).
+  const nSteps = spec.warmup + spec.steps;
+  const n = Math.min(train.images.shape[0]!, nSteps * spec.batch);
+  const trainStepMs: number[] = [];
+  if (n > 0) {
+    const x = train.images.slice([0, 0, 0, 0], [n, -1, -1, -1]);
+    const y = yTrain.slice([0, 0], [n, -1]);
+    let t0 = 0;
+    await model.fit(x, y, {
+      batchSize: spec.batch, epochs: 1, verbose: 0, seed: spec.seed,
+      callbacks: {
+        onBatchBegin: (b: number) => { if (b === 0) t0 = performance.now(); },
+        onBatchEnd: (b: number) => {
+          const t = performance.now();
+          if (b >= spec.warmup) trainStepMs.push(t - t0);
+          t0 = t;
+        },
+      },
+    });
+    x.dispose();
+    y.dispose();
+  }
+
+  const inferStepMs: number[] = [];
+  const nTest = test.images.shape[0]!;
+  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
+    const lo = (i * spec.batch) % (nTest - spec.batch);
+    const xb = test.images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
+    const t = performance.now();
+    const p = model.predict(xb, { batchSize: spec.batch });
+    const cls = p.argMax(-1);
+    const dt = performance.now() - t;
+    cls.dispose();
+    p.dispose();
+    xb.dispose();
+    if (i >= spec.warmup) inferStepMs.push(dt);
+  }
+
+  const res: TrainResult = { trainStepMs, inferStepMs, threads, version: tb.version, peakRssMb: 0 };
+  if (spec.epoch) {
+    const t = performance.now();
+    await model.fit(train.images, yTrain, { batchSize: spec.batch, epochs: 1, verbose: 0, seed: spec.seed + 1 });
+    res.epochS = (performance.now() - t) / 1000;
+    res.testAccuracy = model.evaluateDict(test.images, yTest, { batchSize: 1000 }).accuracy;
+  }
+  res.peakRssMb = peakRssMb();
+  return res;
+}
+
+export function tbConv(spec: ConvSpec): ConvResult {
+  const threads = applyThreads(spec.threads);
+  const g = native();
+  const convMs: Record<string, number[]> = {};
+  for (const [name, c, h, w, oc] of CONV_SHAPES) {
+    const oh = h - 2, ow = w - 2;
+    const x = tb.randn([spec.batch, h, w, c], 0, 1, { seed: 1 }).dataSync() as Float32Array;
+    const wt = tb.randn([3, 3, c, oc], 0, 0.1, { seed: 2 }).dataSync() as Float32Array;
+    const bias = new Float32Array(oc);
+    const y = new Float32Array(spec.batch * oh * ow * oc);
+    const dy = tb.randn([spec.batch, oh, ow, oc], 0, 1, { seed: 3 }).dataSync() as Float32Array;
+    const dx = new Float32Array(x.length);
+    const dw = new Float32Array(wt.length);
+    const db = new Float32Array(oc);
+    // n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, nhwc (as lib/ops/conv.ts)
+    const dims = Int32Array.from([spec.batch, c, h, w, oc, 3, 3, oh, ow, 1, 1, 0, 0, 1]);
+    const passes: [string, () => void][] = [
+      ['forward', () => g.conv2d(x, wt, bias, y, dims)],
+      ['backwardInput', () => g.conv2dBackward(x, wt, dy, dx, null, null, dims)],
+      ['backwardWeight', () => g.conv2dBackward(x, wt, dy, null, dw, db, dims)],
+    ];
+    for (const [label, fn] of passes) {
+      if (name === 'conv1' && label === 'backwardInput') continue; // the network's input needs no gradient
+      fn();
+      const ts: number[] = [];
+      for (let r = 0; r < spec.reps; r++) ts.push(timeMs(fn));
+      convMs[`${name}.${label}`] = ts;
+    }
+  }
+  return { convMs, threads, version: tb.version, peakRssMb: peakRssMb() };
+}
+
+export function tbGemm(spec: GemmSpec): GemmResult {
+  const threads = applyThreads(spec.threads);
+  const g = native();
+  const binding: Record<string, number[]> = {};
+  const matmul: Record<string, number[]> = {};
+  for (const n of spec.sizes) {
+    const a = tb.randn([n, n], 0, 1, { seed: 1 });
+    const b = tb.randn([n, n], 0, 1, { seed: 2 });
+    const A = a.dataSync() as Float32Array;
+    const B = b.dataSync() as Float32Array;
+    const C = new Float32Array(n * n);
+    // enough calls per sample that small sizes are not dominated by timer resolution (as gemm_direct.cc)
+    const inner = n <= 256 ? 20 : n <= 512 ? 4 : 1;
+    g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0);
+    tb.matmul(a, b).dispose();
+    const raw: number[] = [];
+    const mm: number[] = [];
+    for (let r = 0; r < spec.reps; r++) {
+      raw.push(timeMs(() => { for (let q = 0; q < inner; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0); }) / inner);
+      mm.push(timeMs(() => { for (let q = 0; q < inner; q++) tb.matmul(a, b).dispose(); }) / inner);
+    }
+    binding[n] = raw;
+    matmul[n] = mm;
+    a.dispose();
+    b.dispose();
+  }
+  const direct = gemmDirect(spec.sizes, spec.reps, threads);
+  const info = tb.backendInfo();
+  return { binding, matmul, direct, threads, openblas: info.openblasConfig || 'portable GEMM', version: tb.version, peakRssMb: peakRssMb() };
+}

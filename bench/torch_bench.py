@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""PyTorch CPU peer of the tensorbolt benchmark: the same MNIST MLP / Keras CNN, batch, optimizer and
+protocol as bench/workloads.ts, or conv2d timings at the CNN's shapes. Prints one JSON object.
+
+Usage: python3 bench/torch_bench.py '<json spec>'   (prints RESULT_TAG + JSON)
+  spec: {"task": "train", "model": "mlp"|"cnn", "mnistDir": ..., "threads": n, "warmup": w,
+         "steps": s, "inferSteps": i, "epoch": bool, "batch": 128, "seed": 1}
+     or {"task": "conv", "threads": n, "reps": r, "batch": 128}
+The thread count must also be in OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before Python starts
+(the caller sets them): torch.set_num_threads alone leaves the BLAS pool at its default size.
+"""
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+
+# the line the runner reads (bench/protocol.ts RESULT_TAG)
+RESULT_TAG = "@@tensorbolt-bench-result "
+
+
+def read_idx(path):
+    import numpy as np
+
+    for p in (path, path + ".gz"):
+        if os.path.exists(p):
+            opener = gzip.open if p.endswith(".gz") else open
+            with opener(p, "rb") as f:
+                data = f.read()
+            break
+    else:
+        raise FileNotFoundError(path)
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def mnist(d):
+    import torch
+
+    def split(images, labels):
+        x = torch.from_numpy(read_idx(os.path.join(d, images)).astype("float32") / 255.0).unsqueeze(1)
+        y = torch.from_numpy(read_idx(os.path.join(d, labels)).astype("int64"))
+        return x.contiguous(), y
+
+    return (split("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+            split("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+
+
+def build(kind):
+    import torch.nn as nn
+
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    # keras/examples mnist_cnn.py; the final softmax is inside CrossEntropyLoss, as tensorbolt fuses it.
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def train(spec):
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(spec.get("seed", 1))
+    (xtr, ytr), (xte, yte) = mnist(spec["mnistDir"])
+    bs = spec.get("batch", 128)
+    model = build(spec["model"])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    n = xtr.shape[0]
+    g = torch.Generator().manual_seed(spec.get("seed", 1))
+
+    def step(idx):
+        x = xtr[idx]
+        y = ytr[idx]
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        opt.step()
+        # what Keras' fit reports per batch (and tensorbolt's does): the loss and the accuracy
+        return loss.item(), (out.argmax(1) == y).float().mean().item()
+
+    model.train()
+    # As the Node peers' fit(): the first (warmup + steps) batches' worth of images, shuffled.
+    total = spec["warmup"] + spec["steps"]
+    sub = min(n, total * bs)
+    perm = torch.randperm(sub, generator=g)
+    samples = []
+    for b in range(total):
+        lo = (b * bs) % max(1, sub - bs + 1)
+        idx = perm[lo: lo + bs]
+        t0 = time.perf_counter()
+        step(idx)
+        dt = (time.perf_counter() - t0) * 1e3
+        if b >= spec["warmup"]:
+            samples.append(dt)
+
+    model.eval()
+    infer = []
+    with torch.no_grad():
+        for b in range(spec["warmup"] + spec["inferSteps"]):
+            lo = (b * bs) % (xte.shape[0] - bs)
+            t0 = time.perf_counter()
+            out = model(xte[lo: lo + bs])
+            out.argmax(1)
+            dt = (time.perf_counter() - t0) * 1e3
+            if b >= spec["warmup"]:
+                infer.append(dt)
+
+    result = {"trainStepMs": samples, "inferStepMs": infer}
+    if spec.get("epoch"):
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        t0 = time.perf_counter()
+        for lo in range(0, n, bs):
+            step(perm[lo: lo + bs])
+        result["epochS"] = time.perf_counter() - t0
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for lo in range(0, xte.shape[0], 1000):
+                correct += (model(xte[lo: lo + 1000]).argmax(1) == yte[lo: lo + 1000]).sum().item()
+        result["testAccuracy"] = correct / xte.shape[0]
+    return result
+
+
+def conv(spec):
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(1)
+    bs = spec.get("batch", 128)
+    reps = spec["reps"]
+    conv_bw = torch.ops.aten.convolution_backward
+    out = {}
+    # (name, C, H, W, OC): the CNN's two convolutions, 3x3 valid, stride 1
+    for name, c, h, w, oc in (("conv1", 1, 28, 28, 32), ("conv2", 32, 26, 26, 64)):
+        x = torch.randn(bs, c, h, w)
+        wt = torch.randn(oc, c, 3, 3) * 0.1
+        b = torch.zeros(oc)
+        y = F.conv2d(x, wt, b)
+        dy = torch.randn_like(y)
+
+        def fwd():
+            F.conv2d(x, wt, b)
+
+        def bwd_input():
+            conv_bw(dy, x, wt, [oc], [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [True, False, False])
+
+        def bwd_weight():
+            conv_bw(dy, x, wt, [oc], [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [False, True, True])
+
+        for label, fn in (("forward", fwd), ("backwardInput", bwd_input), ("backwardWeight", bwd_weight)):
+            if name == "conv1" and label == "backwardInput":
+                continue  # the network's input needs no gradient
+            fn()
+            ts = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                fn()
+                ts.append((time.perf_counter() - t0) * 1e3)
+            out[f"{name}.{label}"] = ts
+    return {"convMs": out}
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    if spec["task"] == "train":
+        res = train(spec)
+    else:
+        res = conv(spec)
+    res.update({
+        "threads": torch.get_num_threads(),
+        "version": torch.__version__,
+        "mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "peakRssMb": peak_rss_mb(),
+    })
+    print(RESULT_TAG + json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+// im2col / col2im for conv2d (cpu/conv2d.cc), both layouts. Internal to the conv2d family.
+// The TB_PARALLEL_FOR loops inside split one call over the team when called outside a parallel
+// region, and run on the calling thread when called from inside one.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <new>
+
+#include "cpu/conv2d.h"
+
+namespace tb::cpu::conv {
+
+// A buffer that only grows; one per thread and purpose, so a training loop allocates it once.
+struct Workspace {
+  std::unique_ptr<float[]> data;
+  int64_t size = 0;
+  float* Get(int64_t n) {
+    if (n > size) {
+      data.reset(new (std::nothrow) float[static_cast<size_t>(n)]);
+      size = data ? n : 0;
+    }
+    return data.get();
+  }
+};
+
+// Output positions o in [lo, hi) of [0, out) whose input coordinate o*stride - off lies in [0, in).
+void ValidOut(int64_t in, int64_t out, int64_t stride, int64_t off, int64_t* lo, int64_t* hi);
+
+// cols (r1 - r0, KH*KW*C): row r = (n*OH + oy)*OW + ox holds that window, C contiguous.
+void Im2colNhwc(const Conv2dDims& d, const float* x, int64_t r0, int64_t r1, float* cols);
+
+// dx += col2im(dcols) for the output rows [r0, r1); touches only the images those rows belong to.
+void Col2imNhwc(const Conv2dDims& d, const float* dcols, int64_t r0, int64_t r1, float* dx);
+
+// cols (C*KH*KW, j1 - j0) for output positions [j0, j1) of one image img (C, H, W).
+void Im2colNchw(const Conv2dDims& d, const float* img, int64_t j0, int64_t j1, float* cols);
+
+// dimg (C, H, W) += col2im(dcols (C*KH*KW, j1 - j0)).
+void Col2imNchw(const Conv2dDims& d, const float* dcols, int64_t j0, int64_t j1, float* dimg);
+
+// db (OC, double) += the column sums of g (R, OC): float sums over short runs of rows (vectorized),
+// added into double so that a whole batch (~1e5 rows) keeps float accuracy.
+void AddColumnSums(const float* g, int64_t R, int64_t OC, double* db);
+
+// Direct kernels for a small window volume K = KH*KW*C (the first layer of an image network, where
+// C is 1 or 3): one output row at a time with the OC outputs as the vector lane, no column buffer.
+// y rows [r0, r1) = act(conv + bias), NHWC.
+void DirectForwardNhwc(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
+                       int64_t r0, int64_t r1, bool relu);
+// dw (K, OC) += sum over rows [r0, r1) of window(x) * g, db (OC, double) += g, where g is dy masked by
+// y > 0 when y is not null.
+void DirectWeightGradNhwc(const Conv2dDims& d, const float* x, const float* dy, const float* y, int64_t r0,
+                          int64_t r1, float* dw, double* db);
+
+// Implicit-GEMM kernels for NHWC, stride 1 (conv2d_fast.cc); FastConvAvailable() is false when the
+// build has no AVX2 + FMA, and the others must then not be called.
+bool FastConvAvailable();
+// The weight repacked for FastForwardImage: in 16-channel blocks of the output; for the input
+// gradient (forInputGrad), the kernel flipped with each tap transposed (output channels = C).
+// packed holds KH*KW*C*OC floats. Needs OC % 16 == 0 (forward) or C % 16 == 0 (input gradient).
+void PackFastWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed);
+// One image: out (oh, ow, cout) = act(bias + valid conv of in (hp, wp, cin) with the packed kernel
+// (kh x kw)); oh = hp - kh + 1, ow = wp - kw + 1; cout % 16 == 0.
+void FastForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
+                      int64_t ow, int64_t cout, const float* packed, const float* bias, bool relu, float* out);
+// One image: dw (KH, KW, C, OC) += the weight gradient from xin (rows of wp pixels, C channels, the
+// image already padded so that output (oy, ox) reads xin at (oy + ky, ox + kx)) and g (oh rows at
+// stride ldgRow floats, ow pixels of OC channels). Needs C % 4 == 0 and OC % 16 == 0.
+void FastWeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
+                         float* dw);
+
+}  // namespace tb::cpu::conv

@@ -1,0 +1,20 @@
+// Products of the dense layer that skip the zeros of a mostly-zero input (cpu/linear_sparse.cc).
+// The results equal the dense GEMM's up to the order of the additions; inputs with a non-finite
+// value on the dense side take the dense path (0 * inf must stay NaN).
+#pragma once
+#include <cstdint>
+
+namespace tb::cpu {
+
+// False when the environment has TENSORBOLT_SPARSE=0 (every product then runs dense).
+bool SparseLinearEnabled();
+// Whether at most maxDensity of x's n values are non-zero (and sparse products are enabled).
+bool MostlyZero(const float* x, int64_t n, double maxDensity);
+bool AllFinite(const float* p, int64_t n);
+// y (M, N) = act(x (M, K) @ w (K, N) + bias), reading only x's non-zeros.
+void SparseTimesDense(const float* x, const float* w, const float* bias, bool relu, float* y, int64_t M, int64_t N,
+                      int64_t K);
+// dw (K, N) = x^T @ g with x (M, K) and g (M, N), reading only x's non-zeros.
+void SparseTransposedTimesDense(const float* x, const float* g, float* dw, int64_t M, int64_t N, int64_t K);
+
+}  // namespace tb::cpu

@@ -1,0 +1,98 @@
+// The implicit-GEMM conv2d kernels (NHWC, stride 1, channels in blocks of 16) against a float64
+// reference: forward, input and weight gradients, with and without padding, odd kernels, every
+// tile width, several images per weight-gradient group, and a fused ReLU.
+import { describe, expect, it } from 'vitest';
+import * as tb from '../../lib/index.js';
+import { conv2d, type Conv2dOptions } from '../../lib/ops/conv.js';
+import { backends, makeInputs, withBackend } from '../helpers/opcheck.js';
+
+interface Geo { n: number; h: number; w: number; c: number; oc: number; kh: number; kw: number; oh: number; ow: number; pt: number; pl: number; pad: 'valid' | 'same' | number }
+
+function geo(n: number, h: number, w: number, c: number, oc: number, kh: number, kw: number, pad: 'valid' | 'same' | number): Geo {
+  const axis = (i: number, k: number): [number, number] => {
+    if (pad === 'valid') return [i - k + 1, 0];
+    if (pad === 'same') return [i, Math.floor((k - 1) / 2)];
+    return [i + 2 * pad - k + 1, pad];
+  };
+  const [oh, pt] = axis(h, kh);
+  const [ow, pl] = axis(w, kw);
+  return { n, h, w, c, oc, kh, kw, oh, ow, pt, pl, pad };
+}
+
+/** y = conv(x, w) + b; dx, dw, db for the upstream gradient g (all float64, NHWC). */
+function reference(G: Geo, x: Float64Array, w: Float64Array, b: Float64Array, g: Float64Array) {
+  const y = new Float64Array(G.n * G.oh * G.ow * G.oc);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(G.oc);
+  for (let n = 0; n < G.n; n++)
+    for (let oy = 0; oy < G.oh; oy++)
+      for (let ox = 0; ox < G.ow; ox++)
+        for (let o = 0; o < G.oc; o++) {
+          const yi = ((n * G.oh + oy) * G.ow + ox) * G.oc + o;
+          let s = b[o]!;
+          for (let ky = 0; ky < G.kh; ky++)
+            for (let kx = 0; kx < G.kw; kx++) {
+              const iy = oy + ky - G.pt, ix = ox + kx - G.pl;
+              if (iy < 0 || iy >= G.h || ix < 0 || ix >= G.w) continue;
+              for (let c = 0; c < G.c; c++) {
+                const xi = ((n * G.h + iy) * G.w + ix) * G.c + c, wi = ((ky * G.kw + kx) * G.c + c) * G.oc + o;
+                s += x[xi]! * w[wi]!;
+                dx[xi] += g[yi]! * w[wi]!;
+                dw[wi] += g[yi]! * x[xi]!;
+              }
+            }
+          y[yi] = s;
+          db[o] += g[yi]!;
+        }
+  return { y, dx, dw, db };
+}
+
+function close(got: Float32Array, want: Float64Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  let scale = 1;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++)
+    if (!(Math.abs(got[i]! - want[i]!) <= 2e-5 * scale)) throw new Error(`${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
+}
+
+const cases: [string, Geo][] = [
+  ['MNIST conv2 shape, 3 images', geo(3, 26, 26, 32, 64, 3, 3, 'valid')],
+  ['same padding, 17 images (groups of 2), widths 1..6 in tiles', geo(17, 5, 13, 16, 16, 3, 3, 'same')],
+  ['5x3 kernel, integer padding 2 x 2 (pad < kernel)', geo(2, 9, 7, 16, 32, 5, 3, 2)],
+  ['even 4x4 kernel, same (extra padding after)', geo(2, 8, 8, 16, 16, 4, 4, 'same')],
+  ['one output pixel wide', geo(2, 4, 3, 16, 16, 3, 3, 'valid')],
+];
+
+describe('conv2d implicit-GEMM kernels (NHWC, stride 1)', () => {
+  for (const [name, G] of cases)
+    for (const relu of [false, true])
+      it(`${name}${relu ? ', fused ReLU' : ''}`, () => {
+        const [xr, wr, br, gr] = makeInputs([
+          { shape: [G.n, G.h, G.w, G.c] }, { shape: [G.kh, G.kw, G.c, G.oc] }, { shape: [G.oc] },
+          { shape: [G.n * G.oh * G.ow * G.oc] },
+        ], 11);
+        const want = reference(G, xr!.data, wr!.data, br!.data, gr!.data);
+        // With the ReLU, the reference's upstream gradient is g where y > 0 (and y itself clipped).
+        let gEff = gr!.data;
+        if (relu) {
+          gEff = gr!.data.map((v, i) => (want.y[i]! > 0 ? v : 0));
+          const masked = reference(G, xr!.data, wr!.data, br!.data, gEff);
+          want.dx = masked.dx; want.dw = masked.dw; want.db = masked.db;
+          want.y = want.y.map((v) => Math.max(v, 0));
+        }
+        for (const be of backends())
+          withBackend(be, () => {
+            const x = tb.tensor(Float32Array.from(xr!.data), [G.n, G.h, G.w, G.c]);
+            const w = tb.tensor(Float32Array.from(wr!.data), [G.kh, G.kw, G.c, G.oc]);
+            const b = tb.tensor(Float32Array.from(br!.data), [G.oc]);
+            for (const t of [x, w, b]) t.requiresGrad = true;
+            const opts: Conv2dOptions = { padding: G.pad, activation: relu ? 'relu' : 'linear' };
+            const y = conv2d(x, w, b, opts);
+            close(y.dataSync() as Float32Array, want.y, `${be} y`);
+            y.backward(tb.tensor(Float32Array.from(gr!.data), y.shape.slice()));
+            close(x.grad!.dataSync() as Float32Array, want.dx, `${be} dx`);
+            close(w.grad!.dataSync() as Float32Array, want.dw, `${be} dweight`);
+            close(b.grad!.dataSync() as Float32Array, want.db, `${be} dbias`);
+            tb.dispose([x, w, b, y]);
+          });
+      });
+});
