@@ -88,9 +88,9 @@ export function tbConv(spec: ConvSpec): ConvResult {
     // n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, nhwc (as lib/ops/conv.ts)
     const dims = Int32Array.from([spec.batch, c, h, w, oc, 3, 3, oh, ow, 1, 1, 0, 0, 1]);
     const passes: [string, () => void][] = [
-      ['forward', () => g.conv2d(x, wt, bias, y, dims)],
-      ['backwardInput', () => g.conv2dBackward(x, wt, dy, dx, null, null, dims)],
-      ['backwardWeight', () => g.conv2dBackward(x, wt, dy, null, dw, db, dims)],
+      ['forward', () => g.conv2d(x, wt, bias, y, dims, 0)],
+      ['backwardInput', () => g.conv2dBackward(x, wt, dy, dx, null, null, dims, null, 0)],
+      ['backwardWeight', () => g.conv2dBackward(x, wt, dy, null, dw, db, dims, null, 0)],
     ];
     for (const [label, fn] of passes) {
       if (name === 'conv1' && label === 'backwardInput') continue; // the network's input needs no gradient

@@ -127,13 +127,13 @@ export interface NativeBinding {
   // dims (Int32Array, 14): [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, layout]
   // (dilation 1). Padding beyond the input reads zeros. bias (OC) may be null. act: 0 none, 1 ReLU
   // applied to the output in the same pass.
-  conv2d(x: F32, weight: F32, bias: F32 | null, y: F32, dims: I32, act?: number): void;
+  conv2d(x: F32, weight: F32, bias: F32 | null, y: F32, dims: I32, act: number): void;
   /**
    * Gradients; any of dx, dweight, dbias may be null. dx/dweight/dbias are overwritten. With act 1
    * (ReLU fused in the forward), y is that forward's output and dy is the gradient of y.
    */
   conv2dBackward(x: F32, weight: F32, dy: F32, dx: F32 | null, dweight: F32 | null, dbias: F32 | null, dims: I32,
-                 y?: F32 | null, act?: number): void;
+                 y: F32 | null, act: number): void;
 
   // ---- dense layer (native/cpu/linear.cc) ----
   /**

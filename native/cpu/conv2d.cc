@@ -13,6 +13,7 @@
 // convolution skips im2col: x already is the column matrix.
 //
 // NCHW (nn.Conv2d): one image at a time, chunks of its output positions, each kernel parallel inside.
+#include <cmath>
 #include "cpu/conv2d.h"
 
 #include <algorithm>
@@ -43,6 +44,12 @@ thread_local Workspace t_cols, t_dcols, t_dy, t_partials, t_padX, t_padG, t_pack
 
 bool OneByOne(const Conv2dDims& d) {
   return d.kh == 1 && d.kw == 1 && d.strideH == 1 && d.strideW == 1 && d.padTop == 0 && d.padLeft == 0;
+}
+
+bool AllFinite(const float* p, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(p[i]);
+  return ok;
 }
 
 bool SmallWindow(const Conv2dDims& d) { return d.kh * d.kw * d.c <= kDirectK && d.oc <= 256; }
@@ -97,12 +104,12 @@ void Epilogue(float* y, int64_t rows, int64_t OC, const float* bias, bool relu) 
     if (bias && relu)
       for (int64_t o = 0; o < OC; ++o) {
         const float v = yr[o] + bias[o];
-        yr[o] = v > 0.f ? v : 0.f;
+        yr[o] = v < 0.f ? 0.f : v;  // NaN passes, like the relu op
       }
     else if (bias)
       for (int64_t o = 0; o < OC; ++o) yr[o] += bias[o];
     else
-      for (int64_t o = 0; o < OC; ++o) yr[o] = yr[o] > 0.f ? yr[o] : 0.f;
+      for (int64_t o = 0; o < OC; ++o) yr[o] = yr[o] < 0.f ? 0.f : yr[o];
   }
 }
 
@@ -115,14 +122,18 @@ void MaskRelu(const float* dy, const float* y, int64_t n, float* out) {
 Status ForwardNhwc(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
                    bool relu) {
   const int64_t K = d.c * d.kh * d.kw, OC = d.oc, rows = d.n * d.oh * d.ow;
-  if (SmallWindow(d)) {
+  // The direct and implicit-GEMM kernels skip the zero padding; im2col multiplies it, so a NaN or
+  // Inf weight reaches the border outputs (0 * Inf = NaN). Non-finite weights take the im2col path
+  // so every path gives the same answer; the scan is K * OC floats, small next to the convolution.
+  const bool finiteW = AllFinite(weight, K * OC);
+  if (SmallWindow(d) && finiteW) {
     constexpr int64_t kRows = 256;
     ForEachTask((rows + kRows - 1) / kRows, [&](int64_t t) {
       conv::DirectForwardNhwc(d, x, weight, bias, y, t * kRows, std::min(rows, (t + 1) * kRows), relu);
     });
     return Status::Ok();
   }
-  if (FastForward(d)) {
+  if (FastForward(d) && finiteW) {
     float* packed = t_packed.Get(K * OC);
     if (!packed) return Status::Error("out of memory for the packed weights");
     conv::PackFastWeights(d, weight, false, packed);

@@ -40,7 +40,7 @@ void Forward(const Conv2dDims& d, const float* x, const float* weight, const flo
     });
     float* yr = y + r * OC;
     if (relu)
-      for (int64_t o = 0; o < OC; ++o) yr[o] = acc[o] > 0.f ? acc[o] : 0.f;
+      for (int64_t o = 0; o < OC; ++o) yr[o] = acc[o] < 0.f ? 0.f : acc[o];  // NaN passes, like the relu op
     else
       for (int64_t o = 0; o < OC; ++o) yr[o] = acc[o];
   }

@@ -58,8 +58,8 @@ inline void FwdTile(const float* in, const int64_t* tapOff, int64_t taps, int64_
   for (int i = 0; i < NP; ++i) {
     __m256 a0 = acc[i][0], a1 = acc[i][1];
     if (relu) {
-      a0 = _mm256_max_ps(a0, zero);
-      a1 = _mm256_max_ps(a1, zero);
+      a0 = _mm256_max_ps(zero, a0);  // max_ps returns its second operand for NaN: NaN passes, like the relu op
+      a1 = _mm256_max_ps(zero, a1);
     }
     _mm256_storeu_ps(out + i * ldo, a0);
     _mm256_storeu_ps(out + i * ldo + 8, a1);

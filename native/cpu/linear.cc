@@ -59,12 +59,12 @@ Status LinearForward(const float* x, const float* w, bool transW, const float* b
     if (b && relu)
       for (int64_t j = 0; j < N; ++j) {
         const float v = yr[j] + b[j];
-        yr[j] = v > 0.f ? v : 0.f;
+        yr[j] = v < 0.f ? 0.f : v;  // NaN passes, like the relu op
       }
     else if (b)
       for (int64_t j = 0; j < N; ++j) yr[j] += b[j];
     else
-      for (int64_t j = 0; j < N; ++j) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+      for (int64_t j = 0; j < N; ++j) yr[j] = yr[j] < 0.f ? 0.f : yr[j];
   }
   return Status::Ok();
 }

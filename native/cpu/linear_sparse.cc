@@ -51,8 +51,9 @@ void Block64(const int32_t* idx, const float* val, int64_t nnz, const float* w, 
   }
   if (relu) {
     const __m256 z = _mm256_setzero_ps();
-    a0 = _mm256_max_ps(a0, z), a1 = _mm256_max_ps(a1, z), a2 = _mm256_max_ps(a2, z), a3 = _mm256_max_ps(a3, z);
-    a4 = _mm256_max_ps(a4, z), a5 = _mm256_max_ps(a5, z), a6 = _mm256_max_ps(a6, z), a7 = _mm256_max_ps(a7, z);
+    // max_ps returns its second operand for NaN: NaN passes, like the relu op
+    a0 = _mm256_max_ps(z, a0), a1 = _mm256_max_ps(z, a1), a2 = _mm256_max_ps(z, a2), a3 = _mm256_max_ps(z, a3);
+    a4 = _mm256_max_ps(z, a4), a5 = _mm256_max_ps(z, a5), a6 = _mm256_max_ps(z, a6), a7 = _mm256_max_ps(z, a7);
   }
   _mm256_storeu_ps(out, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2);
   _mm256_storeu_ps(out + 24, a3), _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5);

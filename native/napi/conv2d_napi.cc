@@ -1,4 +1,4 @@
-// conv2d(x, weight, bias, y, dims[, act]), conv2dBackward(x, weight, dy, dx, dweight, dbias, dims[, y, act])
+// conv2d(x, weight, bias, y, dims, act), conv2dBackward(x, weight, dy, dx, dweight, dbias, dims, y, act)
 // dims: [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, layout (0 NCHW, 1 NHWC)]
 // act: 0 none, 1 ReLU fused into the output; its backward needs the forward's output y.
 #include "cpu/conv2d.h"
@@ -38,11 +38,8 @@ Sizes ReadConvDims(const Args& a, size_t i) {
   return s;
 }
 
-// Optional trailing activation code (absent or undefined: none).
-FusedAct ReadAct(const Args& a, size_t i) {
-  if (a.info.Length() <= i || a.IsNull(i)) return FusedAct::kNone;
-  return static_cast<FusedAct>(a.Int(i, "act", 0, 1));
-}
+// The activation code: required, so that a missing argument is an error like any other.
+FusedAct ReadAct(const Args& a, size_t i) { return static_cast<FusedAct>(a.Int(i, "act", 0, 1)); }
 
 void NoAlias(const Args& a, const float* out, int64_t nOut, const char* outName, const float* in, int64_t nIn,
              const char* inName) {
@@ -50,7 +47,7 @@ void NoAlias(const Args& a, const float* out, int64_t nOut, const char* outName,
 }
 
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  Args a(info, "conv2d", 5);
+  Args a(info, "conv2d", 6);
   const Sizes s = ReadConvDims(a, 4);
   const float* x = a.F32(0, "x", s.x);
   const float* w = a.F32(1, "weight", s.w);
@@ -65,7 +62,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "conv2dBackward", 7);
+  Args a(info, "conv2dBackward", 9);
   const Sizes s = ReadConvDims(a, 6);
   const float* x = a.F32(0, "x", s.x);
   const float* w = a.F32(1, "weight", s.w);
@@ -85,12 +82,13 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
     for (size_t j = i + 1; j < 3; ++j) NoAlias(a, outs[i].p, outs[i].n, outs[i].name, outs[j].p, outs[j].n, outs[j].name);
   }
   const FusedAct act = ReadAct(a, 8);
-  const float* y = act == FusedAct::kNone ? nullptr : a.F32(7, "y", s.y);
+  // y is checked whenever given (null allowed without a fused activation)
+  const float* y = act == FusedAct::kNone ? a.F32OrNull(7, "y", s.y) : a.F32(7, "y", s.y);
   if (y) {
     const Buf outs2[] = {{dx, dx ? s.x : 0, "dx"}, {dw, dw ? s.w : 0, "dweight"}, {db, db ? s.d.oc : 0, "dbias"}};
     for (const auto& o : outs2) NoAlias(a, o.p, o.n, o.name, y, s.y, "y");
   }
-  const Status st = cpu::Conv2dBackward(s.d, x, w, dy, dx, dw, db, y, act);
+  const Status st = cpu::Conv2dBackward(s.d, x, w, dy, dx, dw, db, act == FusedAct::kNone ? nullptr : y, act);
   if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.conv2dBackward: " + st.message);
   return info.Env().Undefined();
 }

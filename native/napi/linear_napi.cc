@@ -60,7 +60,8 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   const float* x = a.F32(0, "x", d.m * d.k);
   const float* w = a.F32(1, "w", d.n * d.k);
   const float* dy = a.F32(2, "dy", d.m * d.n);
-  const float* y = d.act == FusedAct::kNone ? nullptr : a.F32(3, "y", d.m * d.n);
+  // y is checked whenever given (null allowed without a fused activation)
+  const float* y = d.act == FusedAct::kNone ? a.F32OrNull(3, "y", d.m * d.n) : a.F32(3, "y", d.m * d.n);
   float* dx = a.F32OrNull(4, "dx", d.m * d.k);
   float* dw = a.F32OrNull(5, "dw", d.n * d.k);
   float* db = a.F32OrNull(6, "db", d.n);

@@ -14,10 +14,10 @@ const f = (n: number): Float32Array => new Float32Array(n).fill(1);
 describe('native conv2d', () => {
   it('computes a valid call', () => {
     const y = new Float32Array(12);
-    native().conv2d(f(32), f(54), Float32Array.from([0, 1, 2]), y, dims());
+    native().conv2d(f(32), f(54), Float32Array.from([0, 1, 2]), y, dims(), 0);
     expect(Array.from(y)).toEqual(Array(4).fill([18, 19, 20]).flat());
     const dx = new Float32Array(32), dw = new Float32Array(54), db = new Float32Array(3);
-    native().conv2dBackward(f(32), f(54), f(12), dx, dw, db, dims());
+    native().conv2dBackward(f(32), f(54), f(12), dx, dw, db, dims(), null, 0);
     expect(Array.from(db)).toEqual([4, 4, 4]);
     expect(dx[0]).toBe(3); // corner pixel: one window, three output channels
     expect(dw[0]).toBe(4); // top-left tap sees four input pixels
@@ -27,15 +27,15 @@ describe('native conv2d', () => {
     const g = native();
     const call = (...a: unknown[]) => () => (g.conv2d as (...x: unknown[]) => void)(...a);
     expect(call(f(32), f(54), null, f(12))).toThrow(/conv2d.*arguments/);
-    expect(call(new Int32Array(32), f(54), null, f(12), dims())).toThrow(/x.*Float32Array/);
-    expect(call(f(32), [1, 2], null, f(12), dims())).toThrow(/weight.*Float32Array/);
-    expect(call(f(32), f(54), 3, f(12), dims())).toThrow(/bias.*Float32Array/);
-    expect(call(f(32), f(54), null, f(12), Float32Array.from(base))).toThrow(/dims.*Int32Array/);
-    expect(call(f(32), f(54), null, f(12), dims().subarray(0, 13))).toThrow(/dims.*14/);
+    expect(call(new Int32Array(32), f(54), null, f(12), dims(), 0)).toThrow(/x.*Float32Array/);
+    expect(call(f(32), [1, 2], null, f(12), dims(), 0)).toThrow(/weight.*Float32Array/);
+    expect(call(f(32), f(54), 3, f(12), dims(), 0)).toThrow(/bias.*Float32Array/);
+    expect(call(f(32), f(54), null, f(12), Float32Array.from(base), 0)).toThrow(/dims.*Int32Array/);
+    expect(call(f(32), f(54), null, f(12), dims().subarray(0, 13), 0)).toThrow(/dims.*14/);
   });
 
   it('rejects bad dims', () => {
-    const run = (d: Int32Array) => () => native().conv2d(f(32), f(54), null, f(12), d);
+    const run = (d: Int32Array) => () => native().conv2d(f(32), f(54), null, f(12), d, 0);
     expect(run(dims({ 0: -1 }))).toThrow(/dims\[0\] \(n\)/);
     expect(run(dims({ 1: 0 }))).toThrow(/dims\[1\] \(c\)/);
     expect(run(dims({ 9: 0 }))).toThrow(/strideH/);
@@ -51,29 +51,29 @@ describe('native conv2d', () => {
 
   it('rejects short or long buffers and aliased outputs', () => {
     const g = native();
-    expect(() => g.conv2d(f(31), f(54), null, f(12), dims())).toThrow(/x.*31 elements, expected 32/);
-    expect(() => g.conv2d(f(32), f(53), null, f(12), dims())).toThrow(/weight/);
-    expect(() => g.conv2d(f(32), f(54), f(2), f(12), dims())).toThrow(/bias/);
-    expect(() => g.conv2d(f(32), f(54), null, f(11), dims())).toThrow(/y/);
-    expect(() => g.conv2d(f(32), f(54), null, f(13), dims())).toThrow(/y/);
+    expect(() => g.conv2d(f(31), f(54), null, f(12), dims(), 0)).toThrow(/x.*31 elements, expected 32/);
+    expect(() => g.conv2d(f(32), f(53), null, f(12), dims(), 0)).toThrow(/weight/);
+    expect(() => g.conv2d(f(32), f(54), f(2), f(12), dims(), 0)).toThrow(/bias/);
+    expect(() => g.conv2d(f(32), f(54), null, f(11), dims(), 0)).toThrow(/y/);
+    expect(() => g.conv2d(f(32), f(54), null, f(13), dims(), 0)).toThrow(/y/);
     const buf = new Float32Array(64);
-    expect(() => g.conv2d(buf.subarray(0, 32), f(54), null, buf.subarray(20, 32), dims())).toThrow(/share memory/);
-    expect(() => g.conv2dBackward(f(32), f(54), f(11), null, f(54), null, dims())).toThrow(/dy/);
-    expect(() => g.conv2dBackward(f(32), f(54), f(12), f(30), null, null, dims())).toThrow(/dx/);
-    expect(() => g.conv2dBackward(f(32), f(54), f(12), null, f(50), null, dims())).toThrow(/dweight/);
-    expect(() => g.conv2dBackward(f(32), f(54), f(12), null, null, f(4), dims())).toThrow(/dbias/);
+    expect(() => g.conv2d(buf.subarray(0, 32), f(54), null, buf.subarray(20, 32), dims(), 0)).toThrow(/share memory/);
+    expect(() => g.conv2dBackward(f(32), f(54), f(11), null, f(54), null, dims(), null, 0)).toThrow(/dy/);
+    expect(() => g.conv2dBackward(f(32), f(54), f(12), f(30), null, null, dims(), null, 0)).toThrow(/dx/);
+    expect(() => g.conv2dBackward(f(32), f(54), f(12), null, f(50), null, dims(), null, 0)).toThrow(/dweight/);
+    expect(() => g.conv2dBackward(f(32), f(54), f(12), null, null, f(4), dims(), null, 0)).toThrow(/dbias/);
     const dw = f(54);
-    expect(() => g.conv2dBackward(f(32), dw, f(12), null, dw, null, dims())).toThrow(/share memory/);
+    expect(() => g.conv2dBackward(f(32), dw, f(12), null, dw, null, dims(), null, 0)).toThrow(/share memory/);
     // Still alive and correct after all of that.
     const y = new Float32Array(12);
-    g.conv2d(f(32), f(54), null, y, dims());
+    g.conv2d(f(32), f(54), null, y, dims(), 0);
     expect(y[0]).toBe(18);
   });
 
   it('handles an empty batch', () => {
     const dw = f(54), db = f(3);
-    native().conv2d(f(0), f(54), null, f(0), dims({ 0: 0 }));
-    native().conv2dBackward(f(0), f(54), f(0), f(0), dw, db, dims({ 0: 0 }));
+    native().conv2d(f(0), f(54), null, f(0), dims({ 0: 0 }), 0);
+    native().conv2dBackward(f(0), f(54), f(0), f(0), dw, db, dims({ 0: 0 }), null, 0);
     expect(Array.from(dw).every((v) => v === 0) && Array.from(db).every((v) => v === 0)).toBe(true);
   });
 });
