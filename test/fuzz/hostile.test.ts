@@ -4,8 +4,21 @@
 // bigints, NaN, huge numbers, functions, typed arrays of other kinds, disposed and int32 tensors) and
 // plausible values. The only acceptable failure is a TensorboltError (also for async functions'
 // rejections); nothing may leak.
-import { afterAll, describe, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { check, fc, junk, materialize, own, tb } from './harness.js';
+
+// Functions such as tb.save take a path; a random string is a valid relative path, so run in a
+// scratch folder rather than write stray files into the checkout.
+const startDir = process.cwd();
+const scratch = mkdtempSync(join(tmpdir(), 'tb-hostile-'));
+beforeAll(() => process.chdir(scratch));
+afterAll(() => {
+  process.chdir(startDir);
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 const isClass = (f: unknown) => typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
 // File I/O and downloads have their own tests (test/reliability/crash_save.test.ts, the io suite).
