@@ -6,16 +6,28 @@ import { join } from 'node:path';
 import { packageRoot } from '../lib/native/load.js';
 
 /** n to samples in ms, or why OpenBLAS could not be called directly. */
+let built: string | null = null;
+
+/** Compiles bench/gemm_direct.cc once per process; returns the executable, or why it cannot. */
+function build(root: string): { exe: string } | { error: string } {
+  if (built) return { exe: built };
+  const script = join(root, 'scripts/openblas.cjs');
+  const flags = execFileSync('node', [script, 'libraries'], { encoding: 'utf8' }).trim();
+  const inc = execFileSync('node', [script, 'include_dirs'], { encoding: 'utf8' }).trim();
+  if (!flags) return { error: 'OpenBLAS not found (portable GEMM build)' };
+  const exe = join(root, 'build', 'bench-gemm-direct');
+  mkdirSync(join(root, 'build'), { recursive: true });
+  execFileSync('g++', ['-O2', join(root, 'bench/gemm_direct.cc'), `-I${inc}`, ...flags.split(/\s+/), '-o', exe]);
+  built = exe;
+  return { exe };
+}
+
 export function gemmDirect(sizes: number[], reps: number, threads?: number): Record<string, number[]> | string {
   const root = packageRoot();
   try {
-    const script = join(root, 'scripts/openblas.cjs');
-    const flags = execFileSync('node', [script, 'libraries'], { encoding: 'utf8' }).trim();
-    const inc = execFileSync('node', [script, 'include_dirs'], { encoding: 'utf8' }).trim();
-    if (!flags) return 'OpenBLAS not found (portable GEMM build)';
-    const exe = join(root, 'build', 'bench-gemm-direct');
-    mkdirSync(join(root, 'build'), { recursive: true });
-    execFileSync('g++', ['-O2', join(root, 'bench/gemm_direct.cc'), `-I${inc}`, ...flags.split(/\s+/), '-o', exe]);
+    const b = build(root);
+    if ('error' in b) return b.error;
+    const exe = b.exe;
     const env = threads ? { ...process.env, OPENBLAS_NUM_THREADS: String(threads) } : process.env;
     const out = execFileSync(exe, [String(reps), ...sizes.map(String)], { encoding: 'utf8', env });
     const m: Record<string, number[]> = {};

@@ -1,4 +1,5 @@
-// Conv2d as im2col + GEMM, in chunks so a column buffer stays cache-sized however large the batch.
+// Conv2d: im2col + GEMM in chunks (a column buffer stays cache-sized however large the batch),
+// implicit-GEMM kernels, or direct kernels, whichever fits the shape.
 //
 // NHWC (the Keras layout, the one the benchmarks train): output rows r = (n, oy, ox) are the GEMM's
 // M. The chunks are tasks for the OpenMP team: each thread lowers its chunk into its own buffer and
@@ -9,8 +10,8 @@
 // thread count or on which thread took which chunk. Small windows (K = KH*KW*C <= 16, a first layer
 // on 1-3 channels) skip im2col for direct kernels (conv2d_direct.cc); stride-1 convolutions with
 // channels in blocks of 16 use implicit-GEMM kernels that read windows straight from the image
-// (conv2d_fast.cc, AVX2 + FMA builds). A 1x1, stride-1, unpadded
-// convolution skips im2col: x already is the column matrix.
+// (conv2d_fast.cc, AVX2 + FMA builds; one image per task). A 1x1, stride-1, unpadded convolution
+// skips im2col: x already is the column matrix.
 //
 // NCHW (nn.Conv2d): one image at a time, chunks of its output positions, each kernel parallel inside.
 #include <cmath>
