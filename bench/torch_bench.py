@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU peer of the tensorbolt benchmark: the same MNIST MLP / Keras CNN, batch, optimizer and
-protocol as bench/workloads.ts, or conv2d timings at the CNN's shapes. Prints one JSON object.
+protocol as the Node peers (bench/protocol.ts), or conv2d timings at the CNN's shapes. Prints its
+result as one JSON line after RESULT_TAG.
 
 Usage: python3 bench/torch_bench.py '<json spec>'   (prints RESULT_TAG + JSON)
   spec: {"task": "train", "model": "mlp"|"cnn", "mnistDir": ..., "threads": n, "warmup": w,

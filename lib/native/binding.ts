@@ -39,7 +39,7 @@ export interface NativeBinding {
   info(): NativeInfo;
   /** Switches GEMM between OpenBLAS and the portable kernel (throws if OpenBLAS was not linked). */
   setGemmBackend(name: 'openblas' | 'portable'): void;
-  /** Threads for our loops and for OpenBLAS (they are set together so the pools do not fight). */
+  /** Threads of our OpenMP team; GEMMs are split over it with OpenBLAS single-threaded inside (one pool). */
   setNumThreads(n: number): void;
 
   // ---- gemm (native/cpu/gemm.cc) ----

@@ -33,7 +33,10 @@ export function getMatmulPrecision(): MatmulPrecision {
   return matmulPrecision;
 }
 
-/** Threads for our kernels and OpenBLAS together (1 is often fastest for small models on 2 cores). */
+/**
+ * Threads for tensorbolt's kernels, GEMMs included (each thread runs a single-threaded OpenBLAS on its
+ * block). 1 is often fastest for small models, or when other work occupies the cores.
+ */
 export function setNumThreads(n: number): void {
   // 1024 is the addon's own limit; past it the addon's RangeError would escape.
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TensorboltError('setNumThreads', `n must be an integer in [1, 1024], got ${fmtValue(n)}`);
