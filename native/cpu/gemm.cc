@@ -135,6 +135,11 @@ void SgemmOneThread(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
 #ifdef TB_HAVE_OPENBLAS
   if (g_use_openblas.load(std::memory_order_relaxed) && M > 0 && N > 0 && K > 0) {
+    // OpenBLAS starts with a pool sized to the machine; we parallelize around it instead (see Sgemm).
+    // Set on first use, not in a static initializer: with OpenBLAS linked statically (prebuilds) our
+    // initializer could run before OpenBLAS's own and crash its thread server at load.
+    static const bool single = (SetOpenBlasThreads(1), true);
+    (void)single;
     // OpenBLAS rejects ld < 1 even for empty dims; all dims are >= 1 here.
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B,
@@ -235,12 +240,5 @@ void SetOpenBlasThreads(int n) {
 #endif
 }
 
-namespace {
-// OpenBLAS starts with a pool sized to the machine; we parallelize around it instead (see Sgemm).
-[[maybe_unused]] const bool g_openblas_single = [] {
-  SetOpenBlasThreads(1);
-  return true;
-}();
-}  // namespace
 
 }  // namespace tb::cpu
