@@ -4,29 +4,17 @@
 
 #include "cpu/batchnorm.h"
 #include "napi/args.h"
+#include "napi/batchnorm_dims.h"
 #include "napi/register.h"
 
 namespace tb::napi {
 namespace {
 
-constexpr int64_t kMaxDim = INT64_C(1) << 40;
-
-struct Dims {
-  int64_t outer, c, inner, total;
-};
-
-Dims ReadDims(const Args& a, size_t first) {
-  Dims d;
-  d.outer = a.Int(first, "outer", 0, kMaxDim);
-  d.c = a.Int(first + 1, "c", 0, kMaxDim);
-  d.inner = a.Int(first + 2, "inner", 0, kMaxDim);
-  d.total = CheckedProduct(a, {d.outer, d.c, d.inner});
-  return d;
-}
+using Dims = BatchNormDims;
 
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   Args a(info, "batchNorm", 14);
-  const Dims d = ReadDims(a, 8);
+  const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.F32(0, "x", d.total);
   const float* gamma = a.F32OrNull(1, "gamma", d.c);
   const float* beta = a.F32OrNull(2, "beta", d.c);
@@ -52,7 +40,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "batchNormBackward", 11);
-  const Dims d = ReadDims(a, 8);
+  const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.F32(0, "x", d.total);
   const float* gamma = a.F32OrNull(1, "gamma", d.c);
   const float* mean = a.F32(2, "mean", d.c);

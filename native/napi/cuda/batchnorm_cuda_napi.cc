@@ -3,30 +3,18 @@
 #include <cmath>
 
 #include "cuda/batchnorm.cuh"
+#include "napi/batchnorm_dims.h"
 #include "napi/cuda/device_args.h"
 #include "napi/register.h"
 
 namespace tb::napi::cuda {
 namespace {
 
-constexpr int64_t kMaxDim = INT64_C(1) << 40;
-
-struct Dims {
-  int64_t outer, c, inner, total;
-};
-
-Dims ReadBnDims(const DevArgs& a, size_t first) {
-  Dims d;
-  d.outer = a.Int(first, "outer", 0, kMaxDim);
-  d.c = a.Int(first + 1, "c", 0, kMaxDim);
-  d.inner = a.Int(first + 2, "inner", 0, kMaxDim);
-  d.total = CheckedProduct(a, {d.outer, d.c, d.inner});
-  return d;
-}
+using Dims = BatchNormDims;
 
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   DevArgs a(info, "cuda.batchNorm", 14);
-  const Dims d = ReadBnDims(a, 8);
+  const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.DevF32(0, "x", d.total);
   const float* gamma = a.DevF32OrNull(1, "gamma", d.c);
   const float* beta = a.DevF32OrNull(2, "beta", d.c);
@@ -52,7 +40,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   DevArgs a(info, "cuda.batchNormBackward", 11);
-  const Dims d = ReadBnDims(a, 8);
+  const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.DevF32(0, "x", d.total);
   const float* gamma = a.DevF32OrNull(1, "gamma", d.c);
   const float* mean = a.DevF32(2, "mean", d.c);
