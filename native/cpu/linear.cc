@@ -43,9 +43,10 @@ Status LinearForward(const float* x, const float* w, bool transW, const float* b
                      int64_t K, FusedAct act) {
   if (M == 0 || N == 0) return Status::Ok();
   const bool relu = act == FusedAct::kRelu;
-  if (!transW && K > 0 && Sparse(x, M, N, K) && AllFinite(w, K * N)) {
-    SparseTimesDense(x, w, b, relu, y, M, N, K);
-    return Status::Ok();
+  if (!transW && K > 0 && Sparse(x, M, N, K)) {
+    bool done = false;
+    const Status st = SparseTimesDense(x, w, b, relu, y, M, N, K, &done);
+    if (!st.ok || done) return st;
   }
   if (K == 0) {
     std::fill(y, y + M * N, 0.f);
@@ -100,10 +101,14 @@ Status LinearBackward(const float* x, const float* w, bool transW, const float* 
       std::fill(dw, dw + N * K, 0.f);
     else if (transW)  // dW (N, K) = g^T (N, M) @ x (M, K)
       Sgemm(true, false, N, K, M, 1.f, g, N, x, K, 0.f, dw, K);
-    else if (Sparse(x, M, N, K) && AllFinite(g, M * N))  // dW (K, N) = x^T (K, M) @ g (M, N)
-      SparseTransposedTimesDense(x, g, dw, M, N, K);
-    else
-      Sgemm(true, false, K, N, M, 1.f, x, K, g, N, 0.f, dw, N);
+    else {  // dW (K, N) = x^T (K, M) @ g (M, N)
+      bool done = false;
+      if (Sparse(x, M, N, K)) {
+        const Status st = SparseTransposedTimesDense(x, g, dw, M, N, K, &done);
+        if (!st.ok) return st;
+      }
+      if (!done) Sgemm(true, false, K, N, M, 1.f, x, K, g, N, 0.f, dw, N);
+    }
   }
   if (dx) {
     if (M == 0 || K == 0) return Status::Ok();

@@ -4,17 +4,21 @@
 #pragma once
 #include <cstdint>
 
+#include "common/status.h"
+
 namespace tb::cpu {
 
 // False when the environment has TENSORBOLT_SPARSE=0 (every product then runs dense).
 bool SparseLinearEnabled();
 // Whether at most maxDensity of x's n values are non-zero (and sparse products are enabled).
 bool MostlyZero(const float* x, int64_t n, double maxDensity);
-bool AllFinite(const float* p, int64_t n);
-// y (M, N) = act(x (M, K) @ w (K, N) + bias), reading only x's non-zeros.
-void SparseTimesDense(const float* x, const float* w, const float* bias, bool relu, float* y, int64_t M, int64_t N,
-                      int64_t K);
-// dw (K, N) = x^T @ g with x (M, K) and g (M, N), reading only x's non-zeros.
-void SparseTransposedTimesDense(const float* x, const float* g, float* dw, int64_t M, int64_t N, int64_t K);
+// y (M, N) = act(x (M, K) @ w (K, N) + bias), reading only x's non-zeros. *done is false, and y
+// untouched, when w holds inf or NaN: the caller then takes the dense path.
+Status SparseTimesDense(const float* x, const float* w, const float* bias, bool relu, float* y, int64_t M,
+                        int64_t N, int64_t K, bool* done);
+// dw (K, N) = x^T @ g with x (M, K) and g (M, N), reading only x's non-zeros. *done is false, and
+// dw untouched, when g holds inf or NaN.
+Status SparseTransposedTimesDense(const float* x, const float* g, float* dw, int64_t M, int64_t N, int64_t K,
+                                  bool* done);
 
 }  // namespace tb::cpu

@@ -117,6 +117,26 @@ describe('linear', () => {
     expect(y[0]).toBe(0.5);
   });
 
+  it('a mostly-zero input with a NaN in the output gradient gives the dense weight gradient (NaN in every row)', () => {
+    const m = 61, k = 300, n = 70; // none a multiple of the kernels' blocks; m * k is large enough for the sparse path
+    const xv = new Float32Array(m * k);
+    for (let i = 0; i < m; i++) xv[i * k + ((i * 37) % k)] = 1;
+    const x = tb.tensor(xv, [m, k]);
+    const w = tb.tensor(new Float32Array(k * n).fill(0.25), [k, n]);
+    w.requiresGrad = true;
+    const y = linear(x, w);
+    const gv = new Float32Array(m * n).fill(1);
+    gv[3 * n + 66] = NaN; // sample 3, output 66 (in the last, narrower column block)
+    y.backward(tb.tensor(gv, [m, n]));
+    const dw = w.grad!.dataSync();
+    for (let p = 0; p < k; p++) {
+      expect(Number.isNaN(dw[p * n + 66]), `dweight[${p}][66]`).toBe(true); // 0 * NaN is NaN, as in the dense GEMM
+      expect(Number.isNaN(dw[p * n + 65]), `dweight[${p}][65]`).toBe(false);
+    }
+    expect(dw[((3 * 37) % k) * n + 0]).toBe(1);
+    tb.dispose([x, w, y]);
+  });
+
   it('rejects bad shapes and options; the binding checks its arguments', () => {
     const x = tb.zeros([2, 3]);
     expectOpError(() => linear(x, tb.zeros([4, 5])), 'linear', /3 features.*\[4,5\] expects 4/);
