@@ -38,6 +38,8 @@ export class Tensor {
   /** @internal set once backward has freed this tensor's graph node */ _released = false;
   /** @internal the memory, shared by views (reshape); returned to the pool when the last user goes */
   _store: Storage;
+  /** @internal bytes counted for this tensor in the engine's live total */ _bytes = 0;
+  /** @internal whether the engine's finalization registry watches this tensor */ _registered = false;
 
   /** @internal Use tb.tensor(), tb.zeros() etc. */
   constructor(buf: Buf, shape: readonly number[], dtype: DType, pooled: boolean, store?: Storage) {

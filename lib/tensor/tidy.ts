@@ -31,12 +31,17 @@ export function tidy<T extends Returnable>(fn: () => T): T {
   collect(result, keepSet);
   for (const t of scope.tensors) if (!keepSet.has(t)) t.dispose();
   const parent = engine.scopes[engine.scopes.length - 1];
-  if (parent) for (const t of keepSet) if (scope.tensors.has(t)) parent.tensors.add(t);
+  for (const t of keepSet) {
+    if (!scope.tensors.has(t)) continue;
+    if (parent) parent.tensors.add(t);
+    else engine.register(t); // out of every scope now: the finalization backstop watches it
+  }
   return result;
 }
 
 /** Keeps t alive past every enclosing tidy(). */
 export function keep<T extends Tensor>(t: T): T {
+  if (!(t instanceof Tensor)) throw new TensorboltError('keep', `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
   return engine.keep(t);
 }
 
