@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N]
+// npm run bench [-- --quick] [-- --rounds N] [-- --skip-slow]
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
@@ -19,6 +19,8 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     out: { type: 'string' },
+    // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
+    'skip-slow': { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick!;
@@ -36,7 +38,7 @@ const STEPS: Record<'fast' | 'tfjs-cpu' | 'tfjs-wasm', Record<ModelKind, Steps |
   },
   'tfjs-cpu': {
     mlp: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 3, steps: 20, inferSteps: 20 },
-    cnn: quick ? null : { warmup: 0, steps: 2, inferSteps: 1, maxSeconds: 300 },
+    cnn: quick || opts['skip-slow'] ? null : { warmup: 0, steps: 2, inferSteps: 1, maxSeconds: 300 },
   },
   'tfjs-wasm': {
     mlp: quick ? { warmup: 3, steps: 10, inferSteps: 10 } : { warmup: 5, steps: 50, inferSteps: 50 },
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
     for (const fw of ['tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const) {
       if (tfjs[fw].missing) train[model][fw] = { status: 'missing', note: tfjs[fw].missing };
       else if (!STEPS[fw === 'tfjs-node' ? 'fast' : fw][model])
-        train[model][fw] = { status: 'skipped', note: 'skipped in --quick (minutes per CNN batch)' };
+        train[model][fw] = { status: 'skipped', note: `skipped in ${quick ? '--quick' : '--skip-slow'} (minutes per CNN batch)` };
       else train[model][fw] = entryOf(best(get(fw) ?? new Map()), [], errors.get(`${fw}/${model}`));
     }
     if (train[model]['tfjs-cpu'].status === 'ok' && model === 'cnn')
