@@ -4,6 +4,7 @@ import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { gather } from '../ops/layout.js';
+import { native } from '../native/load.js';
 
 export function numSamples(op: string, x: Tensor, name = 'x'): number {
   if (!(x instanceof Tensor)) throw new TensorboltError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
@@ -20,6 +21,23 @@ export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: nu
   const row = t.size / Math.max(1, t.shape[0]!);
   const out = empty([n, ...t.shape.slice(1)], t.dtype);
   out.buf('fit').set(t.buf('fit').subarray(from * row, to * row) as never);
+  return out;
+}
+
+/**
+ * Rows idx[from..to) of t, copied on a worker thread (see native gatherAsync): fit gathers the next
+ * shuffled batch this way while the current one trains. t must not change until the promise settles.
+ */
+export async function takeRowsAsync(t: Tensor, idx: Int32Array, from: number, to: number): Promise<Tensor> {
+  const n = to - from;
+  const row = t.size / Math.max(1, t.shape[0]!);
+  const out = empty([n, ...t.shape.slice(1)], t.dtype);
+  try {
+    await native().gatherAsync(t.buf('fit'), idx.slice(from, to), out.buf('fit'), 1, t.shape[0]!, row);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
   return out;
 }
 

@@ -164,23 +164,18 @@ void CopyImpl(const T* src, const int64_t* ss, T* dst, const int64_t* ds, const 
   }
 }
 
-Status CheckIndices(const int32_t* idx, int64_t n, int64_t limit, const char* what) {
-  for (int64_t k = 0; k < n; ++k)
-    if (idx[k] < 0 || idx[k] >= limit)
-      return Status::Error("index " + std::to_string(idx[k]) + " at position " + std::to_string(k) +
-                           " is outside [0, " + std::to_string(limit) + ") of " + what);
-  return Status::Ok();
-}
-
 // Rows prefetched ahead of the one being copied by a gather.
 constexpr int64_t kGatherAhead = 4;
 
 template <typename T>
-Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer, int64_t dim, int64_t inner) {
+Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer, int64_t dim, int64_t inner,
+                  bool threaded) {
   Status s = CheckIndices(idx, n, dim, "dim");
   if (!s.ok) return s;
   if (inner == 1) {  // one element per index: a plain indexed load, no per-element memcpy
-    TB_PARALLEL_FOR(outer * n)
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (threaded && outer * n >= kParallelGrain)
+#endif
     for (int64_t o = 0; o < outer; ++o) {
       const T* xs = x + o * dim;
       T* ys = y + o * n;
@@ -193,7 +188,9 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
   // Nothing to copy; an empty array may have a null data pointer, and memcpy(null, null, 0) is
   // undefined behaviour (UBSan).
   if (rows == 0 || bytes == 0) return Status::Ok();
-  TB_PARALLEL_FOR(rows * inner)
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (threaded && rows * inner >= kParallelGrain)
+#endif
   for (int64_t t = 0; t < rows; ++t) {
     const int64_t o = t / n, k = t % n;
     // Shuffled rows of a large data set (a training batch) come from DRAM one cache miss at a time:
@@ -211,6 +208,14 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
 
 }  // namespace
 
+Status CheckIndices(const int32_t* idx, int64_t n, int64_t limit, const char* what) {
+  for (int64_t k = 0; k < n; ++k)
+    if (idx[k] < 0 || idx[k] >= limit)
+      return Status::Error("index " + std::to_string(idx[k]) + " at position " + std::to_string(k) +
+                           " is outside [0, " + std::to_string(limit) + ") of " + what);
+  return Status::Ok();
+}
+
 void CopyStrided(const float* src, const int64_t* ss, float* dst, const int64_t* ds, const int64_t* shape, int ndim,
                  bool accumulate) {
   CopyImpl(src, ss, dst, ds, shape, ndim, accumulate);
@@ -221,13 +226,14 @@ void CopyStrided(const int32_t* src, const int64_t* ss, int32_t* dst, const int6
   CopyImpl(src, ss, dst, ds, shape, ndim, accumulate);
 }
 
-Status Gather(const float* x, const int32_t* idx, int64_t n, float* y, int64_t outer, int64_t dim, int64_t inner) {
-  return GatherImpl(x, idx, n, y, outer, dim, inner);
+Status Gather(const float* x, const int32_t* idx, int64_t n, float* y, int64_t outer, int64_t dim, int64_t inner,
+              bool threaded) {
+  return GatherImpl(x, idx, n, y, outer, dim, inner, threaded);
 }
 
 Status Gather(const int32_t* x, const int32_t* idx, int64_t n, int32_t* y, int64_t outer, int64_t dim,
-              int64_t inner) {
-  return GatherImpl(x, idx, n, y, outer, dim, inner);
+              int64_t inner, bool threaded) {
+  return GatherImpl(x, idx, n, y, outer, dim, inner, threaded);
 }
 
 Status GatherBackward(const float* dy, const int32_t* idx, int64_t n, float* dx, int64_t outer, int64_t dim,

@@ -1,5 +1,6 @@
 // copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate)
 // gather(x, indices, y, outer, dim, inner)
+// gatherAsync(x, indices, y, outer, dim, inner) -> Promise<void>
 // gatherBackward(dy, indices, dx, outer, dim, inner)
 // oneHot(indices, out, depth, on, off)
 #include <cstdint>
@@ -65,26 +66,85 @@ Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Gather(const Napi::CallbackInfo& info) {
-  Args a(info, "gather", 6);
+// The arguments of gather and gatherAsync, checked (indices included) before any work starts.
+struct GatherCall {
+  void* x;
+  const int32_t* idx;
+  int64_t n;
+  void* y;
+  bool isInt;
+  int64_t outer, dim, inner;
+};
+
+GatherCall ReadGather(Args& a) {
+  GatherCall c{};
   int64_t xLen = 0, yLen = 0;
-  bool xInt = false, yInt = false;
-  void* x = a.Any32(0, "x", &xLen, &xInt);
-  const int32_t* idx = a.I32(1, "indices");
-  const int64_t n = a.Len(1);
-  void* y = a.Any32(2, "y", &yLen, &yInt);
-  if (xInt != yInt) a.Throw("x and y must both be Float32Array or both Int32Array");
-  const int64_t outer = a.Int(3, "outer"), dim = a.Int(4, "dim"), inner = a.Int(5, "inner");
-  const int64_t needX = CheckedProduct(a, {outer, dim, inner}), needY = CheckedProduct(a, {outer, n, inner});
+  bool yInt = false;
+  c.x = a.Any32(0, "x", &xLen, &c.isInt);
+  c.idx = a.I32(1, "indices");
+  c.n = a.Len(1);
+  c.y = a.Any32(2, "y", &yLen, &yInt);
+  if (c.isInt != yInt) a.Throw("x and y must both be Float32Array or both Int32Array");
+  c.outer = a.Int(3, "outer"), c.dim = a.Int(4, "dim"), c.inner = a.Int(5, "inner");
+  const int64_t needX = CheckedProduct(a, {c.outer, c.dim, c.inner}), needY = CheckedProduct(a, {c.outer, c.n, c.inner});
   if (xLen != needX)
     a.ThrowRange("x has " + std::to_string(xLen) + " elements, expected outer*dim*inner = " + std::to_string(needX));
   if (yLen != needY)
     a.ThrowRange("y has " + std::to_string(yLen) + " elements, expected outer*nIdx*inner = " + std::to_string(needY));
   a.OutputsDisjoint({{2, "y"}}, {{0, "x"}, {1, "indices"}});
-  const Status s = xInt ? cpu::Gather(static_cast<const int32_t*>(x), idx, n, static_cast<int32_t*>(y), outer, dim, inner)
-                        : cpu::Gather(static_cast<const float*>(x), idx, n, static_cast<float*>(y), outer, dim, inner);
+  const Status s = cpu::CheckIndices(c.idx, c.n, c.dim, "dim");
+  if (!s.ok) a.ThrowRange(s.message);
+  return c;
+}
+
+Status RunGather(const GatherCall& c, bool threaded) {
+  return c.isInt ? cpu::Gather(static_cast<const int32_t*>(c.x), c.idx, c.n, static_cast<int32_t*>(c.y), c.outer,
+                               c.dim, c.inner, threaded)
+                 : cpu::Gather(static_cast<const float*>(c.x), c.idx, c.n, static_cast<float*>(c.y), c.outer, c.dim,
+                               c.inner, threaded);
+}
+
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Args a(info, "gather", 6);
+  const Status s = RunGather(ReadGather(a), true);
   if (!s.ok) a.ThrowRange(s.message);
   return info.Env().Undefined();
+}
+
+// The same copy on a libuv worker thread, resolving a promise when done: fit gathers the next
+// shuffled batch (rows scattered over a data set far larger than the caches, so mostly waiting on
+// DRAM) while the current batch trains. The worker holds references to the three arrays, so they
+// outlive it; their memory must not be changed (nor their buffers detached) until the promise settles.
+class GatherWorker : public Napi::AsyncWorker {
+ public:
+  GatherWorker(Napi::Env env, const GatherCall& c, const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(env, "tensorbolt.gatherAsync"), call_(c), deferred_(Napi::Promise::Deferred::New(env)) {
+    for (int i = 0; i < 3; ++i) refs_[i] = Napi::Persistent(info[i].As<Napi::Object>());
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    // One thread: the OpenMP team belongs to the training thread.
+    const Status s = RunGather(call_, false);
+    if (!s.ok) SetError("tensorbolt.gatherAsync: " + s.message);
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  GatherCall call_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference refs_[3];
+};
+
+Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
+  Args a(info, "gatherAsync", 6);
+  const GatherCall c = ReadGather(a);
+  auto* w = new GatherWorker(info.Env(), c, info);
+  Napi::Promise p = w->Promise();
+  w->Queue();  // deletes itself once settled
+  return p;
 }
 
 Napi::Value GatherBackward(const Napi::CallbackInfo& info) {
@@ -116,6 +176,7 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
 void Register(Napi::Env env, Napi::Object exports) {
   TB_EXPORT(exports, "copyStrided", CopyStrided);
   TB_EXPORT(exports, "gather", Gather);
+  TB_EXPORT(exports, "gatherAsync", GatherAsync);
   TB_EXPORT(exports, "gatherBackward", GatherBackward);
   TB_EXPORT(exports, "oneHot", OneHot);
 }
