@@ -159,7 +159,15 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
         progress?.batchEnd(b, logs);
         for (const c of cbs) await c.onBatchEnd?.(b, { ...logs, batch: b, size: cnt });
+        // A callback may stop training mid-epoch, as in Keras and TensorFlow.js: the epoch ends here
+        // (its logs cover the batches seen) and no other starts.
+        if (model.stopTraining) break;
         if ((b + 1) % yieldEvery === 0) await yieldToEventLoop();
+      }
+      if (pending) { // gathered ahead for a batch that will not run
+        const p = pending;
+        pending = null;
+        await p.then(([a, c]) => { a.dispose(); c.dispose(); }, () => {});
       }
       const logs: Logs = { loss: lossSum / seen };
       labels.forEach((l, i) => (logs[l] = sums[i]! / seen));

@@ -29,7 +29,10 @@ export class Sequential extends Module {
   metricNames: MetricName[] = [];
   /** The metric names as the user wrote them: the keys in logs and History. */
   metricLabels: string[] = [];
-  /** Set by callbacks (EarlyStopping) to end fit() after the current epoch. */
+  /**
+   * Set by a callback to end fit(): checked after every batch (the epoch ends there, with its
+   * onEpochEnd) and between epochs (EarlyStopping sets it at an epoch's end).
+   */
   stopTraining = false;
   readonly name: string;
 

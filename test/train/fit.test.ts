@@ -139,6 +139,25 @@ describe('fit: callbacks', () => {
     expect(n).toBe(2);
   });
 
+  it('a callback setting stopTraining mid-epoch ends fit after that batch; the epoch ends with the batches seen', async () => {
+    const { x, y } = toyData(100);
+    const m = toyModel();
+    const batches: number[] = [];
+    const epochs: number[] = [];
+    const h = await m.fit(x, y, {
+      epochs: 3, batchSize: 10, verbose: 0,
+      callbacks: {
+        onBatchEnd: (b: number) => { batches.push(b); if (b === 3) m.stopTraining = true; },
+        onEpochEnd: (e: number) => void epochs.push(e),
+      },
+    });
+    expect(batches).toEqual([0, 1, 2, 3]);
+    expect(epochs).toEqual([0]);
+    expect(h.epoch).toEqual([0]);
+    expect(Number.isFinite(h.history.loss![0]!)).toBe(true);
+    tb.dispose([x, y]);
+  });
+
   it('earlyStopping stops once the monitored value stops improving for `patience` epochs', async () => {
     const { x, y } = toyData(32);
     const m = toyModel();
