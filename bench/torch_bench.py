@@ -88,13 +88,12 @@ def train(spec):
         return loss.item(), (out.argmax(1) == y).float().mean().item()
 
     model.train()
-    # As the Node peers' fit(): the first (warmup + steps) batches' worth of images, shuffled.
+    # As tensorbolt's fit(): batches of the whole training set, shuffled, the first (warmup + steps) of them.
     total = spec["warmup"] + spec["steps"]
-    sub = min(n, total * bs)
-    perm = torch.randperm(sub, generator=g)
+    perm = torch.randperm(n, generator=g)
     samples = []
     for b in range(total):
-        lo = (b * bs) % max(1, sub - bs + 1)
+        lo = (b * bs) % max(1, n - bs + 1)
         idx = perm[lo: lo + bs]
         t0 = time.perf_counter()
         step(idx)
