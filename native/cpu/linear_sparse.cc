@@ -102,6 +102,16 @@ void GatherN(const int32_t* idx, const float* val, int64_t nnz, const float* w, 
   }
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+// a0..a3 += v * r[0:32], r 32-byte aligned.
+inline void Fma32(__m256 v, const float* r, __m256& a0, __m256& a1, __m256& a2, __m256& a3) {
+  a0 = _mm256_fmadd_ps(v, _mm256_load_ps(r), a0);
+  a1 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 8), a1);
+  a2 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 16), a2);
+  a3 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 24), a3);
+}
+#endif
+
 // out[0:64] += sum over q of val[q] * w[idx[q] * 64 + 0:64], w an aligned panel.
 void Gather64(const int32_t* idx, const float* val, int64_t nnz, const float* w, float* out) {
 #if defined(__AVX2__) && defined(__FMA__)
@@ -111,14 +121,8 @@ void Gather64(const int32_t* idx, const float* val, int64_t nnz, const float* w,
   for (int64_t q = 0; q < nnz; ++q) {
     const __m256 v = _mm256_set1_ps(val[q]);
     const float* r = w + static_cast<int64_t>(idx[q]) * kPanel;
-    a0 = _mm256_fmadd_ps(v, _mm256_load_ps(r), a0);
-    a1 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 8), a1);
-    a2 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 16), a2);
-    a3 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 24), a3);
-    a4 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 32), a4);
-    a5 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 40), a5);
-    a6 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 48), a6);
-    a7 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 56), a7);
+    Fma32(v, r, a0, a1, a2, a3);
+    Fma32(v, r + 32, a4, a5, a6, a7);
   }
   _mm256_storeu_ps(out, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2);
   _mm256_storeu_ps(out + 24, a3), _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5);
@@ -136,26 +140,10 @@ void Sum32(const int32_t* idx, const float* val, int64_t nnz, const float* g, fl
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   int64_t q = 0;
   for (; q + 2 <= nnz; q += 2) {
-    const __m256 v = _mm256_set1_ps(val[q]), u = _mm256_set1_ps(val[q + 1]);
-    const float* r = g + static_cast<int64_t>(idx[q]) * kGPanel;
-    const float* s = g + static_cast<int64_t>(idx[q + 1]) * kGPanel;
-    a0 = _mm256_fmadd_ps(v, _mm256_load_ps(r), a0);
-    a1 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 8), a1);
-    a2 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 16), a2);
-    a3 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 24), a3);
-    b0 = _mm256_fmadd_ps(u, _mm256_load_ps(s), b0);
-    b1 = _mm256_fmadd_ps(u, _mm256_load_ps(s + 8), b1);
-    b2 = _mm256_fmadd_ps(u, _mm256_load_ps(s + 16), b2);
-    b3 = _mm256_fmadd_ps(u, _mm256_load_ps(s + 24), b3);
+    Fma32(_mm256_set1_ps(val[q]), g + static_cast<int64_t>(idx[q]) * kGPanel, a0, a1, a2, a3);
+    Fma32(_mm256_set1_ps(val[q + 1]), g + static_cast<int64_t>(idx[q + 1]) * kGPanel, b0, b1, b2, b3);
   }
-  if (q < nnz) {
-    const __m256 v = _mm256_set1_ps(val[q]);
-    const float* r = g + static_cast<int64_t>(idx[q]) * kGPanel;
-    a0 = _mm256_fmadd_ps(v, _mm256_load_ps(r), a0);
-    a1 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 8), a1);
-    a2 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 16), a2);
-    a3 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 24), a3);
-  }
+  if (q < nnz) Fma32(_mm256_set1_ps(val[q]), g + static_cast<int64_t>(idx[q]) * kGPanel, a0, a1, a2, a3);
   _mm256_storeu_ps(out, _mm256_add_ps(a0, b0)), _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
   _mm256_storeu_ps(out + 16, _mm256_add_ps(a2, b2)), _mm256_storeu_ps(out + 24, _mm256_add_ps(a3, b3));
 #else
