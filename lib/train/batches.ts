@@ -26,14 +26,16 @@ export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: nu
 
 /**
  * Rows idx[from..to) of t, copied on a worker thread (see native gatherAsync): fit gathers the next
- * shuffled batch this way while the current one trains. t must not change until the promise settles.
+ * shuffled batch this way while the current one trains. t and idx must not change until the promise settles.
  */
 export async function takeRowsAsync(t: Tensor, idx: Int32Array, from: number, to: number): Promise<Tensor> {
   const n = to - from;
   const row = t.size / Math.max(1, t.shape[0]!);
   const out = empty([n, ...t.shape.slice(1)], t.dtype);
   try {
-    await native().gatherAsync(t.buf('fit'), idx.slice(from, to), out.buf('fit'), 1, t.shape[0]!, row);
+    // idx is read by the worker: the caller leaves it unchanged until the promise settles (fit
+    // reshuffles only between epochs, never with a batch in flight).
+    await native().gatherAsync(t.buf('fit'), idx.subarray(from, to), out.buf('fit'), 1, t.shape[0]!, row);
   } catch (e) {
     out.dispose();
     throw e;

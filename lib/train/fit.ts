@@ -58,6 +58,11 @@ async function takePair(x: Tensor, y: Tensor, order: Int32Array, from: number, t
   }
 }
 
+/** Waits for a pair gathered ahead (if any) and frees it; a failed gather left nothing to free. */
+async function discardPair(p: Promise<[Tensor, Tensor]> | null): Promise<void> {
+  if (p) await p.then(([a, b]) => { a.dispose(); b.dispose(); }, () => {});
+}
+
 export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs): Promise<History> {
   const op = 'fit';
   let n = checkXY(op, x, y);
@@ -164,11 +169,9 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         if (model.stopTraining) break;
         if ((b + 1) % yieldEvery === 0) await yieldToEventLoop();
       }
-      if (pending) { // gathered ahead for a batch that will not run
-        const p = pending;
-        pending = null;
-        await p.then(([a, c]) => { a.dispose(); c.dispose(); }, () => {});
-      }
+      // gathered ahead for a batch that will not run (the next epoch reshuffles)
+      await discardPair(pending);
+      pending = null;
       const logs: Logs = { loss: lossSum / seen };
       labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
       if (valX && valY) {
@@ -184,7 +187,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
     for (const c of cbs) await c.onTrainEnd?.();
   } finally {
     // a batch still being gathered (a callback threw, or training stopped) is waited for, then freed
-    if (pending) await pending.then(([a, b]) => { a.dispose(); b.dispose(); }, () => {});
+    await discardPair(pending);
     model.eval();
     for (const t of owned) t.dispose();
   }
