@@ -244,11 +244,18 @@ struct Csc {
     stride = M + 8;
     const size_t cells = static_cast<size_t>(K * stride);
     if (rows.size() < cells) rows.resize(cells), vals.resize(cells);
-    count.assign(static_cast<size_t>(K), 0);
+    count.resize(static_cast<size_t>(K));
+    // Raw pointers, and a tile's eight counts in locals: through the vectors, every store made the
+    // compiler reload their data pointers and the counts (it cannot prove they do not alias).
+    int32_t* const rowsP = rows.data();
+    float* const valsP = vals.data();
+    int32_t* const countP = count.data();
+    const int64_t st = stride;
     const int64_t tiles = (K + 7) / 8;
     TB_PARALLEL_FOR(M * K)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t k0 = t * 8, kw = std::min<int64_t>(8, K - k0);
+      int64_t n[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       int64_t i0 = 0;
 #if defined(__AVX2__) && defined(__FMA__)
       if (kw == 8) {
@@ -275,24 +282,25 @@ struct Csc {
           const __m256i base = _mm256_set1_epi32(static_cast<int32_t>(i0));
           for (int j = 0; j < 8; ++j) {
             const unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(c[j], zero, _CMP_NEQ_UQ)));
-            const int64_t k = k0 + j, n = count[k];
+            const int64_t at = (k0 + j) * st + n[j];
             const __m256i lanes = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPack.lanes[m]));
-            _mm256_storeu_ps(vals.data() + k * stride + n, _mm256_permutevar8x32_ps(c[j], lanes));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows.data() + k * stride + n), _mm256_add_epi32(lanes, base));
-            count[k] = static_cast<int32_t>(n + __builtin_popcount(m));
+            _mm256_storeu_ps(valsP + at, _mm256_permutevar8x32_ps(c[j], lanes));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(rowsP + at), _mm256_add_epi32(lanes, base));
+            n[j] += __builtin_popcount(m);
           }
         }
       }
 #endif
       for (int64_t i = i0; i < M; ++i)
-        for (int64_t k = k0; k < k0 + kw; ++k) {
-          const float v = x[i * K + k];
+        for (int64_t j = 0; j < kw; ++j) {
+          const float v = x[i * K + k0 + j];
           if (v != 0.f) {
-            const int64_t n = count[k]++;
-            rows[k * stride + n] = static_cast<int32_t>(i);
-            vals[k * stride + n] = v;
+            const int64_t at = (k0 + j) * st + n[j]++;
+            rowsP[at] = static_cast<int32_t>(i);
+            valsP[at] = v;
           }
         }
+      for (int64_t j = 0; j < kw; ++j) countP[k0 + j] = static_cast<int32_t>(n[j]);
     }
   }
 };
