@@ -47,6 +47,8 @@ export interface Summary {
   train: Record<ModelKind, Record<Column, TrainEntry>>;
   /** tensorbolt's MLP with the zero-skipping products off (TENSORBOLT_SPARSE=0). */
   mlpDense?: TrainEntry;
+  /** tensorbolt ÷ PyTorch training images/s within each round (peers run back to back in a round). */
+  roundRatios?: Partial<Record<ModelKind, number[]>>;
   conv?: ConvSummary;
   gemm?: GemmSummary;
 }
@@ -117,6 +119,13 @@ export function notes(s: Summary): string[] {
       const bits = [e.note, e.threadsNote, e.trainError ? `cannot train: ${e.trainError}` : undefined].filter(Boolean);
       if (bits.length) out.push(`${c}, ${model.toUpperCase()}: ${bits.join('; ')}`);
     }
+  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+    const r = s.roundRatios?.[model];
+    if (r && r.length > 1)
+      out.push(`tensorbolt ÷ PyTorch, ${model.toUpperCase()} training, round by round (each round runs the two back to back): ` +
+        `median ${fmtRatio(median(r))} (${fmtRatio(Math.min(...r))}–${fmtRatio(Math.max(...r))}) over ${r.length} rounds: ` +
+        r.map(fmtRatio).join(', '));
+  }
   return out;
 }
 
