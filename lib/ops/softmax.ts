@@ -5,7 +5,7 @@ import { native } from '../native/load.js';
 import { isGradEnabled, needsGrad, record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { outerDimInner } from '../tensor/shape.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, empty, view } from '../tensor/tensor.js';
 import { describe, requireFloat, tensorArg } from './util.js';
 
 function axisArg(op: string, x: Tensor, axis: unknown): number {
@@ -72,6 +72,22 @@ function copyOf(t: Tensor): Tensor {
  * requires grad is rejected (pass target.detach()).
  */
 export function softmaxCrossEntropy(logits: Tensor, target: Tensor, opts: SoftmaxCrossEntropyOptions = {}): Tensor {
+  return softmaxCrossEntropyImpl(logits, target, opts, false).loss;
+}
+
+/**
+ * @internal The loss and softmax(logits) together: the fused kernel computes the probabilities
+ * anyway (fit's metrics read them, and a second softmax over the logits cost an op per step).
+ * probs is a plain tensor (no gradient) sharing memory with what backward keeps; it stays valid
+ * after backward has run.
+ */
+export function softmaxCrossEntropyAndProbs(logits: Tensor, target: Tensor, opts: SoftmaxCrossEntropyOptions = {}): { loss: Tensor; probs: Tensor } {
+  const r = softmaxCrossEntropyImpl(logits, target, opts, true);
+  return { loss: r.loss, probs: r.probs! };
+}
+
+function softmaxCrossEntropyImpl(logits: Tensor, target: Tensor, opts: SoftmaxCrossEntropyOptions,
+                                 wantProbs: boolean): { loss: Tensor; probs: Tensor | null } {
   const op = 'softmaxCrossEntropy';
   tensorArg(op, logits, 'logits');
   tensorArg(op, target, 'target');
@@ -125,11 +141,13 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor, opts: Softma
     out.f32(op)[0] = reduction === 'mean' ? s / n : s;
   }
 
+  // A second handle on the probabilities for the caller: the memory lives until both are disposed.
+  const probsOut = wantProbs ? view(probs, [n, c]) : null;
   // The target is copied for backward so the caller may dispose (or reuse) its batch right away.
   const saved = [probs];
   const tgt = needsGrad(logits) ? copyOf(target) : null;
   if (tgt) saved.push(tgt);
-  return record(op, out, [logits], (dy) => {
+  const recorded = record(op, out, [logits], (dy) => {
     const g = dy.f32(op);
     let dloss = g;
     let tmp: Tensor | null = null;
@@ -145,6 +163,7 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor, opts: Softma
     tmp?.dispose();
     return [dlogits];
   }, saved);
+  return { loss: recorded, probs: probsOut };
 }
 
 declare module '../tensor/tensor.js' {

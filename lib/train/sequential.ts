@@ -7,7 +7,7 @@ import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
 import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
 import { Optimizer, optimizerFromName } from '../optim/index.js';
-import { softmax, softmaxCrossEntropy } from '../ops/softmax.js';
+import { softmaxCrossEntropyAndProbs } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
 import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
 import { fit as fitLoop, type FitArgs } from './fit.js';
@@ -173,7 +173,9 @@ export class Sequential extends Module {
         target = y.rank === 2 && y.shape[1] === 1 ? y.reshape([y.shape[0]!]) : y;
         if (target.dtype !== 'int32') target = target.cast('int32');
       }
-      return { loss: softmaxCrossEntropy(logits, target), pred: noGrad(() => softmax(logits)) };
+      // pred: the probabilities the fused kernel computed (the same values softmax(logits) gives)
+      const { loss, probs } = softmaxCrossEntropyAndProbs(logits, target);
+      return { loss, pred: probs };
     }
     const pred = this.call(x, training);
     return { loss: this.lossFn!(y, pred), pred };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { checkOp, expectOpError, type Ref } from '../helpers/opcheck.js';
+import { softmaxCrossEntropyAndProbs } from '../../lib/ops/softmax.js';
 
 // ---- float64 references ----
 
@@ -228,6 +229,26 @@ describe('softmaxCrossEntropy', () => {
     l1.dispose();
     l2.dispose();
     z.dispose();
+    expect(tb.memory().numTensors).toBe(before);
+  });
+
+  it('with the probabilities (what fit reads for its metrics): equal to softmax(logits), valid after backward, no leak', () => {
+    const before = tb.memory().numTensors;
+    // 32 x 10: large enough for the buffer pool (tiny arrays are not pooled)
+    const z = tb.randn([32, 10], 0, 3, { seed: 9 }).requiresGrad_();
+    const y = tb.tensor(Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10));
+    const { loss, probs } = softmaxCrossEntropyAndProbs(z, y);
+    expect(probs.requiresGrad).toBe(false);
+    expect(loss.item()).toBeCloseTo(tb.tidy(() => tb.noGrad(() => tb.softmaxCrossEntropy(z, y).item())), 6);
+    const want = tb.tidy(() => tb.noGrad(() => tb.softmax(z).dataSync()));
+    loss.backward(); // frees what the graph kept; probs shares that memory and must survive it
+    // buffers freed to the pool are handed out again: these would overwrite probs if it had been freed
+    const others = [0, 1, 2].map(() => tb.ones([32, 10]));
+    expect(Array.from(probs.dataSync())).toEqual(Array.from(want)); // the same kernel arithmetic: bit for bit
+    others.forEach((t) => t.dispose());
+    expect(Array.from(z.grad!.dataSync()).every(Number.isFinite)).toBe(true);
+    for (const t of [loss, probs, z, y]) t.dispose();
+    z.grad?.dispose();
     expect(tb.memory().numTensors).toBe(before);
   });
 
