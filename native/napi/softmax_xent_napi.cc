@@ -16,15 +16,11 @@ namespace {
 // allowSame, two arrays over exactly the same memory pass (kernels that read each element just
 // before writing the same element).
 void CheckNoOverlap(const Args& a, size_t i, const char* ni, size_t j, const char* nj, bool allowSame = false) {
-  if (a.IsNull(i) || a.IsNull(j)) return;
-  const auto p = reinterpret_cast<uintptr_t>(a.info[i].As<Napi::TypedArray>().ArrayBuffer().Data()) +
-                 a.info[i].As<Napi::TypedArray>().ByteOffset();
-  const auto q = reinterpret_cast<uintptr_t>(a.info[j].As<Napi::TypedArray>().ArrayBuffer().Data()) +
-                 a.info[j].As<Napi::TypedArray>().ByteOffset();
-  const auto pe = p + static_cast<uintptr_t>(a.Len(i)) * 4, qe = q + static_cast<uintptr_t>(a.Len(j)) * 4;
+  const auto [p, pe] = a.Span(i);  // empty for null and for empty arrays
+  const auto [q, qe] = a.Span(j);
+  if (p == pe || q == qe) return;
   if (allowSame && p == q && pe == qe) return;
-  if (p < qe && q < pe && a.Len(i) > 0 && a.Len(j) > 0)
-    a.ThrowRange(std::string(ni) + " and " + nj + " must not share memory");
+  if (p < qe && q < pe) a.ThrowRange(std::string(ni) + " and " + nj + " must not share memory");
 }
 
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
