@@ -116,8 +116,13 @@ export interface NativeBinding {
               dstStrides: I32, shape: I32, accumulate: boolean): void;
   /** x (outer, dim, inner), indices (nIdx) in [0, dim) -> y (outer, nIdx, inner). Works for I32 x/y. */
   gather(x: F32 | I32, indices: I32, y: F32 | I32, outer: number, dim: number, inner: number): void;
-  /** gather on a worker thread; the arrays must stay unchanged until the promise settles. */
-  gatherAsync(x: F32 | I32, indices: I32, y: F32 | I32, outer: number, dim: number, inner: number): Promise<void>;
+  /**
+   * Rows `indices` of xa (dim, innerA) into ya (nIdx, innerA) and of xb (dim, innerB) into yb, on a
+   * worker thread; every argument is checked before the work is queued, and the arrays must stay
+   * unchanged until the promise settles.
+   */
+  gatherPairAsync(xa: F32 | I32, ya: F32 | I32, innerA: number, xb: F32 | I32, yb: F32 | I32, innerB: number,
+                  indices: I32, dim: number): Promise<void>;
   /** dx (outer, dim, inner) overwritten: zero, then scatter-add of dy (outer, nIdx, inner). */
   gatherBackward(dy: F32, indices: I32, dx: F32, outer: number, dim: number, inner: number): void;
   /** out (n, depth): on at [i, indices[i]], off elsewhere; throws on an index outside [0, depth). */

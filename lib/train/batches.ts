@@ -25,22 +25,33 @@ export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: nu
 }
 
 /**
- * Rows idx[from..to) of t, copied on a worker thread (see native gatherAsync): fit gathers the next
- * shuffled batch this way while the current one trains. t and idx must not change until the promise settles.
+ * Rows idx[from..to) of x and of y, copied on a worker thread (see native gatherPairAsync): fit
+ * gathers the next shuffled batch this way while the current one trains. x, y and idx must not
+ * change until the promise settles. Nothing is left behind on failure.
  */
-export async function takeRowsAsync(t: Tensor, idx: Int32Array, from: number, to: number): Promise<Tensor> {
+export async function takeRowsPairAsync(x: Tensor, y: Tensor, idx: Int32Array, from: number, to: number): Promise<[Tensor, Tensor]> {
   const n = to - from;
-  const row = t.size / Math.max(1, t.shape[0]!);
-  const out = empty([n, ...t.shape.slice(1)], t.dtype);
+  const rowX = x.size / Math.max(1, x.shape[0]!);
+  const rowY = y.size / Math.max(1, y.shape[0]!);
+  const xb = empty([n, ...x.shape.slice(1)], x.dtype);
+  let yb: Tensor;
+  try {
+    yb = empty([n, ...y.shape.slice(1)], y.dtype);
+  } catch (e) {
+    xb.dispose();
+    throw e;
+  }
   try {
     // idx is read by the worker: the caller leaves it unchanged until the promise settles (fit
     // reshuffles only between epochs, never with a batch in flight).
-    await native().gatherAsync(t.buf('fit'), idx.subarray(from, to), out.buf('fit'), 1, t.shape[0]!, row);
+    await native().gatherPairAsync(x.buf('fit'), xb.buf('fit'), rowX, y.buf('fit'), yb.buf('fit'), rowY,
+                                   idx.subarray(from, to), x.shape[0]!);
   } catch (e) {
-    out.dispose();
+    xb.dispose();
+    yb.dispose();
     throw e;
   }
-  return out;
+  return [xb, yb];
 }
 
 export function checkXY(op: string, x: Tensor, y: Tensor): number {

@@ -7,7 +7,7 @@ import { Random, globalRandom } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { History, type Callback, type Logs } from './callbacks.js';
 import { Progress, type ProgressSink } from './progress.js';
-import { checkBatchSize, checkXY, takeRows, takeRowsAsync } from './batches.js';
+import { checkBatchSize, checkXY, takeRows, takeRowsPairAsync } from './batches.js';
 import { metricValue } from './batch_metrics.js';
 import type { Sequential } from './sequential.js';
 
@@ -38,25 +38,6 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 // batch trains (shuffled rows of a large data set come from DRAM: ~0.1 ms for MNIST's 128 x 784
 // floats); smaller ones are copied in line, where a thread hop would cost more than the copy.
 const PREFETCH_MIN_BYTES = 64 * 1024;
-
-/** Rows order[from..to) of x and y, gathered off the main thread. Nothing is left behind on failure. */
-async function takePair(x: Tensor, y: Tensor, order: Int32Array, from: number, to: number): Promise<[Tensor, Tensor]> {
-  const px = takeRowsAsync(x, order, from, to);
-  const py = takeRowsAsync(y, order, from, to);
-  let xb: Tensor;
-  try {
-    xb = await px;
-  } catch (e) {
-    await py.then((t) => t.dispose(), () => {});
-    throw e;
-  }
-  try {
-    return [xb, await py];
-  } catch (e) {
-    xb.dispose();
-    throw e;
-  }
-}
 
 /** Waits for a pair gathered ahead (if any) and frees it; a failed gather left nothing to free. */
 async function discardPair(p: Promise<[Tensor, Tensor]> | null): Promise<void> {
@@ -135,7 +116,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
           yb = takeRows(y, order, from, to);
         }
         if (prefetch && b + 1 < batches) {
-          pending = takePair(x, y, order, to, Math.min(n, to + batchSize));
+          pending = takeRowsPairAsync(x, y, order, to, Math.min(n, to + batchSize));
           pending.catch(() => {}); // awaited with the next batch (or in finally); not an unhandled rejection meanwhile
         }
         let step: { loss: number; metrics: number[] };

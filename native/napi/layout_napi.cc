@@ -1,6 +1,6 @@
 // copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate)
 // gather(x, indices, y, outer, dim, inner)
-// gatherAsync(x, indices, y, outer, dim, inner) -> Promise<void>
+// gatherPairAsync(xa, ya, innerA, xb, yb, innerB, indices, dim) -> Promise<void>
 // gatherBackward(dy, indices, dx, outer, dim, inner)
 // oneHot(indices, out, depth, on, off)
 #include <cstdint>
@@ -66,7 +66,7 @@ Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The arguments of gather and gatherAsync, checked (indices included) before any work starts.
+// The arguments of a gather, checked (indices included) before any work starts.
 struct GatherCall {
   void* x;
   const int32_t* idx;
@@ -111,37 +111,69 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The same copy on a libuv worker thread, resolving a promise when done: fit gathers the next
-// shuffled batch (rows scattered over a data set far larger than the caches, so mostly waiting on
-// DRAM) while the current batch trains. The worker holds references to the three arrays, so they
-// outlive it; their memory must not be changed (nor their buffers detached) until the promise settles.
-class GatherWorker : public Napi::AsyncWorker {
+// Rows `indices` of two arrays at once (a batch's x and y), on a libuv worker thread, resolving a
+// promise when done: fit gathers the next shuffled batch (rows scattered over a data set far larger
+// than the caches, so mostly waiting on DRAM) while the current batch trains. One worker for both
+// arrays: each queued worker costs the main thread about 7 us to create and a completion callback.
+// The worker holds references to the five arrays, so they outlive it; their memory must not be
+// changed (nor their buffers detached) until the promise settles.
+class GatherPairWorker : public Napi::AsyncWorker {
  public:
-  GatherWorker(Napi::Env env, const GatherCall& c, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "tensorbolt.gatherAsync"), call_(c), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (int i = 0; i < 3; ++i) refs_[i] = Napi::Persistent(info[i].As<Napi::Object>());
+  GatherPairWorker(Napi::Env env, const GatherCall& a, const GatherCall& b, const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(env, "tensorbolt.gatherPairAsync"), a_(a), b_(b),
+        deferred_(Napi::Promise::Deferred::New(env)) {
+    for (int i = 0; i < 5; ++i) refs_[i] = Napi::Persistent(info[kArrays[i]].As<Napi::Object>());
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     // One thread: the OpenMP team belongs to the training thread.
-    const Status s = RunGather(call_, false);
-    if (!s.ok) SetError("tensorbolt.gatherAsync: " + s.message);
+    Status s = RunGather(a_, false);
+    if (s.ok) s = RunGather(b_, false);
+    if (!s.ok) SetError("tensorbolt.gatherPairAsync: " + s.message);
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  GatherCall call_;
+  static constexpr int kArrays[5] = {0, 1, 3, 4, 6};  // xa, ya, xb, yb, indices
+  GatherCall a_, b_;
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_[3];
+  Napi::ObjectReference refs_[5];
 };
 
-Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
-  Args a(info, "gatherAsync", 6);
-  const GatherCall c = ReadGather(a);
-  auto* w = new GatherWorker(info.Env(), c, info);
+// One of the pair: rows `indices` (n of them, checked) of x (dim, inner) into y (n, inner).
+GatherCall ReadPairHalf(Args& a, size_t xi, const char* xn, size_t yi, const char* yn, size_t ii, const char* in,
+                        const int32_t* idx, int64_t n, int64_t dim) {
+  GatherCall c{};
+  int64_t xLen = 0, yLen = 0;
+  bool yInt = false;
+  c.x = a.Any32(xi, xn, &xLen, &c.isInt);
+  c.y = a.Any32(yi, yn, &yLen, &yInt);
+  if (c.isInt != yInt) a.Throw(std::string(xn) + " and " + yn + " must both be Float32Array or both Int32Array");
+  c.idx = idx, c.n = n, c.outer = 1, c.dim = dim, c.inner = a.Int(ii, in);
+  const int64_t needX = CheckedProduct(a, {dim, c.inner}), needY = CheckedProduct(a, {n, c.inner});
+  if (xLen != needX)
+    a.ThrowRange(std::string(xn) + " has " + std::to_string(xLen) + " elements, expected dim*" + in + " = " +
+                 std::to_string(needX));
+  if (yLen != needY)
+    a.ThrowRange(std::string(yn) + " has " + std::to_string(yLen) + " elements, expected nIdx*" + in + " = " +
+                 std::to_string(needY));
+  return c;
+}
+
+// gatherPairAsync(xa, ya, innerA, xb, yb, innerB, indices, dim) -> Promise<void>
+Napi::Value GatherPairAsync(const Napi::CallbackInfo& info) {
+  Args a(info, "gatherPairAsync", 8);
+  const int32_t* idx = a.I32(6, "indices");
+  const int64_t n = a.Len(6), dim = a.Int(7, "dim");
+  const GatherCall ca = ReadPairHalf(a, 0, "xa", 1, "ya", 2, "innerA", idx, n, dim);
+  const GatherCall cb = ReadPairHalf(a, 3, "xb", 4, "yb", 5, "innerB", idx, n, dim);
+  a.OutputsDisjoint({{1, "ya"}, {4, "yb"}}, {{0, "xa"}, {3, "xb"}, {6, "indices"}});
+  const Status s = cpu::CheckIndices(idx, n, dim, "dim");
+  if (!s.ok) a.ThrowRange(s.message);
+  auto* w = new GatherPairWorker(info.Env(), ca, cb, info);
   Napi::Promise p = w->Promise();
   w->Queue();  // deletes itself once settled
   return p;
@@ -176,7 +208,7 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
 void Register(Napi::Env env, Napi::Object exports) {
   TB_EXPORT(exports, "copyStrided", CopyStrided);
   TB_EXPORT(exports, "gather", Gather);
-  TB_EXPORT(exports, "gatherAsync", GatherAsync);
+  TB_EXPORT(exports, "gatherPairAsync", GatherPairAsync);
   TB_EXPORT(exports, "gatherBackward", GatherBackward);
   TB_EXPORT(exports, "oneHot", OneHot);
 }

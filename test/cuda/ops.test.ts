@@ -424,9 +424,9 @@ describe.skipIf(!cuda)('CUDA kernels against the CPU kernels', () => {
 
   describe('runtime', () => {
     it('every CPU kernel has a CUDA twin', () => {
-      // gatherAsync is fit's input pipeline on the host (the next batch copied from host memory on a
+      // gatherPairAsync is fit's input pipeline on the host (the next batch copied from host memory on a
       // worker thread), not a device kernel: the device has gather.
-      const knobs = new Set(['info', 'setGemmBackend', 'setNumThreads', 'cuda', 'gatherAsync']);
+      const knobs = new Set(['info', 'setGemmBackend', 'setNumThreads', 'cuda', 'gatherPairAsync']);
       // The fused dense op (GEMM + bias + ReLU in one call, native/cpu/linear.cc) came after the CUDA
       // kernels; on CUDA it is still to be written (gemm + a bias/ReLU epilogue kernel). Listed here
       // so that any other CPU kernel without a twin still fails this test.

@@ -92,7 +92,7 @@ function specs(): Record<string, FnSpec> {
     argReduce: { args: [int(0), fin(6), iout(2), int(2), int(3), int(1)] },
     copyStrided: { args: [fin(6, { any: true }), int(0), cfg([3, 1]), fout(6, { any: true }), int(0), cfg([1, 2]), cfg([2, 3]), bool(false)] },
     gather: { args: [fin(6, { any: true }), iin([2, 0]), fout(4, { any: true }), int(1), int(3), int(2)] },
-    gatherAsync: { args: [fin(6, { any: true }), iin([2, 0]), fout(4, { any: true }), int(1), int(3), int(2)] },
+    gatherPairAsync: { args: [fin(6, { any: true }), fout(4, { any: true }), int(2), fin(3, { any: true }), fout(2, { any: true }), int(1), iin([2, 0]), int(3)] },
     gatherBackward: { args: [fin(4), iin([2, 0]), fout(6), int(1), int(3), int(2)] },
     oneHot: { args: [iin([1, 0]), fout(6), int(3), num(1), num(0)] },
     conv2d: { args: [fin(18), fin(16), fin(2, { nullable: true }), fout(8), cfg(convDims), int(0)] },

@@ -1,5 +1,5 @@
 // fit gathers the next batch on a worker thread while the current one trains (batches of x of at
-// least 64 KB): the native gatherAsync behind it, and fit's results and cleanup with it on.
+// least 64 KB): the native gatherPairAsync behind it, and fit's results and cleanup with it on.
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { native } from '../../lib/native/load.js';
@@ -25,27 +25,35 @@ function model(): tb.Sequential {
 
 const weights = (m: tb.Sequential): Float32Array[] => m.parameters().map((p) => p.dataSync() as Float32Array);
 
-describe('native gatherAsync', () => {
-  it('copies the same rows as gather, for float and int32 arrays, and resolves once done', async () => {
+describe('native gatherPairAsync', () => {
+  it('copies the same rows as gather into both outputs, float and int32 arrays, and resolves once done', async () => {
     const g = native();
     const x = Float32Array.from({ length: 50 * 7 }, (_, i) => i * 0.5 - 3);
+    const labels = Int32Array.from({ length: 50 }, (_, i) => i * 3);
     const idx = Int32Array.from([49, 0, 7, 7, 23]);
     const want = new Float32Array(5 * 7);
     g.gather(x, idx, want, 1, 50, 7);
     const got = new Float32Array(5 * 7);
-    await expect(g.gatherAsync(x, idx, got, 1, 50, 7)).resolves.toBeUndefined();
+    const gotLabels = new Int32Array(5);
+    await expect(g.gatherPairAsync(x, got, 7, labels, gotLabels, 1, idx, 50)).resolves.toBeUndefined();
     expect(got).toEqual(want);
-    const xi = Int32Array.from({ length: 50 }, (_, i) => i * 3);
-    const yi = new Int32Array(5);
-    await g.gatherAsync(xi, idx, yi, 1, 50, 1);
-    expect(Array.from(yi)).toEqual([147, 0, 21, 21, 69]);
+    expect(Array.from(gotLabels)).toEqual([147, 0, 21, 21, 69]);
+    const y2 = Float32Array.from({ length: 50 * 2 }, (_, i) => i);
+    const got2 = new Float32Array(5 * 2);
+    await g.gatherPairAsync(labels, gotLabels, 1, y2, got2, 2, idx, 50);
+    expect(Array.from(got2)).toEqual([98, 99, 0, 1, 14, 15, 14, 15, 46, 47]);
   });
 
-  it('checks everything before it starts: a bad index or length throws at the call, nothing is queued', () => {
+  it('checks everything before it starts: a bad index, length, type or overlap throws at the call, nothing is queued', () => {
     const g = native();
-    const x = new Float32Array(10 * 2);
-    expect(() => g.gatherAsync(x, Int32Array.from([0, 10]), new Float32Array(4), 1, 10, 2)).toThrow(/gatherAsync.*index 10 at position 1/);
-    expect(() => g.gatherAsync(x, Int32Array.from([0, 1]), new Float32Array(3), 1, 10, 2)).toThrow(/gatherAsync.*y has 3 elements/);
+    const x = new Float32Array(10 * 2), y = new Float32Array(10);
+    const ok = Int32Array.from([0, 1]);
+    expect(() => g.gatherPairAsync(x, new Float32Array(4), 2, y, new Float32Array(2), 1, Int32Array.from([0, 10]), 10)).toThrow(/gatherPairAsync.*index 10 at position 1/);
+    expect(() => g.gatherPairAsync(x, new Float32Array(3), 2, y, new Float32Array(2), 1, ok, 10)).toThrow(/gatherPairAsync.*ya has 3 elements/);
+    expect(() => g.gatherPairAsync(x, new Float32Array(4), 2, y, new Float32Array(5), 1, ok, 10)).toThrow(/gatherPairAsync.*yb has 5 elements/);
+    expect(() => g.gatherPairAsync(x, new Float32Array(4), 2, new Int32Array(10), new Float32Array(2), 1, ok, 10)).toThrow(/gatherPairAsync.*xb and yb must both/);
+    const shared = new Float32Array(6);
+    expect(() => g.gatherPairAsync(x, shared.subarray(0, 4), 2, y, shared.subarray(3, 5), 1, ok, 10)).toThrow(/gatherPairAsync.*share memory/);
   });
 });
 
