@@ -256,7 +256,9 @@ async function main(): Promise<void> {
   // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores.
   const cores = m.cores;
   const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
-  const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 7, threads: cores };
+  // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
+  // medians at n = 128 and 1024 by 10-30%.
+  const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 15, threads: cores };
   const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
   let gemm: GemmSummary | undefined;
   let roofline = NaN;
