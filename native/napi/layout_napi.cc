@@ -66,7 +66,7 @@ Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The arguments of a gather, checked (indices included) before any work starts.
+// The arguments of a gather: rows `idx` (n of them) of x (outer, dim, inner) into y (outer, n, inner).
 struct GatherCall {
   void* x;
   const int32_t* idx;
@@ -76,24 +76,31 @@ struct GatherCall {
   int64_t outer, dim, inner;
 };
 
-GatherCall ReadGather(Args& a) {
-  GatherCall c{};
+// x and y at arguments xi and yi: both Float32Array or both Int32Array, of the sizes the dims ask for.
+// The indices are not checked here: cpu::Gather checks them before it copies anything.
+GatherCall ReadRows(const Args& a, size_t xi, const char* xn, size_t yi, const char* yn, const int32_t* idx,
+                    int64_t n, int64_t outer, int64_t dim, int64_t inner) {
+  GatherCall c{nullptr, idx, n, nullptr, false, outer, dim, inner};
   int64_t xLen = 0, yLen = 0;
   bool yInt = false;
-  c.x = a.Any32(0, "x", &xLen, &c.isInt);
-  c.idx = a.I32(1, "indices");
-  c.n = a.Len(1);
-  c.y = a.Any32(2, "y", &yLen, &yInt);
-  if (c.isInt != yInt) a.Throw("x and y must both be Float32Array or both Int32Array");
-  c.outer = a.Int(3, "outer"), c.dim = a.Int(4, "dim"), c.inner = a.Int(5, "inner");
-  const int64_t needX = CheckedProduct(a, {c.outer, c.dim, c.inner}), needY = CheckedProduct(a, {c.outer, c.n, c.inner});
+  c.x = a.Any32(xi, xn, &xLen, &c.isInt);
+  c.y = a.Any32(yi, yn, &yLen, &yInt);
+  if (c.isInt != yInt) a.Throw(std::string(xn) + " and " + yn + " must both be Float32Array or both Int32Array");
+  const int64_t needX = CheckedProduct(a, {outer, dim, inner}), needY = CheckedProduct(a, {outer, n, inner});
+  const auto dims = [&](int64_t mid) {
+    return " (" + std::to_string(outer) + " x " + std::to_string(mid) + " x " + std::to_string(inner) + ")";
+  };
   if (xLen != needX)
-    a.ThrowRange("x has " + std::to_string(xLen) + " elements, expected outer*dim*inner = " + std::to_string(needX));
+    a.ThrowRange(std::string(xn) + " has " + std::to_string(xLen) + " elements, expected " + std::to_string(needX) + dims(dim));
   if (yLen != needY)
-    a.ThrowRange("y has " + std::to_string(yLen) + " elements, expected outer*nIdx*inner = " + std::to_string(needY));
+    a.ThrowRange(std::string(yn) + " has " + std::to_string(yLen) + " elements, expected " + std::to_string(needY) + dims(n));
+  return c;
+}
+
+GatherCall ReadGather(const Args& a) {
+  const int32_t* idx = a.I32(1, "indices");
+  const GatherCall c = ReadRows(a, 0, "x", 2, "y", idx, a.Len(1), a.Int(3, "outer"), a.Int(4, "dim"), a.Int(5, "inner"));
   a.OutputsDisjoint({{2, "y"}}, {{0, "x"}, {1, "indices"}});
-  const Status s = cpu::CheckIndices(c.idx, c.n, c.dim, "dim");
-  if (!s.ok) a.ThrowRange(s.message);
   return c;
 }
 
@@ -143,34 +150,15 @@ class GatherPairWorker : public Napi::AsyncWorker {
   Napi::ObjectReference refs_[5];
 };
 
-// One of the pair: rows `indices` (n of them, checked) of x (dim, inner) into y (n, inner).
-GatherCall ReadPairHalf(Args& a, size_t xi, const char* xn, size_t yi, const char* yn, size_t ii, const char* in,
-                        const int32_t* idx, int64_t n, int64_t dim) {
-  GatherCall c{};
-  int64_t xLen = 0, yLen = 0;
-  bool yInt = false;
-  c.x = a.Any32(xi, xn, &xLen, &c.isInt);
-  c.y = a.Any32(yi, yn, &yLen, &yInt);
-  if (c.isInt != yInt) a.Throw(std::string(xn) + " and " + yn + " must both be Float32Array or both Int32Array");
-  c.idx = idx, c.n = n, c.outer = 1, c.dim = dim, c.inner = a.Int(ii, in);
-  const int64_t needX = CheckedProduct(a, {dim, c.inner}), needY = CheckedProduct(a, {n, c.inner});
-  if (xLen != needX)
-    a.ThrowRange(std::string(xn) + " has " + std::to_string(xLen) + " elements, expected dim*" + in + " = " +
-                 std::to_string(needX));
-  if (yLen != needY)
-    a.ThrowRange(std::string(yn) + " has " + std::to_string(yLen) + " elements, expected nIdx*" + in + " = " +
-                 std::to_string(needY));
-  return c;
-}
-
 // gatherPairAsync(xa, ya, innerA, xb, yb, innerB, indices, dim) -> Promise<void>
 Napi::Value GatherPairAsync(const Napi::CallbackInfo& info) {
   Args a(info, "gatherPairAsync", 8);
   const int32_t* idx = a.I32(6, "indices");
   const int64_t n = a.Len(6), dim = a.Int(7, "dim");
-  const GatherCall ca = ReadPairHalf(a, 0, "xa", 1, "ya", 2, "innerA", idx, n, dim);
-  const GatherCall cb = ReadPairHalf(a, 3, "xb", 4, "yb", 5, "innerB", idx, n, dim);
+  const GatherCall ca = ReadRows(a, 0, "xa", 1, "ya", idx, n, 1, dim, a.Int(2, "innerA"));
+  const GatherCall cb = ReadRows(a, 3, "xb", 4, "yb", idx, n, 1, dim, a.Int(5, "innerB"));
   a.OutputsDisjoint({{1, "ya"}, {4, "yb"}}, {{0, "xa"}, {3, "xb"}, {6, "indices"}});
+  // Checked at the call as well, so that a bad index throws here instead of rejecting later.
   const Status s = cpu::CheckIndices(idx, n, dim, "dim");
   if (!s.ok) a.ThrowRange(s.message);
   auto* w = new GatherPairWorker(info.Env(), ca, cb, info);
