@@ -160,13 +160,6 @@ async function main(): Promise<void> {
     } else errors.set(k, o.error ?? 'no result');
   };
 
-  // Per round, the median step (ms) of each "<column>/<model>/<threads>": for the per-round ratios.
-  const roundMedians: Map<string, number>[] = [];
-  const noteRound = (round: number, key: string, o: ChildOutcome<TrainResult>) => {
-    if (!o.result?.trainStepMs.length) return;
-    (roundMedians[round] ??= new Map()).set(key, median(o.result.trainStepMs));
-  };
-
   // Steady state, interleaved so that load from elsewhere on the machine falls on every peer alike.
   for (let round = 0; round < Math.max(rounds, mlpRounds); round++)
     for (const model of ['mlp', 'cnn'] as ModelKind[]) {
@@ -174,9 +167,7 @@ async function main(): Promise<void> {
       const runTb = async () => {
         for (const t of TB_THREADS) {
           const spec = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t);
-          const o = await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec));
-          add('tensorbolt', model, String(t), o);
-          noteRound(round, `tensorbolt/${model}/${t}`, o);
+          add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
           if (model === 'mlp')
             addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
         }
@@ -185,9 +176,7 @@ async function main(): Promise<void> {
         if (!torch.python) return;
         for (const t of TORCH_THREADS[model]) {
           const spec = torchTrainSpec(model, STEPS.fast[model]!, false, t);
-          const o = await job(`${model} train`, 'PyTorch', t, round, spec, () => runTorch<TrainResult>(torch.python!, spec));
-          add('PyTorch', model, String(t), o);
-          noteRound(round, `PyTorch/${model}/${t}`, o);
+          add('PyTorch', model, String(t), await job(`${model} train`, 'PyTorch', t, round, spec, () => runTorch<TrainResult>(torch.python!, spec)));
         }
       };
       // the order alternates, so that neither peer always runs first (or always after the other)
@@ -218,10 +207,15 @@ async function main(): Promise<void> {
     }
     // tensorbolt ÷ PyTorch in each round, each at the thread count chosen above (images/s ratio)
     const tbT = train[model].tensorbolt.threads, ptT = train[model].PyTorch.threads;
+    const stepMedian = (fw: string, threads: number | undefined, round: number) => {
+      const r = raw.find((j) => j.what === `${model} train` && j.framework === fw && j.threads === threads && j.round === round);
+      const ms = (r?.outcome.result as TrainResult | undefined)?.trainStepMs;
+      return ms?.length ? median(ms) : undefined;
+    };
     if (tbT !== undefined && ptT !== undefined) {
       const per: number[] = [];
-      for (const rm of roundMedians) {
-        const a = rm?.get(`tensorbolt/${model}/${tbT}`), b = rm?.get(`PyTorch/${model}/${ptT}`);
+      for (let round = 0; round < Math.max(rounds, mlpRounds); round++) {
+        const a = stepMedian('tensorbolt', tbT, round), b = stepMedian('PyTorch', ptT, round);
         if (a !== undefined && b !== undefined) per.push(b / a);
       }
       if (per.length) roundRatios[model] = per;
