@@ -15,7 +15,8 @@ export * from './ops/matmul.js';
 export * from './ops/linear.js';
 export * from './ops/elementwise.js';
 export * from './ops/activation.js';
-export * from './ops/softmax.js';
+// named, not *: softmax.js also holds fit's internal softmaxCrossEntropyAndProbs
+export { softmax, logSoftmax, softmaxCrossEntropy, type LossReduction, type SoftmaxCrossEntropyOptions } from './ops/softmax.js';
 export * from './ops/reduce.js';
 export * from './ops/layout.js';
 export * from './ops/tensor_methods.js';
