@@ -28,6 +28,24 @@ export interface NativeInfo {
   compiler: string;
 }
 
+/** The instruction set of the CPU kernels (native/cpu/isa.h). */
+export type IsaName = 'avx512' | 'avx2' | 'portable';
+
+export interface NativeIsaInfo {
+  /** The set in use now: picked from cpuid at load, or TENSORBOLT_ISA, or setIsa(). */
+  isa: IsaName;
+  /** The widest set this CPU and build run (what the load picks by default). */
+  isaBest: IsaName;
+  /** Every set this CPU and build run, widest first. */
+  isaSupported: IsaName[];
+  /** Whether the CPU has AVX512_BF16 (bf16 dot products) with the AVX-512 set. */
+  bf16: boolean;
+  /** What runs large GEMMs now: 'openblas', 'tensorbolt-avx512', 'tensorbolt-avx2', 'tensorbolt-portable' (+ notes). */
+  gemmKernel: string;
+  /** Why TENSORBOLT_ISA could not be honoured at load ('' when unset or honoured). */
+  isaEnvError: string;
+}
+
 export interface NativeBinding {
   /**
    * The CUDA backend: present only in an addon built with `npm run build:cuda`
@@ -41,6 +59,11 @@ export interface NativeBinding {
   setGemmBackend(name: 'openblas' | 'portable'): void;
   /** Threads of our OpenMP team; GEMMs are split over it with OpenBLAS single-threaded inside (one pool). */
   setNumThreads(n: number): void;
+
+  // ---- instruction set (native/napi/isa_napi.cc) ----
+  isaInfo(): NativeIsaInfo;
+  /** Switches the CPU kernels to another set; throws a RangeError for one this CPU cannot run. */
+  setIsa(name: IsaName): void;
 
   // ---- gemm (native/cpu/gemm.cc) ----
   /**

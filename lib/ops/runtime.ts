@@ -1,9 +1,9 @@
 // Process-wide native settings, exposed without leaking the addon itself.
-import type { NativeInfo } from '../native/binding.js';
+import type { IsaName, NativeInfo, NativeIsaInfo } from '../native/binding.js';
 import { cuda, cudaBinding, native, nativePath, type CudaState } from '../native/load.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 
-export interface BackendInfo extends NativeInfo {
+export interface BackendInfo extends NativeInfo, Omit<NativeIsaInfo, 'isaEnvError'> {
   backend: 'cpu';
   addonPath: string;
   /** Whether the CUDA build exists and is usable here (and why not). */
@@ -11,7 +11,23 @@ export interface BackendInfo extends NativeInfo {
 }
 
 export function backendInfo(): BackendInfo {
-  return { backend: 'cpu', ...native().info(), addonPath: nativePath(), cuda: cuda() };
+  const { isaEnvError: _, ...isa } = native().isaInfo();
+  return { backend: 'cpu', ...native().info(), ...isa, addonPath: nativePath(), cuda: cuda() };
+}
+
+/**
+ * The instruction set of the CPU kernels: 'avx512' (AVX-512 F/BW/VL/DQ), 'avx2' (AVX2 + FMA) or
+ * 'portable' (plain C++). The widest the CPU runs is picked at load; TENSORBOLT_ISA=... forces one
+ * for a whole process. Throws for a set this CPU cannot run (backendInfo().isaSupported lists them).
+ */
+export function setIsa(name: IsaName): void {
+  if (name !== 'avx512' && name !== 'avx2' && name !== 'portable')
+    throw new TensorboltError('setIsa', `name must be 'avx512', 'avx2' or 'portable', got ${fmtValue(name)}`);
+  try {
+    native().setIsa(name);
+  } catch (e) {
+    throw new TensorboltError('setIsa', (e as Error).message.replace(/^tensorbolt\.setIsa: /, ''));
+  }
 }
 
 /** 'highest': full FP32 GEMMs (the default). 'tf32': TF32 tensor-core GEMMs on the GPU (about 10 mantissa bits). */

@@ -13,8 +13,9 @@ void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 void SgemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-// Our own cache-blocked GEMM (used when OpenBLAS is absent or disabled, and as the test reference's
-// fast sibling). Same contract as Sgemm.
+// Our own packed GEMM (cpu/gemm_tiled.h) with the active instruction set's kernel, whatever the
+// shape and whether or not OpenBLAS is linked. Same contract as Sgemm; splits itself over the team
+// when large enough.
 void SgemmPortable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
@@ -22,6 +23,8 @@ bool HaveOpenBlas();
 bool UsingOpenBlas();
 void SetUseOpenBlas(bool on);  // ignored (stays false) when OpenBLAS was not linked
 const char* OpenBlasConfig();
+// What runs large products now: "openblas", "tensorbolt-avx512", "tensorbolt-avx2", ...
+const char* GemmKernelName();
 // OpenBLAS's own pool size; tensorbolt keeps it at 1 and splits GEMMs over its OpenMP threads.
 void SetOpenBlasThreads(int n);
 
