@@ -162,4 +162,9 @@ void AddColumnSums(const float* g, int64_t R, int64_t OC, double* db) {
   }
 }
 
+void MaskRelu(const float* dy, const float* y, int64_t n, float* out) {
+  TB_PARALLEL_FOR(n)
+  for (int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
 }  // namespace tb::cpu::conv
