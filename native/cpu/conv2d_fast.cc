@@ -202,7 +202,7 @@ void WeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const fl
   }
 }
 
-const FastConv kFast{16, 4, false, &PackWeights, &ForwardImage, &WeightGradImage, nullptr};
+const FastConv kFast{16, 4, false, &PackWeights, &ForwardImage, &WeightGradImage};
 
 }  // namespace
 TB_ISA_END

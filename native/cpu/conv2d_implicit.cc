@@ -17,6 +17,7 @@
 
 #include "common/parallel.h"
 #include "cpu/conv2d_lowering.h"
+#include "cpu/transpose.h"
 
 namespace tb::cpu::conv {
 namespace {
@@ -24,22 +25,6 @@ namespace {
 constexpr int64_t kMaxGroups = 16;  // weight-gradient partials, whatever the thread count
 
 thread_local Workspace t_padX, t_padG, t_out, t_packed, t_partials, t_wt;
-
-// FastConv::transpose's contract in plain loops, 16 x 16 blocks (both sides touch whole cache lines).
-void PlainTranspose(const float* src, const float* mask, int64_t rows, int64_t cols, int64_t lds, float* dst,
-                    int64_t ldd) {
-  constexpr int64_t B = 16;
-  for (int64_t p0 = 0; p0 < rows; p0 += B)
-    for (int64_t c0 = 0; c0 < cols; c0 += B) {
-      const int64_t p1 = std::min(rows, p0 + B), c1 = std::min(cols, c0 + B);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t p = p0; p < p1; ++p)
-          dst[c * ldd + p] = !mask || mask[p * lds + c] > 0.f ? src[p * lds + c] : 0.f;
-    }
-}
-
-using TransposeFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t);
-TransposeFn TransposeOf(const FastConv& k) { return k.transpose ? k.transpose : &PlainTranspose; }
 
 // The weight as (KH, KW, C, OC): itself for NHWC, reordered from (OC, C, KH, KW) for NCHW.
 const float* WeightHwio(const Conv2dDims& d, const float* weight) {
@@ -57,7 +42,7 @@ const float* WeightHwio(const Conv2dDims& d, const float* weight) {
 // Image n of x as NHWC with padTop/padLeft zeros before it and enough after that every window of
 // the (oh, ow) output is inside: (oh + kh - 1, ow + kw - 1, C). x itself for an NHWC image that
 // needs no padding.
-const float* PaddedImage(const Conv2dDims& d, TransposeFn transpose, const float* x, int64_t n, int64_t* wp) {
+const float* PaddedImage(const Conv2dDims& d, const float* x, int64_t n, int64_t* wp) {
   const int64_t hp = d.oh + d.kh - 1, w = d.ow + d.kw - 1, C = d.c;
   *wp = w;
   const float* img = x + n * d.h * d.w * C;
@@ -72,7 +57,7 @@ const float* PaddedImage(const Conv2dDims& d, TransposeFn transpose, const float
   } else {
     // each input row (C planes of cols floats) becomes cols pixels of C channels
     for (int64_t iy = 0; iy < rows; ++iy)
-      transpose(img + iy * d.w, nullptr, C, cols, d.h * d.w, buf + ((iy + d.padTop) * w + d.padLeft) * C, C);
+      Transpose(img + iy * d.w, nullptr, C, cols, d.h * d.w, buf + ((iy + d.padTop) * w + d.padLeft) * C, C);
   }
   return buf;
 }
@@ -87,8 +72,8 @@ void MaskRow(const float* __restrict g, const float* __restrict y, int64_t n, fl
 float* ImageOut(bool nhwc, float* out, int64_t n, int64_t pixels, int64_t ch) {
   return nhwc ? out + n * pixels * ch : t_out.Get(pixels * ch);
 }
-void Flush(bool nhwc, TransposeFn transpose, const float* buf, float* out, int64_t n, int64_t pixels, int64_t ch) {
-  if (!nhwc) transpose(buf, nullptr, pixels, ch, ch, out + n * pixels * ch, pixels);
+void Flush(bool nhwc, const float* buf, float* out, int64_t n, int64_t pixels, int64_t ch) {
+  if (!nhwc) Transpose(buf, nullptr, pixels, ch, ch, out + n * pixels * ch, pixels);
 }
 
 }  // namespace
@@ -107,18 +92,17 @@ Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, c
   float* packed = t_packed.Get(K * OC);
   if (!w || !packed) return Status::Error("out of memory for the packed weights");
   k.pack(d, w, false, packed);
-  const TransposeFn transpose = TransposeOf(k);
   std::atomic<bool> oom{false};
   ForEachTask(d.n, [&](int64_t n) {
     int64_t wp = 0;
-    const float* in = PaddedImage(d, transpose, x, n, &wp);
+    const float* in = PaddedImage(d, x, n, &wp);
     float* out = ImageOut(d.nhwc, y, n, ohw, OC);
     if (!in || !out) {
       oom = true;
       return;
     }
     k.forwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu, out);
-    Flush(d.nhwc, transpose, out, y, n, ohw, OC);
+    Flush(d.nhwc, out, y, n, ohw, OC);
   });
   return oom ? Status::Error("out of memory for the convolution's image buffers") : Status::Ok();
 }
@@ -141,7 +125,6 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
     if (!w || !packed) return Status::Error("out of memory for the packed weights");
     k.pack(d, w, true, packed);
   }
-  const TransposeFn transpose = TransposeOf(k);
   std::atomic<bool> oom{false};
   ForEachTask(groups, [&](int64_t g) {
     float* gw = pw ? pw + g * K * OC : nullptr;
@@ -167,14 +150,14 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
         } else {
           // OC planes of this row's ow values -> ow pixels of OC channels
           const int64_t r = n * OC * ohw + oy * d.ow;
-          transpose(dy + r, reluY ? reluY + r : nullptr, OC, d.ow, ohw, dst, OC);
+          Transpose(dy + r, reluY ? reluY + r : nullptr, OC, d.ow, ohw, dst, OC);
         }
         if (gb) AddColumnSums(dst, d.ow, OC, gb);
       }
       const float* gin = gp + (offY * wg + offX) * OC;
       if (gw) {
         int64_t wp = 0;
-        const float* xin = PaddedImage(d, transpose, x, n, &wp);
+        const float* xin = PaddedImage(d, x, n, &wp);
         if (!xin) {
           oom = true;
           return;
@@ -188,7 +171,7 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
           return;
         }
         k.forwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false, out);
-        Flush(d.nhwc, transpose, out, dx, n, hw, d.c);
+        Flush(d.nhwc, out, dx, n, hw, d.c);
       }
     }
   });

@@ -94,10 +94,6 @@ struct FastConv {
   // stride ldgRow floats, ow pixels of OC channels).
   void (*weightGradImage)(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
                           float* dw);
-  // dst[c * ldd + p] = src[p * lds + c] for p < rows, c < cols, zero where mask (src's layout; may be
-  // null) is not > 0: NCHW's layout changes. Null: the driver's plain loops.
-  void (*transpose)(const float* src, const float* mask, int64_t rows, int64_t cols, int64_t lds, float* dst,
-                    int64_t ldd);
 };
 const FastConv* FastConvAvx2();    // null where the build has no x86 target support
 const FastConv* FastConvAvx512();  // likewise
