@@ -42,6 +42,8 @@ export interface NativeIsaInfo {
   bf16: boolean;
   /** What runs large GEMMs now: 'openblas', 'tensorbolt-avx512', 'tensorbolt-avx2', 'tensorbolt-portable' (+ notes). */
   gemmKernel: string;
+  /** Whether the CPU's GEMMs and convolutions take bf16 operands now (setMatmulPrecision('bf16') under the avx512 set). */
+  cpuBf16: boolean;
   /** Why TENSORBOLT_ISA could not be honoured at load ('' when unset or honoured). */
   isaEnvError: string;
 }
@@ -64,6 +66,8 @@ export interface NativeBinding {
   isaInfo(): NativeIsaInfo;
   /** Switches the CPU kernels to another set; throws a RangeError for one this CPU cannot run. */
   setIsa(name: IsaName): void;
+  /** bf16 operands, fp32 sums for the CPU's GEMMs and convolutions; throws a RangeError without AVX512_BF16. */
+  setCpuBf16(on: boolean): void;
 
   // ---- gemm (native/cpu/gemm.cc) ----
   /**

@@ -30,17 +30,29 @@ export function setIsa(name: IsaName): void {
   }
 }
 
-/** 'highest': full FP32 GEMMs (the default). 'tf32': TF32 tensor-core GEMMs on the GPU (about 10 mantissa bits). */
-export type MatmulPrecision = 'highest' | 'tf32';
+/**
+ * 'highest': full FP32 GEMMs (the default). 'tf32': TF32 tensor-core GEMMs on the GPU (about 10
+ * mantissa bits). 'bf16': on the CPU, matrix products and convolutions multiply bf16 operands (8
+ * mantissa bits) and sum in FP32 with AVX512_BF16's dot products; weights and activations stay FP32.
+ */
+export type MatmulPrecision = 'highest' | 'tf32' | 'bf16';
 let matmulPrecision: MatmulPrecision = 'highest';
 
 /**
- * Precision of matrix products on the GPU (matmul, linear layers, convolutions). The CPU always
- * computes in FP32; the setting is stored and applies to the CUDA GEMMs whenever a GPU is used.
+ * Precision of matrix products (matmul, linear layers, convolutions).
+ * - 'tf32' applies to the CUDA GEMMs; the CPU keeps FP32.
+ * - 'bf16' applies to the CPU kernels of the avx512 instruction set (under another set, or on the GPU,
+ *   products stay FP32), and throws on a CPU without AVX512_BF16 (Intel Cooper Lake or Sapphire
+ *   Rapids, AMD Zen 4 and later have it). The zero-skipping dense products stay FP32.
  */
 export function setMatmulPrecision(precision: MatmulPrecision): void {
-  if (precision !== 'highest' && precision !== 'tf32')
-    throw new TensorboltError('setMatmulPrecision', `precision must be 'highest' or 'tf32', got ${fmtValue(precision)}`);
+  if (precision !== 'highest' && precision !== 'tf32' && precision !== 'bf16')
+    throw new TensorboltError('setMatmulPrecision', `precision must be 'highest', 'tf32' or 'bf16', got ${fmtValue(precision)}`);
+  try {
+    native().setCpuBf16(precision === 'bf16');
+  } catch (e) {
+    throw new TensorboltError('setMatmulPrecision', (e as Error).message.replace(/^tensorbolt\.setCpuBf16: /, ''));
+  }
   matmulPrecision = precision;
   cudaBinding()?.setTf32(precision === 'tf32');
 }

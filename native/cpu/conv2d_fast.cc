@@ -15,6 +15,7 @@
 
 #include "common/isa_target.h"
 #include "cpu/conv2d_lowering.h"
+#include "cpu/gemm.h"
 #include "cpu/isa.h"
 
 namespace tb::cpu::conv {
@@ -215,7 +216,7 @@ const FastConv* FastConvAvx2() { return nullptr; }
 
 const FastConv* FastConvKernels() {
   switch (ActiveIsa()) {
-    case Isa::kAvx512: return FastConvAvx512();
+    case Isa::kAvx512: return MatmulBf16() && FastConvAvx512Bf16() ? FastConvAvx512Bf16() : FastConvAvx512();
     case Isa::kAvx2: return FastConvAvx2();
     default: return nullptr;
   }

@@ -97,7 +97,9 @@ struct FastConv {
 };
 const FastConv* FastConvAvx2();    // null where the build has no x86 target support
 const FastConv* FastConvAvx512();  // likewise
-// The set for the instruction set in use, or null (portable: im2col + GEMM).
+// bf16 operands, fp32 sums (conv2d_fast_bf16.cc; needs AVX512_BF16, checked by the caller)
+const FastConv* FastConvAvx512Bf16();
+// The set for the instruction set (and matmul precision) in use, or null (portable: im2col + GEMM).
 const FastConv* FastConvKernels();
 
 // The per-image drivers of those kernels, NHWC and NCHW (conv2d_implicit.cc). Applies: stride 1, a

@@ -5,6 +5,7 @@
 //   GFLOP/s, ours 22; M=N=K=1024: ours 160, OpenBLAS's Haswell kernels 100).
 // - AVX2: OpenBLAS (its Haswell kernels and ours run within a few percent of each other).
 // - without OpenBLAS (a portable build, or TENSORBOLT_GEMM=portable): ours, always.
+// - bf16 (SetMatmulBf16): ours with bf16 operands wherever ours runs under AVX-512.
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -34,8 +35,12 @@ std::atomic<bool> g_use_openblas{[] {
 std::atomic<bool> g_use_openblas{false};
 #endif
 
-// The kernel set of the instruction set in use.
+std::atomic<bool> g_bf16{false};
+
+// The kernel set of the instruction set (and precision) in use.
 const gemm::KernelSet& Kernels() {
+  if (MatmulBf16())
+    if (const auto* k = gemm::Avx512Bf16Kernels()) return *k;
   switch (ActiveIsa()) {
     case Isa::kAvx512:
       if (const auto* k = gemm::Avx512Kernels()) return *k;
@@ -185,10 +190,26 @@ bool UsingOpenBlas() { return g_use_openblas.load(); }
 
 void SetUseOpenBlas(bool on) { g_use_openblas.store(on && HaveOpenBlas()); }
 
+Status SetMatmulBf16(bool on) {
+  if (on && !HaveAvx512Bf16())
+    return Status::Error("bf16 matrix products need a CPU with AVX512_BF16 (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 "
+                         "or later); this one lacks it: keep 'highest' (fp32)");
+  g_bf16.store(on);
+  return Status::Ok();
+}
+
+bool MatmulBf16Requested() { return g_bf16.load(std::memory_order_relaxed); }
+
+bool MatmulBf16() {
+  return g_bf16.load(std::memory_order_relaxed) && ActiveIsa() == Isa::kAvx512 && HaveAvx512Bf16();
+}
+
 const char* GemmKernelName() {
   if (OpenBlasOn() && !(ActiveIsa() == Isa::kAvx512 && gemm::Avx512Kernels())) return "openblas";
   const gemm::KernelSet& k = Kernels();
   if (&k == gemm::Avx512Kernels()) return OpenBlasOn() ? "tensorbolt-avx512 (openblas below 16x32x32)" : "tensorbolt-avx512";
+  if (&k == gemm::Avx512Bf16Kernels())
+    return OpenBlasOn() ? "tensorbolt-avx512-bf16 (openblas fp32 below 16x32x32)" : "tensorbolt-avx512-bf16";
   if (&k == gemm::Avx2Kernels()) return "tensorbolt-avx2";
   return "tensorbolt-portable";
 }

@@ -22,11 +22,16 @@ struct KernelSet {
   int64_t mr, nr;      // register tile
   int64_t kc, mc, nc;  // cache blocks: kc deep, mc rows (a multiple of mr), nc columns (a multiple of nr)
   TileFn tile;
+  // bf16 sets only (else null): rewrites a packed kc x width fp32 panel in place as ceil(kc / 2)
+  // rows of bf16 pairs along k; the tile is then called with that many steps.
+  void (*toPairs)(float* panel, int64_t kc, int64_t width) = nullptr;
 };
 
 const KernelSet& PortableKernels();
 const KernelSet* Avx2Kernels();    // null where the build has no x86 target support
 const KernelSet* Avx512Kernels();  // likewise
+// bf16 operands, fp32 sums (AVX512_BF16; the caller checks the CPU has it); null likewise.
+const KernelSet* Avx512Bf16Kernels();
 
 // C = alpha * op(A) @ op(B) + beta * C (the cpu::Sgemm contract) with kernel set k, split over our
 // OpenMP team when parallel (and not already inside a parallel region). Every element of C is summed

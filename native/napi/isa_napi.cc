@@ -1,4 +1,5 @@
-// isaInfo(), setIsa(name): which instruction set the CPU kernels use (cpu/isa.h) and what runs GEMMs.
+// isaInfo(), setIsa(name), setCpuBf16(on): which instruction set the CPU kernels use (cpu/isa.h),
+// what runs GEMMs, and whether their operands are rounded to bf16 (cpu/gemm.h).
 #include <string>
 
 #include "cpu/gemm.h"
@@ -21,6 +22,7 @@ Napi::Value IsaInfo(const Napi::CallbackInfo& info) {
   o.Set("isaSupported", sets);
   o.Set("bf16", cpu::HaveAvx512Bf16());
   o.Set("gemmKernel", cpu::GemmKernelName());
+  o.Set("cpuBf16", cpu::MatmulBf16());
   o.Set("isaEnvError", cpu::IsaEnvError());
   return o;
 }
@@ -36,9 +38,17 @@ Napi::Value SetIsaFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetCpuBf16(const Napi::CallbackInfo& info) {
+  Args a(info, "setCpuBf16", 1);
+  const Status s = cpu::SetMatmulBf16(a.Bool(0, "on"));
+  if (!s.ok) a.ThrowRange(s.message);
+  return info.Env().Undefined();
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
   TB_EXPORT(exports, "isaInfo", IsaInfo);
   TB_EXPORT(exports, "setIsa", SetIsaFn);
+  TB_EXPORT(exports, "setCpuBf16", SetCpuBf16);
 }
 
 TB_NAPI_REGISTER(Register);

@@ -77,7 +77,7 @@ describe('setMatmulPrecision', () => {
     if (available) expect(tb.cuda.info().device!.tf32).toBe(false);
   });
   it('rejects anything else', () => {
-    expectOpError(() => tb.setMatmulPrecision('medium' as tb.MatmulPrecision), 'setMatmulPrecision', /'highest' or 'tf32'/);
+    expectOpError(() => tb.setMatmulPrecision('medium' as tb.MatmulPrecision), 'setMatmulPrecision', /'highest', 'tf32' or 'bf16'/);
     expect(tb.getMatmulPrecision()).toBe('highest');
   });
 });
