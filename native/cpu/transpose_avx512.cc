@@ -65,11 +65,18 @@ inline void Block16(const float* src, int64_t lds, const float* mask, int64_t ro
 
 // dst[c * ldd + p] = src[p * lds + c] (zero where mask[p * lds + c] is not > 0, when mask is given).
 void Transpose(const float* src, const float* mask, int64_t rows, int64_t cols, int64_t lds, float* dst,
-               int64_t ldd) {
-  for (int64_t p0 = 0; p0 < rows; p0 += 16)
+               int64_t ldd, bool dstRows) {
+  auto block = [&](int64_t p0, int64_t c0) {
+    Block16(src + p0 * lds + c0, lds, mask ? mask + p0 * lds + c0 : nullptr, std::min<int64_t>(16, rows - p0),
+            std::min<int64_t>(16, cols - c0), dst + c0 * ldd + p0, ldd);
+  };
+  if (dstRows) {
     for (int64_t c0 = 0; c0 < cols; c0 += 16)
-      Block16(src + p0 * lds + c0, lds, mask ? mask + p0 * lds + c0 : nullptr, std::min<int64_t>(16, rows - p0),
-              std::min<int64_t>(16, cols - c0), dst + c0 * ldd + p0, ldd);
+      for (int64_t p0 = 0; p0 < rows; p0 += 16) block(p0, c0);
+  } else {
+    for (int64_t p0 = 0; p0 < rows; p0 += 16)
+      for (int64_t c0 = 0; c0 < cols; c0 += 16) block(p0, c0);
+  }
 }
 
 }  // namespace
