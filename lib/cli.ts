@@ -73,7 +73,7 @@ async function train(argv: string[]): Promise<void> {
   model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (!values.quiet) model.summary();
   const info = tb.backendInfo();
-  console.log(`backend: cpu (${info.gemm}${info.openblas ? ', ' + info.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
+  console.log(`backend: cpu (${info.isa} kernels, GEMM ${info.gemmKernel}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
   const tFit = performance.now();
   await model.fit(xTrain, yTrain, { batchSize, epochs, validationData: [test.images, yTest], verbose: values.quiet ? 0 : 1 });
   const fitSecs = (performance.now() - tFit) / 1000;
@@ -114,7 +114,9 @@ function info(): void {
   const i = tb.backendInfo();
   console.log(`tensorbolt ${tb.version}`);
   console.log(`backend:   cpu`);
-  console.log(`gemm:      ${i.gemm}${i.openblas ? ` (${i.openblasConfig})` : ' (OpenBLAS not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt)'}`);
+  console.log(`isa:       ${i.isa} (this CPU runs: ${i.isaSupported.join(', ')}; TENSORBOLT_ISA=avx512|avx2|portable forces one)`);
+  console.log(`bf16:      ${i.bf16 ? `AVX512_BF16 present; setMatmulPrecision('bf16') ${i.cpuBf16 ? 'on' : 'off'}` : 'no AVX512_BF16 on this CPU'}`);
+  console.log(`gemm:      ${i.gemmKernel}; OpenBLAS ${i.openblas ? `${i.gemm === 'openblas' ? 'on' : 'off'} (${i.openblasConfig})` : 'not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt'}`);
   console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
