@@ -4,6 +4,7 @@
 // step timed alone as PyTorch's are.
 import * as tb from '../lib/index.js';
 import { peakRssMb, type TrainResult, type TrainSpec } from './protocol.js';
+import { timeInference } from './tb_workloads.js';
 
 function build(model: TrainSpec['model']): tb.nn.Module {
   const nn = tb.nn;
@@ -55,17 +56,9 @@ export async function tbTrainTorchStyle(spec: TrainSpec): Promise<TrainResult> {
   }
 
   net.eval();
-  const inferStepMs: number[] = [];
+  const inferStepMs = timeInference(spec, test.images, (xb) =>
+    tb.noGrad(() => tb.tidy(() => { net.forward(spec.model === 'cnn' ? nchw(xb) : xb).argMax(-1).dataSync(); })));
   const nTest = test.images.shape[0]!;
-  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
-    const lo = (i * spec.batch) % (nTest - spec.batch);
-    const xb = test.images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
-    const t = performance.now();
-    tb.noGrad(() => tb.tidy(() => { net.forward(spec.model === 'cnn' ? nchw(xb) : xb).argMax(-1).dataSync(); }));
-    const dt = performance.now() - t;
-    xb.dispose();
-    if (i >= spec.warmup) inferStepMs.push(dt);
-  }
 
   const res: TrainResult = { trainStepMs, inferStepMs, threads, version: tb.version, peakRssMb: 0 };
   if (spec.epoch) {

@@ -7,6 +7,25 @@ import { CONV_SHAPES, peakRssMb, type ConvResult, type ConvSpec, type GemmResult
 import { gemmDirect } from './gemm_direct.js';
 import { timeMs } from './stats.js';
 
+/**
+ * Inference steps on consecutive batches of the test images: `warmup` untimed, then `inferSteps`
+ * timed, each the forward pass and the predicted classes (`run`; the batch is freed after it).
+ */
+export function timeInference(spec: TrainSpec, images: tb.Tensor, run: (xb: tb.Tensor) => void): number[] {
+  const ms: number[] = [];
+  const n = images.shape[0]!;
+  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
+    const lo = (i * spec.batch) % (n - spec.batch);
+    const xb = images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
+    const t = performance.now();
+    run(xb);
+    const dt = performance.now() - t;
+    xb.dispose();
+    if (i >= spec.warmup) ms.push(dt);
+  }
+  return ms;
+}
+
 function applyThreads(threads: number | undefined): number {
   if (threads !== undefined) tb.setNumThreads(threads);
   return tb.backendInfo().threads;
@@ -43,20 +62,11 @@ export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
     });
   }
 
-  const inferStepMs: number[] = [];
-  const nTest = test.images.shape[0]!;
-  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
-    const lo = (i * spec.batch) % (nTest - spec.batch);
-    const xb = test.images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
-    const t = performance.now();
+  const inferStepMs = timeInference(spec, test.images, (xb) => {
     const p = model.predict(xb, { batchSize: spec.batch });
-    const cls = p.argMax(-1);
-    const dt = performance.now() - t;
-    cls.dispose();
+    p.argMax(-1).dispose();
     p.dispose();
-    xb.dispose();
-    if (i >= spec.warmup) inferStepMs.push(dt);
-  }
+  });
 
   const res: TrainResult = { trainStepMs, inferStepMs, threads, version: tb.version, peakRssMb: 0 };
   if (spec.epoch) {

@@ -21,27 +21,8 @@ namespace tb::cpu {
 // One copy per instruction set: the math activations vectorize with the set's vectors (tanh on one
 // Zen 5 core: 2.6 ns an element with the x86-64-v2 prebuild's SSE, 0.5-0.7 with AVX-512); ReLU and
 // the other memory-bound ones run alike in every copy.
-namespace base {
-namespace {
-#include "cpu/activation_loops.inc"
-}  // namespace
-}  // namespace base
-#ifdef TB_ISA_X86
-namespace avx2 {
-TB_ISA_BEGIN_AVX2
-namespace {
-#include "cpu/activation_loops.inc"
-}  // namespace
-TB_ISA_END
-}  // namespace avx2
-namespace avx512 {
-TB_ISA_BEGIN_AVX512
-namespace {
-#include "cpu/activation_loops.inc"
-}  // namespace
-TB_ISA_END
-}  // namespace avx512
-#endif
+#define TB_ISA_EACH "cpu/activation_loops.inc"
+#include "cpu/isa_each.inc"
 
 void ActivationForward(ActivationOp op, const float* x, float* y, int64_t n, float alpha) {
 #ifdef TB_ISA_X86

@@ -144,24 +144,7 @@ inline void WgradTile(const float* x0, int64_t xs, int64_t xrs, const float* g0p
 }
 
 void PackWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed) {
-  const int64_t taps = d.kh * d.kw, C = d.c, OC = d.oc;
-  if (!forInputGrad) {
-    // packed[ob][t][c][16] = W[t][c][ob*16 + j]; W is (KH, KW, C, OC)
-    for (int64_t ob = 0; ob < OC / kOB; ++ob)
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < C; ++c)
-          std::memcpy(packed + ((ob * taps + t) * C + c) * kOB, weight + (t * C + c) * OC + ob * kOB, sizeof(float) * kOB);
-    return;
-  }
-  // Input gradient: a convolution of the padded dy (OC channels) giving C channels, kernel flipped:
-  // packed[cb][t'][o][16] = W[taps-1-t'][cb*16 + j][o]
-  for (int64_t cb = 0; cb < C / kOB; ++cb)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t o = 0; o < OC; ++o) {
-        float* dst = packed + ((cb * taps + t) * OC + o) * kOB;
-        const float* src = weight + ((taps - 1 - t) * C + cb * kOB) * OC + o;
-        for (int64_t j = 0; j < kOB; ++j) dst[j] = src[j * OC];
-      }
+  PackImplicitWeights(d, weight, forInputGrad, kOB, packed);
 }
 
 void ForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,

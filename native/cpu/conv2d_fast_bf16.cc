@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "common/isa_target.h"
+#include "cpu/aligned_buffer.h"
 #include "cpu/conv2d_lowering.h"
 
 namespace tb::cpu::conv {
@@ -22,18 +23,7 @@ namespace tb::cpu::conv {
 #ifdef TB_ISA_X86
 namespace avx512bf16 {
 
-// A growing, 64-byte-aligned buffer of 32-bit words, one per thread and purpose.
-struct Words {
-  std::unique_ptr<int32_t, decltype(&std::free)> p{nullptr, &std::free};
-  int64_t size = 0;
-  int32_t* Get(int64_t n) {
-    if (n > size) {
-      p.reset(static_cast<int32_t*>(std::aligned_alloc(64, (static_cast<size_t>(n) * 4 + 63) / 64 * 64)));
-      size = p ? n : 0;
-    }
-    return p.get();
-  }
-};
+using Words = AlignedBuffer<int32_t>;
 thread_local Words t_in, t_g, t_xe, t_xo;
 
 TB_ISA_BEGIN_AVX512BF16
@@ -75,106 +65,17 @@ void ToBf16(const float* src, int64_t n, int32_t* dst) {
   }
 }
 
-template <int NV, int NP>
-void FwdTile(const int32_t* in, const int64_t* tapOff, int64_t taps, int64_t cin2, const int32_t* w, const float* bias,
-             bool relu, float* out, int64_t ldo) {
-  constexpr int64_t ob = NV * 16;
-  __m512 acc[NP][NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    const __m512 b = bias ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
-#pragma GCC unroll 24
-    for (int i = 0; i < NP; ++i) acc[i][v] = b;
-  }
-  for (int64_t t = 0; t < taps; ++t) {
-    const int32_t* src = in + tapOff[t];
-    const int32_t* wt = w + t * 2 * cin2 * ob;  // a tap's block keeps its fp32 size (cin x ob)
-    for (int64_t c = 0; c < cin2; ++c) {
-      __m512i wv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) wv[v] = _mm512_loadu_si512(wt + c * ob + 16 * v);
-#pragma GCC unroll 24
-      for (int i = 0; i < NP; ++i) {
-        const __m512i x = _mm512_set1_epi32(src[i * cin2 + c]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], Bh(x), Bh(wv[v]));
-      }
-    }
-  }
-  const __m512 zero = _mm512_setzero_ps();
-#pragma GCC unroll 24
-  for (int i = 0; i < NP; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(out + i * ldo + 16 * v, relu ? _mm512_max_ps(zero, acc[i][v]) : acc[i][v]);
-}
+// bf16 pairs (in 32-bit words) for the shared tiles: each vdpbf16ps adds both products of a pair
+struct Ops {
+  using In = int32_t;
+  using Vec = __m512i;
+  static constexpr int64_t kPerIn = 2;
+  static Vec Load(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static Vec Bcast(const int32_t* p) { return _mm512_set1_epi32(*p); }
+  static __m512 Fma(__m512 acc, Vec x, Vec w) { return _mm512_dpbf16_ps(acc, Bh(x), Bh(w)); }
+};
 
-template <int NV, int NPMAX>
-void FwdRow(const int32_t* in, const int64_t* tapOff, int64_t taps, int64_t cin2, const int32_t* w, const float* bias,
-            bool relu, float* out, int64_t ldo, int64_t ow) {
-  using Fn = void (*)(const int32_t*, const int64_t*, int64_t, int64_t, const int32_t*, const float*, bool, float*, int64_t);
-  static constexpr Fn kTiles[12] = {
-      &FwdTile<NV, 1>, &FwdTile<NV, 2>, &FwdTile<NV, 3>, &FwdTile<NV, 4>,
-      &FwdTile<NV, (NPMAX >= 5 ? 5 : 1)>, &FwdTile<NV, (NPMAX >= 6 ? 6 : 1)>, &FwdTile<NV, (NPMAX >= 7 ? 7 : 1)>,
-      &FwdTile<NV, (NPMAX >= 8 ? 8 : 1)>, &FwdTile<NV, (NPMAX >= 9 ? 9 : 1)>, &FwdTile<NV, (NPMAX >= 10 ? 10 : 1)>,
-      &FwdTile<NV, (NPMAX >= 11 ? 11 : 1)>, &FwdTile<NV, (NPMAX >= 12 ? 12 : 1)>};
-  const int64_t tiles = (ow + NPMAX - 1) / NPMAX;
-  for (int64_t t = 0, ox = 0; t < tiles; ++t) {
-    const int64_t np = (ow - ox) / (tiles - t) + ((ow - ox) % (tiles - t) ? 1 : 0);
-    kTiles[np - 1](in + ox * cin2, tapOff, taps, cin2, w, bias, relu, out + ox * ldo, ldo);
-    ox += np;
-  }
-}
-
-// dw rows c..c+NC-1 (NV*16 output channels, row stride ldw) += sum over pixel pairs q of
-// x[q][c] . g[q][:], x pair words at x0 + row*xrs + q*xs + c, g pair words at g0 + row*grs + q*gs.
-template <int NC, int NV>
-void WgradTile(const int32_t* x0, int64_t xs, int64_t xrs, const int32_t* g0, int64_t gs, int64_t grs, int64_t rows,
-               int64_t pairs, float* dw, int64_t ldw) {
-  __m512 acc[NC][NV];
-#pragma GCC unroll 12
-  for (int c = 0; c < NC; ++c)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_setzero_ps();
-  for (int64_t row = 0; row < rows; ++row) {
-    const int32_t* x = x0 + row * xrs;
-    const int32_t* g = g0 + row * grs;
-    for (int64_t q = 0; q < pairs; ++q, x += xs, g += gs) {
-      __m512i gv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) gv[v] = _mm512_loadu_si512(g + 16 * v);
-#pragma GCC unroll 12
-      for (int c = 0; c < NC; ++c) {
-        const __m512i xv = _mm512_set1_epi32(x[c]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_dpbf16_ps(acc[c][v], Bh(xv), Bh(gv[v]));
-      }
-    }
-  }
-#pragma GCC unroll 12
-  for (int c = 0; c < NC; ++c)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* r = dw + c * ldw + 16 * v;
-      _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), acc[c][v]));
-    }
-}
-
-template <int NC, int NV>
-void WgradChannels(int64_t C, const int32_t* x, int64_t xs, int64_t xrs, const int32_t* g, int64_t gs, int64_t grs,
-                   int64_t rows, int64_t pairs, float* dw, int64_t ldw) {
-  int64_t c0 = 0;
-  for (; c0 + NC <= C; c0 += NC) WgradTile<NC, NV>(x + c0, xs, xrs, g, gs, grs, rows, pairs, dw + c0 * ldw, ldw);
-  auto tail = [&](auto tile, int64_t nc) {
-    if (C - c0 >= nc) {
-      tile(x + c0, xs, xrs, g, gs, grs, rows, pairs, dw + c0 * ldw, ldw);
-      c0 += nc;
-    }
-  };
-  if constexpr (NC > 8) tail(&WgradTile<8, NV>, 8);
-  if constexpr (NC > 4) tail(&WgradTile<4, NV>, 4);
-  tail(&WgradTile<2, NV>, 2);
-  tail(&WgradTile<1, NV>, 1);
-}
+#include "cpu/conv2d_fast_tiles.inc"
 
 bool PairsFit(int64_t cin) { return cin % 2 == 0; }
 
@@ -203,22 +104,8 @@ void ForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, c
   int64_t tapOff[64];
   for (int64_t ky = 0; ky < kh; ++ky)
     for (int64_t kx = 0; kx < kw; ++kx) tapOff[ky * kw + kx] = (ky * wp + kx) * cin2;
-  const int64_t taps = kh * kw, b = BlockOf(cout);
-  const int32_t* w32 = reinterpret_cast<const int32_t*>(packed);
-  for (int64_t ob = 0; ob < cout / b; ++ob) {
-    const int32_t* w = w32 + ob * taps * cin * b;  // blocks keep their fp32 size
-    const float* bb = bias ? bias + ob * b : nullptr;
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      const int32_t* src = img + oy * wp * cin2;
-      float* dst = out + oy * ow * cout + ob * b;
-      if (b == 64)
-        FwdRow<4, 6>(src, tapOff, taps, cin2, w, bb, relu, dst, cout, ow);
-      else if (b == 32)
-        FwdRow<2, 12>(src, tapOff, taps, cin2, w, bb, relu, dst, cout, ow);
-      else
-        FwdRow<1, 12>(src, tapOff, taps, cin2, w, bb, relu, dst, cout, ow);
-    }
-  }
+  ForwardBlocks<Ops>(img, tapOff, kh * kw, cin2, wp, reinterpret_cast<const int32_t*>(packed), BlockOf(cout), bias, relu,
+                     out, oh, ow, cout);
 }
 
 void WeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow, float* dw) {
@@ -251,14 +138,7 @@ void WeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const fl
         // output pair q of row r reads input pixels (2q + kx, 2q + 1 + kx) of input row r + ky
         const int32_t* xrow = (kx % 2 ? xo : xe) + (ky * xw + kx / 2) * C;
         float* dwt = dw + (ky * kw + kx) * C * OC;
-        for (int64_t o0 = 0; o0 < OC; o0 += b) {
-          if (b == 64)
-            WgradChannels<6, 4>(C, xrow, C, xw * C, gp + o0, OC, half * OC, rows, half, dwt + o0, OC);
-          else if (b == 32)
-            WgradChannels<12, 2>(C, xrow, C, xw * C, gp + o0, OC, half * OC, rows, half, dwt + o0, OC);
-          else
-            WgradChannels<12, 1>(C, xrow, C, xw * C, gp + o0, OC, half * OC, rows, half, dwt + o0, OC);
-        }
+        WgradBlocks<Ops>(C, OC, b, xrow, C, xw * C, gp, OC, half * OC, rows, half, dwt);
       }
   }
 }

@@ -99,6 +99,9 @@ const FastConv* FastConvAvx2();    // null where the build has no x86 target sup
 const FastConv* FastConvAvx512();  // likewise
 // bf16 operands, fp32 sums (conv2d_fast_bf16.cc; needs AVX512_BF16, checked by the caller)
 const FastConv* FastConvAvx512Bf16();
+// FastConv::pack's layout with output-channel blocks of b floats (the weight is (KH, KW, C, OC);
+// OC, or C for the input gradient, a multiple of b).
+void PackImplicitWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, int64_t b, float* packed);
 // The set for the instruction set (and matmul precision) in use, or null (portable: im2col + GEMM).
 const FastConv* FastConvKernels();
 

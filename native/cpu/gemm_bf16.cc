@@ -41,58 +41,20 @@ void ToPairs(float* panel, int64_t kc, int64_t width) {
   }
 }
 
-template <int MR>
-void Tile(int64_t kc2, const float* __restrict Ap, const float* __restrict Bp, float* C, int64_t ldc, float alpha,
-          float beta, int64_t mr, int64_t nr) {
-  __m512 c0[MR], c1[MR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-  for (int64_t r = 0; r < mr; ++r) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-  const int32_t* a32 = reinterpret_cast<const int32_t*>(Ap);
-  for (int64_t p = 0; p < kc2; ++p) {
-    const __m512i b0 = _mm512_load_si512(Bp + p * kNR), b1 = _mm512_load_si512(Bp + p * kNR + 16);
-    const int32_t* a = a32 + p * MR;
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m512i av = _mm512_set1_epi32(a[r]);
-      c0[r] = _mm512_dpbf16_ps(c0[r], reinterpret_cast<const __m512bh&>(av), reinterpret_cast<const __m512bh&>(b0));
-      c1[r] = _mm512_dpbf16_ps(c1[r], reinterpret_cast<const __m512bh&>(av), reinterpret_cast<const __m512bh&>(b1));
-    }
+// bf16 pairs (32-bit words) for the shared tile: each vdpbf16ps adds both products of a pair
+struct Ops {
+  using In = int32_t;
+  using Vec = __m512i;
+  static Vec Load(const int32_t* p) { return _mm512_load_si512(p); }
+  static Vec Bcast(const int32_t* p) { return _mm512_set1_epi32(*p); }
+  static __m512 Fma(__m512 acc, Vec x, Vec w) {
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<const __m512bh&>(x), reinterpret_cast<const __m512bh&>(w));
   }
-  // As the fp32 tile: constant indices only (a run-time one would keep the arrays in memory).
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  if (mr == MR) {
-    const __mmask16 m0 = nr >= 16 ? 0xffff : static_cast<__mmask16>((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : static_cast<__mmask16>((1u << (nr - 16)) - 1);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      float* c = C + r * ldc;
-      __m512 x0 = _mm512_mul_ps(c0[r], va), x1 = _mm512_mul_ps(c1[r], va);
-      if (beta != 0.f) {
-        x0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, c), vb, x0);
-        x1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, c + 16), vb, x1);
-      }
-      _mm512_mask_storeu_ps(c, m0, x0);
-      _mm512_mask_storeu_ps(c + 16, m1, x1);
-    }
-    return;
-  }
-  alignas(64) float t[MR * kNR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    _mm512_store_ps(t + r * kNR, _mm512_mul_ps(c0[r], va));
-    _mm512_store_ps(t + r * kNR + 16, _mm512_mul_ps(c1[r], va));
-  }
-  for (int64_t r = 0; r < mr; ++r) {
-    float* c = C + r * ldc;
-    if (beta == 0.f)
-      for (int64_t j = 0; j < nr; ++j) c[j] = t[r * kNR + j];
-    else
-      for (int64_t j = 0; j < nr; ++j) c[j] = t[r * kNR + j] + beta * c[j];
-  }
-}
+};
 
-const KernelSet kSet{kMR, kNR, 256, 192, 3072, &Tile<kMR>, &ToPairs};
+#include "cpu/gemm_tile_avx512.inc"
+
+const KernelSet kSet{kMR, kNR, 256, 192, 3072, &Tile<Ops, kMR>, &ToPairs};
 
 }  // namespace
 TB_ISA_END

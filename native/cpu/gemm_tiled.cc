@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/parallel.h"
+#include "cpu/aligned_buffer.h"
 
 #ifdef __SSE2__
 #include <xmmintrin.h>
@@ -20,19 +21,7 @@
 namespace tb::cpu::gemm {
 namespace {
 
-// A growing, 64-byte-aligned buffer (one per thread and purpose): a training loop allocates it once.
-struct Aligned {
-  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
-  int64_t size = 0;
-  float* Get(int64_t n) {
-    if (n > size) {
-      const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
-      p.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-      size = p ? n : 0;
-    }
-    return p.get();
-  }
-};
+using Aligned = AlignedBuffer<float>;
 thread_local Aligned t_packA, t_packB;
 
 // dst[p * ldd + r] = src[r * lds + p] for r < rows (a multiple of 4), p < cols: 4 x 4 blocks through

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/parallel.h"
+#include "cpu/aligned_buffer.h"
 #include "cpu/isa.h"
 #include "cpu/linear_sparse_kernels.h"
 #include "cpu/transpose.h"
@@ -43,19 +44,7 @@ using sparse::kRowBlock;
 using sparse::kSlack;
 constexpr int64_t kChunkRows = 32;  // rows of x (and y) per task: 32 x 64 floats of y = 8 KB
 
-// A thread's 64-byte-aligned scratch of at least n floats; only grows.
-struct Aligned {
-  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
-  int64_t size = 0;
-  float* Get(int64_t n) {
-    if (n > size) {
-      const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
-      p.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-      size = p ? n : 0;
-    }
-    return p.get();
-  }
-};
+using Aligned = AlignedBuffer<float>;
 
 // Copies columns [j0, j0 + width) of src (rows x ld) into dst (rows x panel, zero-padded past
 // width). Returns false if a copied value is inf or NaN (exponent bits all ones; an integer test,

@@ -37,33 +37,28 @@ inline void Fma32(__m256 v, const float* r, __m256& a0, __m256& a1, __m256& a2, 
   a3 = _mm256_fmadd_ps(v, _mm256_load_ps(r + 24), a3);
 }
 
-void Gather64(const int32_t* idx, const float* val, int64_t nnz, const float* w, float* out) {
-  __m256 a0 = _mm256_loadu_ps(out), a1 = _mm256_loadu_ps(out + 8), a2 = _mm256_loadu_ps(out + 16);
-  __m256 a3 = _mm256_loadu_ps(out + 24), a4 = _mm256_loadu_ps(out + 32), a5 = _mm256_loadu_ps(out + 40);
-  __m256 a6 = _mm256_loadu_ps(out + 48), a7 = _mm256_loadu_ps(out + 56);
+// a[0:8] += the terms of idx/val: eight accumulators, eight FMA chains in flight, terms in q order.
+inline void Accumulate(const int32_t* idx, const float* val, int64_t nnz, const float* w, __m256* a) {
   for (int64_t q = 0; q < nnz; ++q) {
     const __m256 v = _mm256_set1_ps(val[q]);
     const float* r = w + static_cast<int64_t>(idx[q]) * kPanel;
-    Fma32(v, r, a0, a1, a2, a3);
-    Fma32(v, r + 32, a4, a5, a6, a7);
+    Fma32(v, r, a[0], a[1], a[2], a[3]);
+    Fma32(v, r + 32, a[4], a[5], a[6], a[7]);
   }
-  _mm256_storeu_ps(out, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2);
-  _mm256_storeu_ps(out + 24, a3), _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5);
-  _mm256_storeu_ps(out + 48, a6), _mm256_storeu_ps(out + 56, a7);
 }
 
-// Eight accumulators: eight FMA chains in flight.
+void Gather64(const int32_t* idx, const float* val, int64_t nnz, const float* w, float* out) {
+  __m256 a[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm256_loadu_ps(out + 8 * i);
+  Accumulate(idx, val, nnz, w, a);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + 8 * i, a[i]);
+}
+
 void Sum64(const int32_t* idx, const float* val, int64_t nnz, const float* g, float* out) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (int64_t q = 0; q < nnz; ++q) {
-    const __m256 v = _mm256_set1_ps(val[q]);
-    const float* r = g + static_cast<int64_t>(idx[q]) * kPanel;
-    Fma32(v, r, a0, a1, a2, a3);
-    Fma32(v, r + 32, a4, a5, a6, a7);
-  }
-  _mm256_storeu_ps(out, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2);
-  _mm256_storeu_ps(out + 24, a3), _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5);
-  _mm256_storeu_ps(out + 48, a6), _mm256_storeu_ps(out + 56, a7);
+  __m256 a[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm256_setzero_ps();
+  Accumulate(idx, val, nnz, g, a);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + 8 * i, a[i]);
 }
 
 // Each group of 8 is left-packed with one permute and stored whole.

@@ -16,27 +16,8 @@ namespace tb::cpu {
 // SGD and Adam, the updates of every training step, in one copy per instruction set: the x86-64-v2
 // prebuild's own SSE loops took twice as long as AVX-512's (Adam on 1.2M parameters, one Zen 5
 // core: 745 vs 413 us; 0.66 vs 0.32 ns an element at the MNIST MLP's 100K).
-namespace base {
-namespace {
-#include "cpu/optim_loops.inc"
-}  // namespace
-}  // namespace base
-#ifdef TB_ISA_X86
-namespace avx2 {
-TB_ISA_BEGIN_AVX2
-namespace {
-#include "cpu/optim_loops.inc"
-}  // namespace
-TB_ISA_END
-}  // namespace avx2
-namespace avx512 {
-TB_ISA_BEGIN_AVX512
-namespace {
-#include "cpu/optim_loops.inc"
-}  // namespace
-TB_ISA_END
-}  // namespace avx512
-#endif
+#define TB_ISA_EACH "cpu/optim_loops.inc"
+#include "cpu/isa_each.inc"
 
 namespace {
 

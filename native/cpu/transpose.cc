@@ -14,10 +14,13 @@ void Block8(const float* src, const float* mask, int64_t rows, int64_t cols, int
             int64_t r0, int64_t c0) {
   constexpr int64_t B = 8;
   const int64_t r1 = std::min(rows, r0 + B), c1 = std::min(cols, c0 + B);
-  if (r1 - r0 == B && c1 - c0 == B && !mask) {
+  if (r1 - r0 == B && c1 - c0 == B) {
     float t[B][B];  // fixed-size loops: vectorized
     for (int64_t i = 0; i < B; ++i)
-      for (int64_t j = 0; j < B; ++j) t[j][i] = src[(r0 + i) * lds + c0 + j];
+      for (int64_t j = 0; j < B; ++j) {
+        const float v = src[(r0 + i) * lds + c0 + j];
+        t[j][i] = !mask || mask[(r0 + i) * lds + c0 + j] > 0.f ? v : 0.f;
+      }
     for (int64_t j = 0; j < B; ++j)
       for (int64_t i = 0; i < B; ++i) dst[(c0 + j) * ldd + r0 + i] = t[j][i];
     return;
