@@ -13,6 +13,8 @@
 //   broadcasting) accept an output that is exactly the same memory as an input (in place).
 //   Shapes, strides and dims arrays are copied before the kernel runs and may overlap anything.
 
+import type { DistBinding } from './dist_binding.js';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
@@ -34,6 +36,8 @@ export interface NativeBinding {
    * (native/napi/cuda/, compiled with TENSORBOLT_CUDA). See CudaBinding.
    */
   cuda?: CudaBinding;
+  /** Collectives for tb.distributed: present only in an addon built with MPI (see dist_binding.ts). */
+  dist?: DistBinding;
 
   // ---- runtime (native/napi/runtime_napi.cc) ----
   info(): NativeInfo;

@@ -5,3 +5,4 @@ export {
   ReLU, Sigmoid, Tanh, GELU, ELU, LeakyReLU, Softplus, Softmax, LogSoftmax,
 } from './torch_layers.js';
 export * as functional from './functional.js';
+export { DistributedDataParallel, type DDPOptions } from '../distributed/ddp.js';
