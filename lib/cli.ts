@@ -6,12 +6,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tb from './index.js';
+import { LAUNCH_USAGE, launch } from './distributed/launch.js';
 
 const USAGE = `usage:
   tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
                          [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--quiet]
   tensorbolt info
-  tensorbolt bench [--quick]`;
+  tensorbolt bench [--quick] [--distributed]
+  tensorbolt launch -n N [--hostfile FILE] [--threads T] [--timeout S] [--dry-run] script.js [args...]`;
 
 function fail(msg: string): never {
   console.error(`tensorbolt: ${msg}\n${USAGE}`);
@@ -135,6 +137,10 @@ try {
   if (cmd === 'train') await train(rest);
   else if (cmd === 'info') info();
   else if (cmd === 'bench') bench(rest);
+  else if (cmd === 'launch') {
+    if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') console.log(LAUNCH_USAGE);
+    else process.exitCode = await launch(rest);
+  }
   else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') console.log(USAGE);
   else fail(`unknown command '${cmd}'`);
 } catch (e) {

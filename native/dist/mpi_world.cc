@@ -10,8 +10,11 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <thread>
 
 namespace tb::dist {
 namespace {
@@ -37,6 +40,11 @@ MPI_Op MpiOp(ReduceOp op) { return op == ReduceOp::kSum ? MPI_SUM : op == Reduce
 // MPI counts are ints: larger buffers go in pieces of at most this many elements.
 constexpr int64_t kMaxChunk = INT_MAX / 2;
 
+// Collectives are started non-blocking and waited for by polling: MPI's blocking calls spin a core
+// until the slowest rank arrives, and a waiting rank's spinning thread would take that core from the
+// compute threads (its own, or another rank's when ranks share cores). The poll spins for a few
+// microseconds (peers already there: no added latency), then sleeps between tests, up to 100 us.
+// It also lets the watchdog's Abort() end a wait that will never finish.
 class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator(MPI_Comm comm, int rank, int size) : comm_(comm), rank_(rank), size_(size) {}
@@ -52,8 +60,10 @@ class MpiCommunicator : public Communicator {
     char* p = static_cast<char*>(buf.data);
     for (int64_t done = 0; done < buf.count; done += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, buf.count - done));
-      Status s = Check(MPI_Allreduce(MPI_IN_PLACE, p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), MpiOp(op), comm_),
-                       "MPI_Allreduce");
+      MPI_Request req;
+      Status s = Check(MPI_Iallreduce(MPI_IN_PLACE, p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), MpiOp(op), comm_, &req),
+                       "MPI_Iallreduce");
+      if (s.ok) s = Wait(&req, "MPI_Iallreduce");
       if (!s.ok) return s;
     }
     return Status::Ok();
@@ -63,7 +73,9 @@ class MpiCommunicator : public Communicator {
     char* p = static_cast<char*>(buf.data);
     for (int64_t done = 0; done < buf.count; done += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, buf.count - done));
-      Status s = Check(MPI_Bcast(p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), root, comm_), "MPI_Bcast");
+      MPI_Request req;
+      Status s = Check(MPI_Ibcast(p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), root, comm_, &req), "MPI_Ibcast");
+      if (s.ok) s = Wait(&req, "MPI_Ibcast");
       if (!s.ok) return s;
     }
     return Status::Ok();
@@ -73,18 +85,43 @@ class MpiCommunicator : public Communicator {
     if (send.count > kMaxChunk)
       return Status::Error("allGather of " + std::to_string(send.count) + " elements per rank is over MPI's limit of " +
                            std::to_string(kMaxChunk));
-    return Check(MPI_Allgather(send.data, static_cast<int>(send.count), MpiType(send.dtype), recv.data,
-                               static_cast<int>(send.count), MpiType(recv.dtype), comm_),
-                 "MPI_Allgather");
+    MPI_Request req;
+    Status s = Check(MPI_Iallgather(send.data, static_cast<int>(send.count), MpiType(send.dtype), recv.data,
+                                    static_cast<int>(send.count), MpiType(recv.dtype), comm_, &req),
+                     "MPI_Iallgather");
+    return s.ok ? Wait(&req, "MPI_Iallgather") : s;
   }
 
-  Status Barrier() override { return Check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  Status Barrier() override {
+    MPI_Request req;
+    Status s = Check(MPI_Ibarrier(comm_, &req), "MPI_Ibarrier");
+    return s.ok ? Wait(&req, "MPI_Ibarrier") : s;
+  }
+
+  void Abort() override { abort_.store(true); }
 
   MPI_Comm comm() const { return comm_; }
 
  private:
+  Status Wait(MPI_Request* req, const char* call) {
+    using clock = std::chrono::steady_clock;
+    const auto spinUntil = clock::now() + std::chrono::microseconds(20);
+    auto nap = std::chrono::microseconds(5);
+    for (;;) {
+      int done = 0;
+      Status s = Check(MPI_Test(req, &done, MPI_STATUS_IGNORE), call);
+      if (!s.ok || done) return s;
+      // The request is left behind: MPI cannot cancel a collective, and this communicator is dead.
+      if (abort_.load()) return Status::Error(StatusCode::kDevice, std::string(call) + " abandoned after the timeout");
+      if (clock::now() < spinUntil) continue;
+      std::this_thread::sleep_for(nap);
+      nap = std::min(nap * 2, std::chrono::microseconds(100));
+    }
+  }
+
   MPI_Comm comm_;
   int rank_, size_;
+  std::atomic<bool> abort_{false};
 };
 
 MPI_Comm g_comm = MPI_COMM_NULL;
