@@ -8,13 +8,13 @@ import { availableParallelism } from 'node:os';
 import { TensorboltError } from '../tensor/errors.js';
 
 export const LAUNCH_USAGE = `usage: tensorbolt launch -n N [--hostfile FILE] [--threads T] [--timeout S] [--mpirun PATH]
-                        [--mca-args "ARGS"] [--dry-run] script.js [script args...]
+                        [--mpirun-args "ARGS"] [--dry-run] script.js [script args...]
   -n, --np N        ranks to start (required)
   --hostfile FILE   Open MPI hostfile: one line per machine, "host slots=K" (default: this machine only)
   --threads T       compute threads per rank (default 1: OMP_NUM_THREADS)
   --timeout S       seconds a collective waits for the other ranks before failing (TENSORBOLT_DIST_TIMEOUT; default 600)
   --mpirun PATH     the mpirun to use (default: mpirun on PATH)
-  --mca-args ARGS   more arguments for mpirun, as one string (e.g. "--mca btl_tcp_if_include eth0")
+  --mpirun-args ARGS   more arguments for mpirun, as one string (e.g. "--mca btl_tcp_if_include eth0")
   --dry-run         print the mpirun command and exit`;
 
 export interface LaunchSpec {
@@ -52,7 +52,7 @@ export function parseLaunchArgs(argv: string[]): LaunchSpec {
       if (!(t > 0)) throw new TensorboltError(op, `--timeout needs a positive number of seconds, got '${v}'`);
       spec.timeout = t;
     } else if (flag === '--mpirun') spec.mpirun = value();
-    else if (flag === '--mca-args') spec.extra.push(...(value() ?? '').split(/\s+/).filter(Boolean));
+    else if (flag === '--mpirun-args') spec.extra.push(...(value() ?? '').split(/\s+/).filter(Boolean));
     else if (flag === '--dry-run') spec.dryRun = true;
     else if (flag === '--') { i++; break; }
     else if (a.startsWith('-')) throw new TensorboltError(op, `unknown option '${a}' (options go before the script)`);

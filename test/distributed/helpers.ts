@@ -1,0 +1,78 @@
+// Running the worker scripts of test/distributed/workers as ranks: under `tensorbolt launch` (the
+// compiled CLI in dist/) or as a plain node process (a world of one). Tests that need MPI skip
+// where the addon was built without it or mpirun is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { native } from '../../lib/native/load.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'dist', 'lib', 'cli.js');
+
+export function mpiMissing(): string | null {
+  if (!native().dist) return 'the addon was built without MPI';
+  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return 'mpirun is not installed';
+  checkDist();
+  return null;
+}
+
+/** The workers run dist/: fail rather than test stale code. */
+function checkDist(): void {
+  for (const dir of ['distributed', 'train']) {
+    for (const f of readdirSync(join(root, 'lib', dir)).filter((x) => x.endsWith('.ts'))) {
+      const out = join(root, 'dist', 'lib', dir, f.replace(/\.ts$/, '.js'));
+      if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, 'lib', dir, f)).mtimeMs)
+        throw new Error(`dist/lib/${dir}/${f.replace(/\.ts$/, '.js')} is missing or older than its source: run npx tsc -p . first`);
+    }
+  }
+}
+
+export interface Ranks {
+  code: number | null;
+  signal: string | null;
+  out: string;
+  err: string;
+  seconds: number;
+  /** The JSON lines printed, by rank. */
+  byRank: Record<string, unknown>[];
+}
+
+function clean(env: Record<string, string>): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const k of Object.keys(e)) if (k.startsWith('OMPI_') || k.startsWith('PMIX_')) delete e[k];
+  return e;
+}
+
+function collect(r: ReturnType<typeof spawnSync>, t0: number): Ranks {
+  const out = String(r.stdout ?? '');
+  const byRank: Record<string, unknown>[] = [];
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const j = JSON.parse(line) as Record<string, unknown>;
+    byRank[j.rank as number] = j;
+  }
+  return { code: r.status, signal: r.signal, out, err: String(r.stderr ?? ''), seconds: (Date.now() - t0) / 1000, byRank };
+}
+
+/** Runs workers/<script> as n ranks through `tensorbolt launch`. */
+export function launch(n: number, script: string, env: Record<string, string> = {}, timeoutMs = 240_000, mpirunArgs = ''): Ranks {
+  const t0 = Date.now();
+  const extra = mpirunArgs ? ['--mpirun-args', mpirunArgs] : [];
+  const r = spawnSync(process.execPath, [cli, 'launch', '-n', String(n), ...extra, join(root, 'test', 'distributed', 'workers', script)],
+    { cwd: root, env: clean(env), encoding: 'utf8', timeout: timeoutMs });
+  return collect(r, t0);
+}
+
+/** Runs workers/<script> as one plain process (no launcher). */
+export function single(script: string, env: Record<string, string> = {}, timeoutMs = 240_000): Ranks {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(root, 'test', 'distributed', 'workers', script)],
+    { cwd: root, env: clean(env), encoding: 'utf8', timeout: timeoutMs });
+  return collect(r, t0);
+}
+
+export function describeRun(r: Ranks): string {
+  return `exit ${r.code} (signal ${r.signal}) after ${r.seconds} s\n--- stdout\n${r.out.slice(-3000)}\n--- stderr\n${r.err.slice(-3000)}`;
+}

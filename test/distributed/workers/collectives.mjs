@@ -1,0 +1,60 @@
+// tb.distributed's collectives on every rank; one JSON line per rank with what each returned.
+import * as tb from '../../../dist/lib/index.js';
+import { native } from '../../../dist/lib/native/load.js';
+
+const { rank, size, localRank, backend } = tb.distributed.init({ timeout: 60 });
+const out = { rank, size, localRank, backend };
+
+const f = tb.tensor([rank + 1, -(rank + 1), 2 * rank]);
+out.sum = Array.from((await tb.distributed.allReduce(f.clone(), 'sum')).dataSync());
+out.mean = Array.from((await tb.distributed.allReduce(f.clone(), 'mean')).dataSync());
+out.max = Array.from((await tb.distributed.allReduce(f.clone(), 'max')).dataSync());
+out.min = Array.from((await tb.distributed.allReduce(f.clone(), 'min')).dataSync());
+out.intSum = Array.from((await tb.distributed.allReduce(tb.tensor([rank, 1], [2], 'int32'), 'sum')).dataSync());
+const b = tb.tensor([rank, rank * 10]);
+await tb.distributed.broadcast(b, size - 1);
+out.broadcast = Array.from(b.dataSync());
+const g = await tb.distributed.allGather(tb.tensor([[rank, rank + 0.5]]));
+out.gatherShape = g.shape;
+out.gather = Array.from(g.dataSync());
+try {
+  await tb.distributed.allReduce(tb.tensor([1], [1], 'int32'), 'mean');
+} catch (e) {
+  out.intMeanError = e.message;
+}
+
+// The event loop runs while a collective waits: rank 0 holds the others at a barrier for 300 ms
+// (its own thread blocked); their 10 ms timer keeps firing meanwhile.
+let ticks = 0;
+const timer = setInterval(() => ticks++, 10);
+if (rank === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+await tb.distributed.barrier();
+clearInterval(timer);
+out.ticksDuringBarrier = ticks;
+
+// A JS array whose buffer is transferred away while its all-reduce runs: the collective worked on a
+// native copy; its result is dropped with an error instead of being written to freed memory.
+if (backend === 'mpi') {
+  const js = new Float32Array(1 << 16).fill(1);
+  const p = native().dist.allReduce(js, 0, 1, 'detach test');
+  structuredClone(js.buffer, { transfer: [js.buffer] });
+  try {
+    await p;
+    out.detached = 'resolved';
+  } catch (e) {
+    out.detached = e.message;
+  }
+}
+// A tensor disposed while its all-reduce runs: an error, and the pool's memory left alone.
+const t = tb.randn([1000]);
+const q = tb.distributed.allReduce(t);
+t.dispose();
+try {
+  await q;
+  out.disposed = 'resolved';
+} catch (e) {
+  out.disposed = e.message;
+}
+// Still healthy after all that.
+out.after = Array.from((await tb.distributed.allReduce(tb.tensor([1]))).dataSync());
+console.log(JSON.stringify(out));
