@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow]
+// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --distributed]
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
@@ -23,8 +23,15 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
+    // data-parallel scaling instead (bench/distributed.ts)
+    distributed: { type: 'boolean', default: false },
   },
 });
+if (opts.distributed) {
+  const { distributedBench } = await import('./distributed.js');
+  await distributedBench({ quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, out: opts.out });
+  process.exit(0);
+}
 const quick = opts.quick!;
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
 // The machines we measure on are shared: another tenant's load comes and goes within seconds and

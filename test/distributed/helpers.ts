@@ -1,7 +1,7 @@
 // Running the worker scripts of test/distributed/workers as ranks: under `tensorbolt launch` (the
 // compiled CLI in dist/) or as a plain node process (a world of one). Tests that need MPI skip
 // where the addon was built without it or mpirun is missing.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,32 +45,43 @@ function clean(env: Record<string, string>): NodeJS.ProcessEnv {
   return e;
 }
 
-function collect(r: ReturnType<typeof spawnSync>, t0: number): Ranks {
-  const out = String(r.stdout ?? '');
+// Asynchronous, so the test worker's event loop (vitest's RPC with it) runs while the ranks do.
+function run(args: string[], env: Record<string, string>, timeoutMs: number): Promise<Ranks> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: clean(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve(collect(code, signal, out, err, t0));
+    });
+  });
+}
+
+function collect(code: number | null, signal: string | null, out: string, err: string, t0: number): Ranks {
   const byRank: Record<string, unknown>[] = [];
   for (const line of out.split('\n')) {
     if (!line.startsWith('{')) continue;
     const j = JSON.parse(line) as Record<string, unknown>;
     byRank[j.rank as number] = j;
   }
-  return { code: r.status, signal: r.signal, out, err: String(r.stderr ?? ''), seconds: (Date.now() - t0) / 1000, byRank };
+  return { code, signal, out, err, seconds: (Date.now() - t0) / 1000, byRank };
 }
 
 /** Runs workers/<script> as n ranks through `tensorbolt launch`. */
-export function launch(n: number, script: string, env: Record<string, string> = {}, timeoutMs = 240_000, mpirunArgs = ''): Ranks {
-  const t0 = Date.now();
+export function launch(n: number, script: string, env: Record<string, string> = {}, timeoutMs = 240_000, mpirunArgs = ''): Promise<Ranks> {
   const extra = mpirunArgs ? ['--mpirun-args', mpirunArgs] : [];
-  const r = spawnSync(process.execPath, [cli, 'launch', '-n', String(n), ...extra, join(root, 'test', 'distributed', 'workers', script)],
-    { cwd: root, env: clean(env), encoding: 'utf8', timeout: timeoutMs });
-  return collect(r, t0);
+  return run([cli, 'launch', '-n', String(n), ...extra, join(root, 'test', 'distributed', 'workers', script)], env, timeoutMs);
 }
 
 /** Runs workers/<script> as one plain process (no launcher). */
-export function single(script: string, env: Record<string, string> = {}, timeoutMs = 240_000): Ranks {
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, 'test', 'distributed', 'workers', script)],
-    { cwd: root, env: clean(env), encoding: 'utf8', timeout: timeoutMs });
-  return collect(r, t0);
+export function single(script: string, env: Record<string, string> = {}, timeoutMs = 240_000): Promise<Ranks> {
+  return run([join(root, 'test', 'distributed', 'workers', script)], env, timeoutMs);
 }
 
 export function describeRun(r: Ranks): string {

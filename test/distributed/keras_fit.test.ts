@@ -12,17 +12,17 @@ const T = 300_000;
 
 describe.skipIf(missing !== null)(`fit under tensorbolt launch${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let alone: { acc: number } | null = null;
-  it('one process (the reference)', () => {
-    const r = single('keras_fit.mjs');
+  it('one process (the reference)', async () => {
+    const r = await single('keras_fit.mjs');
     expect(r.code, describeRun(r)).toBe(0);
     alone = r.byRank[0] as { acc: number };
     expect(alone.acc).toBeGreaterThan(0.9);
   }, T);
 
   for (const n of [2, 4]) {
-    it(`${n} ranks: the single-process accuracy, one progress display, one saved model`, () => {
+    it(`${n} ranks: the single-process accuracy, one progress display, one saved model`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tb-fit-'));
-      const r = launch(n, 'keras_fit.mjs', { OUT_DIR: dir });
+      const r = await launch(n, 'keras_fit.mjs', { OUT_DIR: dir });
       expect(r.code, describeRun(r)).toBe(0);
       expect(r.byRank.length).toBe(n);
       // the same model on every rank, and the same (averaged) evaluation

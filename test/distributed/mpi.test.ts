@@ -12,8 +12,8 @@ const T = 240_000;
 
 describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped: ${missing})` : ''}`, () => {
   for (const n of [2, 4]) {
-    it(`collectives at ${n} ranks`, () => {
-      const r = launch(n, 'collectives.mjs');
+    it(`collectives at ${n} ranks`, async () => {
+      const r = await launch(n, 'collectives.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       const tri = (n * (n + 1)) / 2;
       for (let k = 0; k < n; k++) {
@@ -37,8 +37,8 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
       }
     }, T);
 
-    it(`DDP at ${n} ranks: identical weights on every rank, equal to one process on the same global batches`, () => {
-      const r = launch(n, 'ddp_train.mjs');
+    it(`DDP at ${n} ranks: identical weights on every rank, equal to one process on the same global batches`, async () => {
+      const r = await launch(n, 'ddp_train.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       const hashes = new Set(r.byRank.map((o) => o.hash));
       expect(r.byRank.length).toBe(n);
@@ -52,49 +52,49 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
     }, T);
   }
 
-  it('a checkpoint saved by rank 0 of 2 resumes on 4 ranks and on one process', () => {
+  it('a checkpoint saved by rank 0 of 2 resumes on 4 ranks and on one process', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tb-ckpt-')), 'ckpt.safetensors');
-    const saved = launch(2, 'ddp_train.mjs', { SAVE: file });
+    const saved = await launch(2, 'ddp_train.mjs', { SAVE: file });
     expect(saved.code, describeRun(saved)).toBe(0);
     const savedHash = saved.byRank[0]!.hash;
-    const four = launch(4, 'ddp_train.mjs', { RESUME: file });
+    const four = await launch(4, 'ddp_train.mjs', { RESUME: file });
     expect(four.code, describeRun(four)).toBe(0);
     for (const o of four.byRank) expect(o.loadedHash).toBe(savedHash);
     expect(new Set(four.byRank.map((o) => o.hash)).size).toBe(1);
     const d = four.byRank[0]!.diff as { maxDiff: number; maxAbs: number };
     expect(d.maxDiff).toBeLessThanOrEqual(1e-6 * Math.max(1, d.maxAbs));
-    const one = single('ddp_train.mjs', { RESUME: file });
+    const one = await single('ddp_train.mjs', { RESUME: file });
     expect(one.code, describeRun(one)).toBe(0);
     expect(one.byRank[0]!.loadedHash).toBe(savedHash);
   }, T);
 
-  it('ranks whose parameter shapes differ fail at DDP construction, naming the first mismatch', () => {
-    const r = launch(2, 'ddp_train.mjs', { MISMATCH: '1' });
+  it('ranks whose parameter shapes differ fail at DDP construction, naming the first mismatch', async () => {
+    const r = await launch(2, 'ddp_train.mjs', { MISMATCH: '1' });
     expect(r.code, describeRun(r)).toBe(0);
     for (const o of r.byRank)
       expect(o.error).toBe("DistributedDataParallel: the ranks' models differ: parameter 2 is 'fc1.weight' float32 [16,144] on rank 0 but 'fc1.weight' float32 [24,144] on rank 1");
   }, T);
 
-  it('a rank killed mid-training ends the job with an error naming it', () => {
-    const r = launch(2, 'ddp_train.mjs', { FAULT: 'kill', TENSORBOLT_DIST_TIMEOUT: '20' });
+  it('a rank killed mid-training ends the job with an error naming it', async () => {
+    const r = await launch(2, 'ddp_train.mjs', { FAULT: 'kill', TENSORBOLT_DIST_TIMEOUT: '20' });
     expect(r.code, describeRun(r)).not.toBe(0);
     expect(r.err + r.out).toMatch(/rank 1 .*exited on signal 9/);
     // mpirun ends the survivors at once; the watchdog would have within its 20 s
     expect(r.seconds).toBeLessThan(180);
   }, T);
 
-  it('a rank killed while mpirun keeps the job: the survivors exit with the timeout error', () => {
+  it('a rank killed while mpirun keeps the job: the survivors exit with the timeout error', async () => {
     // --enable-recovery: mpirun does not end the job when a rank dies, so the survivors' own
     // watchdog is what ends their wait (as under launchers that do not kill)
-    const r = launch(4, 'ddp_train.mjs', { FAULT: 'kill', TENSORBOLT_DIST_TIMEOUT: '5' }, T, '--enable-recovery');
+    const r = await launch(4, 'ddp_train.mjs', { FAULT: 'kill', TENSORBOLT_DIST_TIMEOUT: '5' }, T, '--enable-recovery');
     // (mpirun then reports success itself: what counts is that every survivor failed, and how)
     const failed = [...r.err.matchAll(/TensorboltError: DistributedDataParallel: rank (\d) of 4: gradient bucket \d of 3 \(\d+ float32\) had no answer from the other ranks within 5 s/g)].map((m) => m[1]);
     expect(failed.sort(), describeRun(r)).toEqual(['0', '2', '3']);
     expect(r.seconds).toBeLessThan(180);
   }, T);
 
-  it('a rank that stops answering: the others fail with the timeout error', () => {
-    const r = launch(4, 'ddp_train.mjs', { FAULT: 'hang', TENSORBOLT_DIST_TIMEOUT: '5' });
+  it('a rank that stops answering: the others fail with the timeout error', async () => {
+    const r = await launch(4, 'ddp_train.mjs', { FAULT: 'hang', TENSORBOLT_DIST_TIMEOUT: '5' });
     expect(r.code, describeRun(r)).not.toBe(0);
     expect(r.err).toMatch(/rank [023] of 4: gradient bucket \d of 3 \(\d+ float32\) had no answer from the other ranks within 5 s/);
     expect(r.seconds).toBeLessThan(180);
