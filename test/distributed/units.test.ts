@@ -19,7 +19,7 @@ describe('gradient buckets', () => {
 
 describe('tensorbolt launch', () => {
   const machine = { cores: 2, root: false, node: '/usr/bin/node' };
-  it('wraps mpirun: oversubscribes past the cores, unbinds, one thread per rank, exports its variables', () => {
+  it('wraps mpirun: oversubscribes past the cores, no core binding, one thread per rank, exports its variables', () => {
     const spec = parseLaunchArgs(['-n', '4', 'train.js', '--epochs', '3', '-n', '9']);
     expect(spec).toMatchObject({ np: 4, script: 'train.js', args: ['--epochs', '3', '-n', '9'], threads: 1 });
     const { command, args, env } = mpirunCommand(spec, machine);
@@ -29,8 +29,8 @@ describe('tensorbolt launch', () => {
     expect(env).toEqual({ OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' });
   });
 
-  it('keeps mpirun\'s core binding when the ranks fit, allows root, takes a hostfile, threads and a timeout', () => {
-    expect(mpirunCommand(parseLaunchArgs(['-n', '2', 'a.js']), machine).args).toEqual(['-np', '2', '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '/usr/bin/node', 'a.js']);
+  it('oversubscribes only past the cores, allows root, takes a hostfile, threads and a timeout', () => {
+    expect(mpirunCommand(parseLaunchArgs(['-n', '2', 'a.js']), machine).args).toEqual(['-np', '2', '--bind-to', 'none', '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '/usr/bin/node', 'a.js']);
     const c = mpirunCommand(parseLaunchArgs(['--np=16', '--hostfile', 'hosts', '--threads', '4', '--timeout', '30', '--mpirun-args', '--mca btl tcp,self', 'a.js']), { ...machine, root: true });
     expect(c.args).toEqual(['-np', '16', '--hostfile', 'hosts', '--bind-to', 'none', '--allow-run-as-root',
       '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '-x', 'TENSORBOLT_DIST_TIMEOUT', '--mca', 'btl', 'tcp,self', '/usr/bin/node', 'a.js']);
