@@ -61,9 +61,6 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   model.checkInput(op, x);
   model.checkTargets(op, y);
   const opt = model.ensureOptimizer();
-  const userCbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
-  const dist = DistributedFit.start(model, x, y, args.distributed, userCbs);
-  const verbose = dist && dist.rank !== 0 ? 0 : args.verbose ?? 1;
 
   let valX: Tensor | null = null;
   let valY: Tensor | null = null;
@@ -87,11 +84,13 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
     n -= nVal;
   }
 
-  const rng = args.seed !== undefined ? new Random(args.seed) : dist ? new Random(await dist.sharedSeed()) : globalRandom;
-  const cbs: Callback[] = userCbs;
+  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
   const history = new History();
   cbs.push(history);
   for (const c of cbs) c.setModel?.(model);
+  // after every check of the arguments: from here its grad hooks are on the model until finally
+  const dist = DistributedFit.start(model, x, y, args.distributed, cbs);
+  const verbose = dist && dist.rank !== 0 ? 0 : args.verbose ?? 1;
   const batches = Math.ceil(n / batchSize);
   const sink: ProgressSink = args.output ?? { isTTY: !!process.stdout.isTTY, write: (s) => void process.stdout.write(s) };
   const progress = verbose === 1 ? new Progress(sink, epochs, batches) : null;
@@ -104,6 +103,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   // The next batch, being gathered while this one trains (never across epochs: the order changes).
   let pending: Promise<[Tensor, Tensor]> | null = null;
   try {
+    const rng = args.seed !== undefined ? new Random(args.seed) : dist ? new Random(await dist.sharedSeed()) : globalRandom;
     for (const c of cbs) await c.onTrainBegin?.();
     for (let epoch = args.initialEpoch ?? 0; epoch < epochs && !model.stopTraining; epoch++) {
       for (let i = 0; i < n; i++) order[i] = i;

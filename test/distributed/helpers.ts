@@ -46,10 +46,10 @@ function clean(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 // Asynchronous, so the test worker's event loop (vitest's RPC with it) runs while the ranks do.
-function run(args: string[], env: Record<string, string>, timeoutMs: number): Promise<Ranks> {
+function run(args: string[], env: Record<string, string>, timeoutMs: number, command = process.execPath): Promise<Ranks> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: clean(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env: clean(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,6 +77,12 @@ function collect(code: number | null, signal: string | null, out: string, err: s
 export function launch(n: number, script: string, env: Record<string, string> = {}, timeoutMs = 240_000, mpirunArgs = ''): Promise<Ranks> {
   const extra = mpirunArgs ? ['--mpirun-args', mpirunArgs] : [];
   return run([cli, 'launch', '-n', String(n), ...extra, join(root, 'test', 'distributed', 'workers', script)], env, timeoutMs);
+}
+
+/** Runs workers/<script> as n ranks under plain mpirun (what a user may type instead of `tensorbolt launch`). */
+export function mpirun(n: number, script: string, env: Record<string, string> = {}, timeoutMs = 240_000): Promise<Ranks> {
+  const flags = ['-np', String(n), '--oversubscribe', ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-x', 'OMP_NUM_THREADS=1'];
+  return run([...flags, process.execPath, join(root, 'test', 'distributed', 'workers', script)], env, timeoutMs, 'mpirun');
 }
 
 /** Runs workers/<script> as one plain process (no launcher). */

@@ -5,15 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeRun, launch, mpiMissing, single } from './helpers.js';
+import { describeRun, launch, mpiMissing, mpirun, single } from './helpers.js';
 
 const missing = mpiMissing();
 const T = 240_000;
 
 describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped: ${missing})` : ''}`, () => {
   for (const n of [2, 4]) {
-    it(`collectives at ${n} ranks`, async () => {
-      const r = await launch(n, 'collectives.mjs');
+    it(`collectives at ${n} ranks (${n === 2 ? 'tensorbolt launch' : 'plain mpirun'})`, async () => {
+      const r = n === 2 ? await launch(n, 'collectives.mjs') : await mpirun(n, 'collectives.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       const tri = (n * (n + 1)) / 2;
       for (let k = 0; k < n; k++) {
