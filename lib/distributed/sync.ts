@@ -41,10 +41,13 @@ export function checkSameShapes(op: string, d: DistBinding, rank: number, size: 
   }
 }
 
-/** Copies rank 0's values of every tensor into the same tensors on every rank. */
-export function broadcastFromRoot(op: string, d: DistBinding, tensors: Tensor[]): void {
+/**
+ * Copies rank 0's values of every (float32) tensor into the same tensors on every rank, through one
+ * native array (`flat`, of their total size, when the caller keeps one for repeated calls).
+ */
+export function broadcastFromRoot(op: string, d: DistBinding, tensors: Tensor[], flat?: Float32Array): void {
   const total = tensors.reduce((s, t) => s + t.size, 0);
-  const flat = d.alloc(total, 'float32') as Float32Array;
+  flat ??= d.alloc(total, 'float32') as Float32Array;
   let at = 0;
   for (const t of tensors) {
     flat.set(t.buf(op) as Float32Array, at);
