@@ -13,7 +13,8 @@ const T = 240_000;
 describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped: ${missing})` : ''}`, () => {
   for (const n of [2, 4]) {
     it(`collectives at ${n} ranks (${n === 2 ? 'tensorbolt launch' : 'plain mpirun'})`, async () => {
-      const r = n === 2 ? await launch(n, 'collectives.mjs') : await mpirun(n, 'collectives.mjs');
+      const env = { SYNC_DIR: mkdtempSync(join(tmpdir(), 'tb-sync-')) };
+      const r = n === 2 ? await launch(n, 'collectives.mjs', env) : await mpirun(n, 'collectives.mjs', env);
       expect(r.code, describeRun(r)).toBe(0);
       const tri = (n * (n + 1)) / 2;
       for (let k = 0; k < n; k++) {
@@ -32,8 +33,8 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
         expect(o.detached).toMatch(/detached or resized while the collective ran/);
         expect(o.disposed).toMatch(/was disposed while the collective ran/);
         expect(o.after).toEqual([n]);
-        // rank 0 blocked its own thread for 300 ms; the others' timers ran while they waited
-        if (k > 0) expect(o.ticksDuringBarrier as number).toBeGreaterThanOrEqual(5);
+        // the others' event loops ran a timer while their barrier waited for rank 0
+        if (k > 0) expect(o.timerRanDuringBarrier).toBe(true);
       }
     }, T);
 

@@ -1,4 +1,6 @@
 // tb.distributed's collectives on every rank; one JSON line per rank with what each returned.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tb from '../../../dist/lib/index.js';
 import { native } from '../../../dist/lib/native/load.js';
 
@@ -23,14 +25,28 @@ try {
   out.intMeanError = e.message;
 }
 
-// The event loop runs while a collective waits: rank 0 holds the others at a barrier for 300 ms
-// (its own thread blocked); their 10 ms timer keeps firing meanwhile.
-let ticks = 0;
-const timer = setInterval(() => ticks++, 10);
-if (rank === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
-await tb.distributed.barrier();
-clearInterval(timer);
-out.ticksDuringBarrier = ticks;
+// The event loop runs while a collective waits: every other rank enters a barrier and, from a timer
+// that only its event loop can run, leaves a file; rank 0 (its own thread blocked, polling for the
+// files) enters the barrier only once all are there, so the barrier cannot have ended before.
+const sync = process.env.SYNC_DIR;
+if (sync && size > 1) {
+  if (rank === 0) {
+    const deadline = Date.now() + 120_000;
+    const others = Array.from({ length: size - 1 }, (_, k) => join(sync, `waiting-${k + 1}`));
+    while (!others.every((f) => existsSync(f)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    await tb.distributed.barrier();
+  } else {
+    let ranWhileWaiting = false;
+    let done = false;
+    const p = tb.distributed.barrier().then(() => (done = true));
+    setTimeout(() => {
+      ranWhileWaiting = !done;
+      writeFileSync(join(sync, `waiting-${rank}`), '');
+    }, 20);
+    await p;
+    out.timerRanDuringBarrier = ranWhileWaiting;
+  }
+}
 
 // A JS array whose buffer is transferred away while its all-reduce runs: the collective worked on a
 // native copy; its result is dropped with an error instead of being written to freed memory.
