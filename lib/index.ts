@@ -14,6 +14,7 @@ export * from './ops/reshape.js';
 export * from './ops/matmul.js';
 export * from './ops/linear.js';
 export * from './ops/elementwise.js';
+export * from './ops/torch_compare.js';
 export * from './ops/activation.js';
 // named, not *: softmax.js also holds fit's internal softmaxCrossEntropyAndProbs
 export { softmax, logSoftmax, softmaxCrossEntropy, type LossReduction, type SoftmaxCrossEntropyOptions } from './ops/softmax.js';
@@ -31,6 +32,7 @@ export * from './ops/dropout.js';
 export * from './ops/batchnorm.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export { optimizers } from './optim/keras.js';
 export { layers, Layer, type ActivationName } from './nn/keras_layers.js';
 export { Sequential, sequential, type CompileArgs } from './train/sequential.js';
 export type { FitArgs } from './train/fit.js';
