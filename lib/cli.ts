@@ -70,7 +70,7 @@ async function train(argv: string[]): Promise<void> {
   console.log(`MNIST: ${xTrain.shape[0]} training and ${test.images.shape[0]} test images (loaded in ${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 
   const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
-  model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (!values.quiet) model.summary();
   const info = tb.backendInfo();
   console.log(`backend: cpu (${info.gemm}${info.openblas ? ', ' + info.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
