@@ -1,7 +1,8 @@
 // Smoke tests of every program in examples/ and of the CLI, run as a user would: the compiled
 // JavaScript in dist/ (npx tsc -p .), with small --epochs/--limit so the whole file takes seconds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +31,8 @@ interface Run {
   err: string;
 }
 
-function run(script: string, args: string[] = [], timeoutMs = 60_000): Run {
-  const r = spawnSync(process.execPath, [join(dist, script), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+function run(script: string, args: string[] = [], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Run {
+  const r = spawnSync(process.execPath, [join(dist, script), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -134,6 +135,30 @@ describe('CLI', () => {
     expect(out).toMatch(/^addon: +\S+\.node$/m);
   });
 
+  it('--version, and --help for the whole and for each command, exit 0', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(ok(run('lib/cli.js', ['--version'])).trim()).toBe(pkg.version);
+    expect(ok(run('lib/cli.js', ['train', '--help']))).toMatch(/^usage: tensorbolt train mnist \[options\]$[^]*--epochs N/m);
+    expect(ok(run('lib/cli.js', ['train', 'mnist', '-h']))).toContain('--batch-size B');
+    expect(ok(run('lib/cli.js', ['info', '--help']))).toMatch(/^usage: tensorbolt info$/m);
+    expect(ok(run('lib/cli.js', ['--help']))).toContain('tensorbolt --version');
+  });
+
+  it('--threads beyond the cores is capped, with a warning', () => {
+    const r = run('lib/cli.js', ['train', 'mnist', '--threads', '999', '--epochs', '1', '--limit', '200', '--quiet']);
+    const cores = availableParallelism();
+    expect(r.err).toContain(`--threads 999 is more than the ${cores} cores of this machine; using ${cores}`);
+    expect(ok(r)).toMatch(new RegExp(`, ${cores} threads; optimizer adam`));
+  });
+
+  it('info when no addon loads: the loader\'s message and its fix, no stack trace', () => {
+    const r = run('lib/cli.js', ['info'], 60_000, { ...process.env, TENSORBOLT_ADDON: join(root, 'no-such-addon.node') });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^tensorbolt: the addon named by TENSORBOLT_ADDON could not be loaded\.$/m);
+    expect(r.err).toContain('Fix: unset TENSORBOLT_ADDON');
+    expect(r.err).not.toMatch(/^\s+at /m);
+  });
+
   it('help, and usage errors exit 2 with a message', () => {
     expect(ok(run('lib/cli.js', ['--help']))).toContain('usage:');
     for (const [args, msg] of [
@@ -142,10 +167,14 @@ describe('CLI', () => {
       [['train', 'mnist', '--model', 'rnn'], "--model must be mlp or cnn, got 'rnn'"],
       [['train', 'mnist', '--epochs', '0'], "--epochs must be a positive integer, got '0'"],
       [['train', 'mnist', '--seed=-1'], "--seed must be a non-negative integer, got '-1'"],
+      // a negative number is a value to judge, not an option the parser calls ambiguous
+      [['train', 'mnist', '--seed', '-1'], "--seed must be a non-negative integer, got '-1'"],
+      [['train', 'mnist', '--epochs', '-1'], "--epochs must be a positive integer, got '-1'"],
+      [['train', 'mnist', '--lr', '-0.5'], "--lr must be a positive number, got '-0.5'"],
       // option errors of the argument parser are usage errors too, not stack traces
-      [['train', 'mnist', '--seed', '-1'], "tensorbolt: Option '--seed' argument is ambiguous"],
       [['train', 'mnist', '--bogus'], "tensorbolt: Unknown option '--bogus'"],
       [['train', 'mnist', '--epochs'], "tensorbolt: Option '--epochs <value>' argument missing"],
+      [['train', 'mnist', '--epochs', '-x'], "tensorbolt: Option '--epochs' argument is ambiguous"],
       [['train', 'mnist', '--optimizer', 'adamx', '--limit', '10'], "unknown optimizer 'adamx'"],
     ] as [string[], string][]) {
       const r = run('lib/cli.js', args);
