@@ -31,8 +31,16 @@ type Message =
 
 const TAG = '__tensorboltTraining';
 
+// Typed listeners, declared here rather than through EventEmitter's own generic parameter, which
+// @types/node before 20.11 does not have.
+export interface TrainingJob<R = unknown> {
+  on<K extends keyof TrainingEvents>(event: K, listener: (...args: TrainingEvents[K]) => void): this;
+  once<K extends keyof TrainingEvents>(event: K, listener: (...args: TrainingEvents[K]) => void): this;
+  off<K extends keyof TrainingEvents>(event: K, listener: (...args: TrainingEvents[K]) => void): this;
+}
+
 /** A training task running in a worker thread (see trainInWorker). */
-export class TrainingJob<R = unknown> extends EventEmitter<TrainingEvents> {
+export class TrainingJob<R = unknown> extends EventEmitter {
   readonly worker: Worker;
   /** The task's return value; rejects with the task's error, or when the worker dies without one. */
   readonly result: Promise<R>;
@@ -48,7 +56,7 @@ export class TrainingJob<R = unknown> extends EventEmitter<TrainingEvents> {
       };
       this.worker.on('message', (m: Message) => {
         if (m === null || typeof m !== 'object' || !('kind' in m)) return; // the task's own postMessage traffic
-        if (m.kind === 'event') this.emit(m.name, ...((m.data === undefined ? [] : [m.data]) as [never]));
+        if (m.kind === 'event') this.emit(m.name, ...(m.data === undefined ? [] : [m.data]));
         else if (m.kind === 'message') this.emit('message', m.data);
         else if (m.kind === 'result') settle(() => resolve(m.value as R));
         else if (m.kind === 'error') settle(() => reject(rebuildError(m)));
