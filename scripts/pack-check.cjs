@@ -35,13 +35,19 @@ function problems(files) {
   return out;
 }
 
+// --ignore-scripts: listing must not rebuild dist/ (prepare) under whoever is reading it
+const PACK_DRY_RUN = ['pack', '--dry-run', '--json', '--ignore-scripts'];
+
+/** The paths in the JSON `npm pack --dry-run --json` prints. */
+function filesOfPackJson(json) {
+  return JSON.parse(json)[0].files.map((f) => f.path);
+}
+
 function packedFiles(root, tarball) {
   if (tarball) {
     return execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
   }
-  // --ignore-scripts: listing must not rebuild dist/ (prepare) under whoever is reading it
-  const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(json)[0].files.map((f) => f.path);
+  return filesOfPackJson(execFileSync('npm', PACK_DRY_RUN, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 if (require.main === module) {
@@ -55,4 +61,4 @@ if (require.main === module) {
   console.log(`pack-check: ${files.length} files, prebuild, library, types, CLI, docs, examples and license present`);
 }
 
-module.exports = { problems, packedFiles, REQUIRED };
+module.exports = { problems, packedFiles, filesOfPackJson, PACK_DRY_RUN, REQUIRED };

@@ -2,7 +2,7 @@
 // programs (transpiled, importing the package by name), sh blocks as commands. MNIST is cut to its
 // first images by a preloaded module (mnist-subset.mjs) so the programs take seconds; their code is
 // not changed. Runs the compiled package in dist/ (npx tsc -p . first, as the examples' tests do).
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
@@ -53,10 +53,13 @@ function writeBlocks(dir: string, blocks: Block[]): void {
   }
 }
 
-function runNode(dir: string, args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test', 'docs', 'mnist-subset.mjs'), ...args],
-    { cwd: dir, encoding: 'utf8', timeout: 240_000, env: { ...process.env, TENSORBOLT_QUIET: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+// Asynchronous: a test process that blocks in spawnSync for long misses vitest's own messages.
+function runNode(dir: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', join(ROOT, 'test', 'docs', 'mnist-subset.mjs'), ...args],
+      { cwd: dir, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: stdout, err: stderr }));
+  });
 }
 
 /** What each program must print, beyond exiting 0 (keyed by a line of its code). */
@@ -75,13 +78,13 @@ const EXPECT: [RegExp, (out: string) => void][] = [
 ];
 
 /** sh blocks: the package's own commands run (`npx tensorbolt ...`), npm scripts must exist. */
-function checkShell(b: Block): void {
+async function checkShell(b: Block): Promise<void> {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const commands = b.code.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean).flatMap((l) => l.split('&&').map((c) => c.trim()));
   for (const c of commands) {
     const words = c.split(/\s+/);
     if (words[0] === 'npx' && words[1] === 'tensorbolt') {
-      const r = runNode(ROOT, [join(ROOT, 'dist', 'lib', 'cli.js'), ...words.slice(2)]);
+      const r = await runNode(ROOT, [join(ROOT, 'dist', 'lib', 'cli.js'), ...words.slice(2)]);
       expect(r.code, `${b.where}: ${c}\n${r.err}`).toBe(0);
     } else if (words[0] === 'npm' && ['install', 'ci', 'test', 'pack', 'publish'].includes(words[1]!)) {
       if (words[1] === 'test') expect(scripts.test, `${b.where}: ${c}`).toBeDefined();
@@ -100,15 +103,15 @@ describe('docs: every code block runs', () => {
     const blocks = blocksOf(join(ROOT, page), page);
     describe(page, () => {
       for (const b of programs(blocks)) {
-        it(`${b.where}${b.file ? ` (${b.file})` : ''}`, () => {
+        it(`${b.where}${b.file ? ` (${b.file})` : ''}`, async () => {
           const dir = dirFor(`${page}-${b.where.split(':').pop()}`);
           writeBlocks(dir, blocks);
-          const r = runNode(dir, [scriptName(b)]);
+          const r = await runNode(dir, [scriptName(b)]);
           expect(r.code, `${b.where} exited ${r.code}\nstdout:\n${r.out}\nstderr:\n${r.err}`).toBe(0);
           for (const [re, check] of EXPECT) if (re.test(b.code)) check(r.out);
         }, 300_000);
       }
-      for (const b of blocks.filter((x) => x.lang === 'sh')) it(`${b.where} (sh)`, () => checkShell(b), 300_000);
+      for (const b of blocks.filter((x) => x.lang === 'sh')) it(`${b.where} (sh)`, async () => checkShell(b), 300_000);
     });
   }
 
