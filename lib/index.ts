@@ -34,7 +34,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { optimizers } from './optim/keras.js';
 export { layers, Layer, type ActivationName } from './nn/keras_layers.js';
-export { Sequential, sequential, type CompileArgs } from './train/sequential.js';
+export { Sequential, sequential, type CompileArgs, type ModelInput } from './train/sequential.js';
 export type { FitArgs } from './train/fit.js';
 export { trainInWorker, workerTask, TrainingJob, type TrainingEvents, type WorkerTaskContext } from './train/worker.js';
 export { History, EarlyStopping, earlyStopping, callback, type Callback, type Logs } from './train/callbacks.js';
