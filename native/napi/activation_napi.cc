@@ -4,6 +4,7 @@
 #include "common/ops.h"
 #include "cpu/activation.h"
 #include "napi/kernel.h"
+#include "napi/pointwise_args.h"
 #ifdef TENSORBOLT_CUDA
 #include "cuda/activation.cuh"
 #endif
@@ -25,12 +26,9 @@ template <class A>
 Napi::Value Activation(const Napi::CallbackInfo& info) {
   A a(info, "activation", 4);
   const ActivationOp op = OpArg(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  float* y = a.F32(2, "y", n);
-  a.NoOverlap(2, "y", 1, "x", true);
+  const Pointwise p = ReadPointwise(a, 1, "y");
   const float alpha = AlphaArg(a, 3);
-  TB_KERNEL(a, ActivationForward, op, x, y, n, alpha);
+  TB_KERNEL(a, ActivationForward, op, p.x, p.y, p.n, alpha);
   return info.Env().Undefined();
 }
 
@@ -38,16 +36,9 @@ template <class A>
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   A a(info, "activationBackward", 6);
   const ActivationOp op = OpArg(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  const float* y = a.F32(2, "y", n);
-  const float* dy = a.F32(3, "dy", n);
-  float* dx = a.F32(4, "dx", n);
-  a.NoOverlap(4, "dx", 1, "x", true);
-  a.NoOverlap(4, "dx", 2, "y", true);
-  a.NoOverlap(4, "dx", 3, "dy", true);
+  const PointwiseGrad p = ReadPointwiseGrad(a, 1);
   const float alpha = AlphaArg(a, 5);
-  TB_KERNEL(a, ActivationBackward, op, x, y, dy, dx, n, alpha);
+  TB_KERNEL(a, ActivationBackward, op, p.x, p.y, p.dy, p.dx, p.n, alpha);
   return info.Env().Undefined();
 }
 

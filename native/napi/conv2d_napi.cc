@@ -18,17 +18,7 @@ constexpr DimSpec kSpecs[14] = {
     {"strideW", 1, kMax}, {"padTop", 0, kMax},  {"padLeft", 0, kMax}, {"layout", 0, 1},
 };
 
-// The device's Conv2dDims (cpu:: and cuda:: have the same fields).
-template <class A>
-struct ConvDims {
-  using type = cpu::Conv2dDims;
-};
-#ifdef TENSORBOLT_CUDA
-template <>
-struct ConvDims<DevArgs> {
-  using type = ::tb::cuda::Conv2dDims;
-};
-#endif
+TB_DEVICE_TYPE(ConvDims, Conv2dDims);
 
 template <class Dims>
 struct Sizes {
@@ -37,10 +27,10 @@ struct Sizes {
 };
 
 template <class A>
-Sizes<typename ConvDims<A>::type> ReadConvDims(const A& a, size_t i) {
+Sizes<ConvDims<A>> ReadConvDims(const A& a, size_t i) {
   int64_t v[14];
   ReadDims(a, i, kSpecs, 14, v);
-  Sizes<typename ConvDims<A>::type> s;
+  Sizes<ConvDims<A>> s;
   s.d = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13] == 1};
   const auto& d = s.d;
   CheckWindowAxis(a, "height", d.h, d.kh, d.strideH, d.padTop, d.oh);

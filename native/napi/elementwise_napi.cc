@@ -9,6 +9,7 @@
 #include "common/ops.h"
 #include "cpu/elementwise.h"
 #include "napi/kernel.h"
+#include "napi/pointwise_args.h"
 #ifdef TENSORBOLT_CUDA
 #include "cuda/elementwise.cuh"
 #endif
@@ -83,12 +84,9 @@ template <class A>
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   A a(info, "unary", 5);
   const UnaryOp op = UnaryCode(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  float* out = a.F32(2, "out", n);
-  a.NoOverlap(2, "out", 1, "x", true);
+  const Pointwise p = ReadPointwise(a, 1, "out");
   const float p1 = static_cast<float>(a.Num(3, "p1")), p2 = static_cast<float>(a.Num(4, "p2"));
-  TB_KERNEL(a, Unary, op, x, out, n, p1, p2);
+  TB_KERNEL(a, Unary, op, p.x, p.y, p.n, p1, p2);
   return info.Env().Undefined();
 }
 
@@ -97,16 +95,9 @@ template <class A>
 Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   A a(info, "unaryBackward", 7);
   const UnaryOp op = UnaryCode(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  const float* y = a.F32(2, "y", n);
-  const float* dy = a.F32(3, "dy", n);
-  float* dx = a.F32(4, "dx", n);
-  a.NoOverlap(4, "dx", 1, "x", true);
-  a.NoOverlap(4, "dx", 2, "y", true);
-  a.NoOverlap(4, "dx", 3, "dy", true);
+  const PointwiseGrad g = ReadPointwiseGrad(a, 1);
   const float p1 = static_cast<float>(a.Num(5, "p1")), p2 = static_cast<float>(a.Num(6, "p2"));
-  TB_KERNEL(a, UnaryBackward, op, x, y, dy, dx, n, p1, p2);
+  TB_KERNEL(a, UnaryBackward, op, g.x, g.y, g.dy, g.dx, g.n, p1, p2);
   return info.Env().Undefined();
 }
 

@@ -5,9 +5,10 @@
 //   TB_KERNEL(a, Fn, args...)  ->  cpu::Fn(args...)              with Args
 //                                  cuda::Fn(args..., stream)      with DevArgs
 //
-// and a failed Status becomes the JS error. TB_NAPI_REGISTER_KERNELS(Register) installs
-// Register<Args> on the addon's exports and, in a TENSORBOLT_CUDA build, Register<DevArgs> on
-// exports.cuda, so the two devices export the same names with the same signatures and checks.
+// and a failed Status becomes the JS error. Where the two kernel headers declare twin structs
+// (Conv2dDims, Pool2dDims), TB_DEVICE_TYPE names the device's. TB_NAPI_REGISTER_KERNELS(Register)
+// installs Register<Args> on the addon's exports and, in a TENSORBOLT_CUDA build, Register<DevArgs>
+// on exports.cuda, so the two devices export the same names with the same signatures and checks.
 #pragma once
 #include <napi.h>
 
@@ -46,11 +47,18 @@ void Launch(const DevArgs& a, CpuFn&&, CudaFn&& cuda, T&&... args) {
     Register<::tb::napi::Args>(env, exports);                              \
     Register<::tb::napi::DevArgs>(env, ::tb::napi::CudaExports(env, exports)); \
   })
+// TB_DEVICE_TYPE(Alias, Type): Alias<A> is cpu::Type or cuda::Type (twin structs, same fields).
+#define TB_DEVICE_TYPE(Alias, Type) \
+  template <class A>                \
+  using Alias = std::conditional_t<std::is_same_v<A, ::tb::napi::DevArgs>, ::tb::cuda::Type, ::tb::cpu::Type>
 #else
 #define TB_KERNEL(a, Fn, ...) \
   ::tb::napi::Launch((a), [](auto&&... tb_x) { return ::tb::cpu::Fn(tb_x...); }, nullptr, __VA_ARGS__)
 #define TB_NAPI_REGISTER_KERNELS(Register) \
   TB_NAPI_REGISTER([](Napi::Env env, Napi::Object exports) { Register<::tb::napi::Args>(env, exports); })
+#define TB_DEVICE_TYPE(Alias, Type) \
+  template <class A>                \
+  using Alias = ::tb::cpu::Type
 #endif
 
 // exports[name] = fn (the JS function's name is the export's name).

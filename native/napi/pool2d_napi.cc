@@ -11,20 +11,11 @@
 namespace tb::napi {
 namespace {
 
-// The device's Pool2dDims (cpu:: and cuda:: have the same fields).
+TB_DEVICE_TYPE(PoolDims, Pool2dDims);
+
 template <class A>
-struct PoolDims {
-  using type = cpu::Pool2dDims;
-};
-#ifdef TENSORBOLT_CUDA
-template <>
-struct PoolDims<DevArgs> {
-  using type = ::tb::cuda::Pool2dDims;
-};
-#endif
-template <class A>
-PoolSizes<typename PoolDims<A>::type> ReadSizes(const A& a, size_t i) {
-  return ReadPoolDims<typename PoolDims<A>::type>(a, i);
+PoolSizes<PoolDims<A>> ReadSizes(const A& a, size_t i) {
+  return ReadPoolDims<PoolDims<A>>(a, i);
 }
 
 template <class A>

@@ -15,10 +15,11 @@ import { describe, expect, it } from 'vitest';
 import type { CudaBinding, NativeBinding } from '../../lib/native/binding.js';
 import { cudaBinding, native } from '../../lib/native/load.js';
 import { ActivationOp, ArgReduceOp, BinaryOp, ReduceOp, UnaryOp } from '../../lib/native/opcodes.js';
-import { EXACT, compareKernel, download, rand, randInt, upload, type Tol } from './helpers.js';
+import { EXACT, compareKernel, download, rand, randInt, upload, yieldBetweenTests, type Tol } from './helpers.js';
 
 const cuda = cudaBinding();
 const cpu = native();
+yieldBetweenTests();
 
 const POINTWISE: Tol = { atol: 1e-6, rtol: 1e-5 };
 const SUMS: Tol = { atol: 1e-5, rtol: 1e-5 };
