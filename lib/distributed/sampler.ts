@@ -7,6 +7,7 @@
 // still gets the same number of batches (data-parallel training needs the same number of steps).
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Random } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
 import { init, isInitialized, rank as worldRank, size as worldSize, underLauncher } from './world.js';
 
 /** What DataLoader's `sampler` option takes: the indices of the next pass over the data set. */
@@ -43,9 +44,12 @@ export class DistributedSampler implements Sampler {
   /** The epoch whose order indices() returns next; it then moves on by one. */
   epoch = 0;
 
-  constructor(dataset: { length: number } | number, opts: DistributedSamplerOptions = {}) {
+  /** dataset: what DataLoader takes (a Dataset, or { images, labels } tensors), or its length. */
+  constructor(dataset: { length: number } | { images: Tensor } | number, opts: DistributedSamplerOptions = {}) {
     const op = 'DistributedSampler';
-    const n = typeof dataset === 'number' ? dataset : dataset?.length;
+    const n = typeof dataset === 'number' ? dataset
+      : dataset && typeof dataset === 'object' && 'images' in dataset && dataset.images instanceof Tensor ? dataset.images.shape[0]
+      : (dataset as { length: number } | null)?.length;
     if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0)
       throw new TensorboltError(op, `expects a data set (or its length), got ${fmtValue(n)} samples`);
     if (opts === null || typeof opts !== 'object') throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);

@@ -397,19 +397,22 @@ Napi::Value InitNccl(const Napi::CallbackInfo& info) {
 
 void Register(Napi::Env env, Napi::Object exports) {
   Napi::Object d = Napi::Object::New(env);
-  TB_EXPORT(d, "init", Init);
-  TB_EXPORT(d, "alloc", Alloc);
-  TB_EXPORT(d, "allReduce", AllReduce);
-  TB_EXPORT(d, "broadcast", Broadcast);
-  TB_EXPORT(d, "allGather", AllGather);
-  TB_EXPORT(d, "barrier", Barrier);
-  TB_EXPORT(d, "waitAll", WaitAll);
-  TB_EXPORT(d, "state", State);
-  TB_EXPORT(d, "setTimeout", SetTimeout);
-  TB_EXPORT(d, "finalize", Finalize);
-  TB_EXPORT(d, "isNative", IsNative);
+  const auto put = [env](Napi::Object o, const char* name, Napi::Function::Callback fn) {
+    o.Set(name, Napi::Function::New(env, fn, name));
+  };
+  put(d, "init", Init);
+  put(d, "alloc", Alloc);
+  put(d, "allReduce", AllReduce);
+  put(d, "broadcast", Broadcast);
+  put(d, "allGather", AllGather);
+  put(d, "barrier", Barrier);
+  put(d, "waitAll", WaitAll);
+  put(d, "state", State);
+  put(d, "setTimeout", SetTimeout);
+  put(d, "finalize", Finalize);
+  put(d, "isNative", IsNative);
 #ifdef TB_HAVE_NCCL
-  TB_EXPORT(d, "initNccl", InitNccl);
+  put(d, "initNccl", InitNccl);
   d.Set("nccl", true);
 #else
   d.Set("nccl", false);

@@ -30,7 +30,7 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
         expect(o.gatherShape).toEqual([n, 1, 2]);
         expect(o.gather).toEqual(Array.from({ length: n }, (_, i) => [i, i + 0.5]).flat());
         expect(o.intMeanError).toMatch(/'mean' needs a float32 tensor/);
-        expect(o.detached).toMatch(/detached or resized while the collective ran/);
+        if (k > 0) expect(o.detached).toMatch(/detached or resized while the collective ran/);
         expect(o.disposed).toMatch(/was disposed while the collective ran/);
         expect(o.after).toEqual([n]);
         // the others' event loops ran a timer while their barrier waited for rank 0

@@ -51,6 +51,7 @@ describe('DistributedSampler', () => {
 
   it('rejects bad arguments with errors naming them', () => {
     expect(() => new DistributedSampler(0, { numReplicas: 1, rank: 0 })).toThrow(/expects a data set/);
+    expect(new DistributedSampler({ images: tb.zeros([7, 2]), labels: tb.zeros([7]) }, { numReplicas: 2, rank: 1 }).length).toBe(3);
     expect(() => new DistributedSampler(10, { numReplicas: 2, rank: 2 })).toThrow(/rank must be in \[0, 2\), got 2/);
     expect(() => new DistributedSampler(10, { numReplicas: 0, rank: 0 })).toThrow(/numReplicas must be a positive integer/);
     expect(() => new DistributedSampler(10, { numReplicas: 2, rank: 0, seed: 0.5 })).toThrow(/seed must be an integer/);

@@ -5,6 +5,12 @@ import * as tb from '../../../dist/lib/index.js';
 import { native } from '../../../dist/lib/native/load.js';
 
 const { rank, size, localRank, backend } = tb.distributed.init({ timeout: 60 });
+const sync = process.env.SYNC_DIR;
+// Blocks this thread (not just this task) until the files exist.
+function waitForFiles(files) {
+  const deadline = Date.now() + 120_000;
+  while (!files.every((f) => existsSync(f)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+}
 const out = { rank, size, localRank, backend };
 
 const f = tb.tensor([rank + 1, -(rank + 1), 2 * rank]);
@@ -28,12 +34,9 @@ try {
 // The event loop runs while a collective waits: every other rank enters a barrier and, from a timer
 // that only its event loop can run, leaves a file; rank 0 (its own thread blocked, polling for the
 // files) enters the barrier only once all are there, so the barrier cannot have ended before.
-const sync = process.env.SYNC_DIR;
 if (sync && size > 1) {
   if (rank === 0) {
-    const deadline = Date.now() + 120_000;
-    const others = Array.from({ length: size - 1 }, (_, k) => join(sync, `waiting-${k + 1}`));
-    while (!others.every((f) => existsSync(f)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    waitForFiles(Array.from({ length: size - 1 }, (_, k) => join(sync, `waiting-${k + 1}`)));
     await tb.distributed.barrier();
   } else {
     let ranWhileWaiting = false;
@@ -49,16 +52,24 @@ if (sync && size > 1) {
 }
 
 // A JS array whose buffer is transferred away while its all-reduce runs: the collective worked on a
-// native copy; its result is dropped with an error instead of being written to freed memory.
-if (backend === 'mpi') {
+// native copy; its result is dropped with an error instead of being written to freed memory. The
+// other ranks transfer theirs and leave a file; rank 0 joins only once all files are there, so no
+// all-reduce can have finished before its array was transferred.
+if (backend === 'mpi' && sync) {
   const js = new Float32Array(1 << 16).fill(1);
-  const p = native().dist.allReduce(js, 0, 1, 'detach test');
-  structuredClone(js.buffer, { transfer: [js.buffer] });
-  try {
-    await p;
-    out.detached = 'resolved';
-  } catch (e) {
-    out.detached = e.message;
+  if (rank === 0) {
+    waitForFiles(Array.from({ length: size - 1 }, (_, k) => join(sync, `transferred-${k + 1}`)));
+    await native().dist.allReduce(js, 0, 1, 'detach test');
+  } else {
+    const p = native().dist.allReduce(js, 0, 1, 'detach test');
+    structuredClone(js.buffer, { transfer: [js.buffer] });
+    writeFileSync(join(sync, `transferred-${rank}`), '');
+    try {
+      await p;
+      out.detached = 'resolved';
+    } catch (e) {
+      out.detached = e.message;
+    }
   }
 }
 // A tensor disposed while its all-reduce runs: an error, and the pool's memory left alone.
