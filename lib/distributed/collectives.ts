@@ -71,7 +71,8 @@ async function run(op: string, t: Tensor, a: DistArray, work: Promise<void>): Pr
 export async function allReduce(t: Tensor, op: ReduceOpName = 'sum'): Promise<Tensor> {
   const name = 'distributed.allReduce';
   checkTensor(name, t);
-  if (!(op in OPS)) throw new TensorboltError(name, `op must be 'sum', 'mean', 'max' or 'min', got ${fmtValue(op)}`);
+  // (not `op in OPS`: that converts op to a string, which throws for some objects)
+  if (typeof op !== 'string' || !Object.hasOwn(OPS, op)) throw new TensorboltError(name, `op must be 'sum', 'mean', 'max' or 'min', got ${fmtValue(op)}`);
   if (op === 'mean' && t.dtype !== 'float32') throw new TensorboltError(name, `'mean' needs a float32 tensor, got ${t.dtype} ${fmtShape(t.shape)}`);
   const d = mpi(name);
   if (!d) return t;
