@@ -10,7 +10,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, hostValues } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -43,7 +43,7 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
     const t = tensors[name];
     if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
     if (!(t instanceof Tensor)) throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
-    const data = t.buf(op);
+    const data = hostValues(t, op); // a device tensor is read back
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
     parts.push(bytes);
