@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TensorboltError } from '../tensor/errors.js';
 import { assign, hostValues } from '../tensor/tensor.js';
+import type { DeviceName } from '../tensor/device.js';
 import { version } from '../version.js';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -55,6 +56,8 @@ export interface LoadOptions {
    * (default true, as Keras's load_model(compile=True)); false ignores both.
    */
   includeOptimizer?: boolean;
+  /** The device the model is put on (default: the default device); model.to(device) later moves it too. */
+  device?: DeviceName;
 }
 
 export function dirFromUrl(op: string, url: string): string {
@@ -270,5 +273,7 @@ export async function loadLayersModel(url: string, opts: LoadOptions = {}): Prom
     return readFileSync(wp);
   });
   const all = Buffer.concat(bufs);
-  return fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path, opts);
+  const model = fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path, opts);
+  if (opts.device !== undefined) model.to(opts.device);
+  return model;
 }

@@ -10,7 +10,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
-import { Tensor, hostValues } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues } from '../tensor/tensor.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -193,7 +194,18 @@ export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
   return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), abs, op);
 }
 
-/** tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict). */
-export function load(path: string): TensorDict {
-  return loadSafetensors(path).tensors;
+/**
+ * tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict), on the default
+ * device or on opts.device. A file saved from any device loads on any device.
+ */
+export function load(path: string, opts: { device?: DeviceName } = {}): TensorDict {
+  checkOptions('load', opts);
+  const be = backendFor('load', opts.device);
+  const tensors = loadSafetensors(path).tensors;
+  for (const [k, t] of Object.entries(tensors)) {
+    if (t._be === be) continue;
+    tensors[k] = copyTo(t, be, 'load');
+    t.dispose();
+  }
+  return tensors;
 }
