@@ -54,8 +54,6 @@ export interface SoftmaxCrossEntropyOptions {
 }
 
 const REDUCTIONS: readonly LossReduction[] = ['mean', 'sum', 'none'];
-const ZERO_STRIDE = Int32Array.of(0);
-const UNIT_STRIDE = Int32Array.of(1);
 
 /**
  * Cross-entropy of softmax(logits) against `target`, fused (PyTorch's F.cross_entropy, Keras's
@@ -128,13 +126,13 @@ function softmaxCrossEntropyImpl(logits: Tensor, target: Tensor, opts: SoftmaxCr
   }
 
   let out: Tensor;
+  const code = reduction === 'mean' ? ReduceOp.mean : ReduceOp.sum;
   if (reduction === 'none') {
     out = loss;
   } else {
     // The batch's losses summed in double by the reduction kernel, on the logits' device.
     out = empty(be, []);
-    be.reduce(reduction === 'mean' ? ReduceOp.mean : ReduceOp.sum, loss.f32(op), out.f32(op), 1, n, 1);
-    loss.dispose();
+    be.reduce(code, loss.f32(op), out.f32(op), 1, n, 1);
   }
 
   // A second handle on the probabilities for the caller: the memory lives until both are disposed.
@@ -143,15 +141,16 @@ function softmaxCrossEntropyImpl(logits: Tensor, target: Tensor, opts: SoftmaxCr
   const saved = [probs];
   const tgt = needsGrad(logits) ? copyTo(target, be, op) : null;
   if (tgt) saved.push(tgt);
+  // the per-sample losses: the reduction's gradient kernel takes them (it reads only their length)
+  if (reduction !== 'none') saved.push(loss);
   const recorded = record(op, out, [logits], (dy) => {
     let dloss = dy.f32(op);
     let tmp: Tensor | null = null;
     if (reduction !== 'none') {
-      // Each sample's loss gradient is the scalar dy (divided by n for the mean), broadcast on the device.
+      // Each sample's loss gradient: the scalar dy (over n for the mean) broadcast by the reduction's gradient.
       tmp = empty(be, [n]);
       dloss = tmp.f32(op);
-      if (n > 0) be.copyStrided(dy.f32(op), 0, ZERO_STRIDE, dloss, 0, UNIT_STRIDE, Int32Array.of(n), false);
-      if (reduction === 'mean') be.scale(dloss, 1 / n);
+      be.reduceBackward(code, loss.f32(op), out.f32(op), dy.f32(op), dloss, 1, n, 1);
     }
     const dlogits = empty(be, [n, c]);
     const t = tgt!;
