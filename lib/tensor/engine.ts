@@ -27,7 +27,9 @@ class Engine {
   // A backstop for tensors the user forgot to dispose: when one is collected, its bytes leave the
   // live counters (its memory goes with it: a host array to the garbage collector, a device buffer
   // to the native finalizer of its handle). The held value is the bytes, negated minus one on CUDA.
-  readonly finalizer = new FinalizationRegistry<number>((held) => {
+  // Private, so the emitted .d.ts names no FinalizationRegistry: a user's tsc with its default lib
+  // (ES5 target) has no such type and failed inside our declarations.
+  private readonly finalizer = new FinalizationRegistry<number>((held) => {
     const d = held < 0 ? 1 : 0;
     const bytes = held < 0 ? -held - 1 : held;
     this.liveTensors--;
