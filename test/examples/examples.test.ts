@@ -155,6 +155,12 @@ describe('CLI', { timeout: 300_000 }, () => {
     expect(auto).toMatch(/^device: cpu \(/m);
   });
 
+  it.skipIf(tb.cuda.isAvailable())('bench --device cuda fails at once, saying what a GPU run needs', async () => {
+    const r = await run('lib/cli.js', ['bench', '--device', 'cuda']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--device cuda: no usable GPU: .*npm run build:cuda/);
+  });
+
   it('--version, and --help for the whole and for each command, exit 0', async () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(ok(await run('lib/cli.js', ['--version'])).trim()).toBe(pkg.version);
