@@ -50,8 +50,8 @@ export type Backend<F, I> = Kernels<F, I> & Allocator<F, I> & { readonly device:
 /** A backend as ops use it: opaque buffers, any device. */
 export type OpBackend = Backend<F32Buf, I32Buf>;
 
-/** The named functions of a binding, checked to exist: a missing export is an error naming it. */
-function pick<B extends object, K extends keyof B & string>(b: B, names: readonly K[], what: string): Pick<B, K> {
+/** @internal The named functions of a binding, checked to exist: a missing export is an error naming it. */
+export function pick<B extends object, K extends keyof B & string>(b: B, names: readonly K[], what: string): Pick<B, K> {
   const missing = names.filter((k) => typeof b[k] !== 'function');
   if (missing.length)
     throw new Error(`tensorbolt: the ${what} lacks the kernel${missing.length > 1 ? 's' : ''} ${missing.map((k) => `'${k}'`).join(', ')} ` +
