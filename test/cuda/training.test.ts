@@ -29,11 +29,16 @@ class Mlp extends tb.nn.Module {
   }
 }
 
-/** A seeded PyTorch-style training run; `moveAt` steps in, the model (and then its optimizer state) moves to `device`. */
-function trainMlp(device: tb.DeviceName, steps: number, moveAt = 0): { losses: number[]; weights: Float32Array[] } {
+/**
+ * A seeded PyTorch-style training run; `moveAt` steps in, the model (and then its optimizer state)
+ * moves to `device`. SGD with momentum passes a wrong gradient's scale on to the weights (Adam's
+ * update is blind to a gradient scaled by a constant), Adam's state tests the move.
+ */
+function trainMlp(device: tb.DeviceName, steps: number, moveAt = 0, optimizer: 'sgd' | 'adam' = 'sgd'): { losses: number[]; weights: Float32Array[] } {
   tb.setSeed(7);
   const net = new Mlp();
-  const opt = new tb.optim.Adam(net.parameters(), { lr: 0.01 }); // made before the move: it must keep working
+  // made before the move: it must keep working
+  const opt = optimizer === 'adam' ? new tb.optim.Adam(net.parameters(), { lr: 0.01 }) : new tb.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
   const x = tb.randn([40, 12], 0, 1, { seed: 1 });
   const y = tb.randint(0, 3, [40], { seed: 2 });
   const losses: number[] = [];
@@ -73,7 +78,9 @@ function cnn(): tb.Sequential {
 async function fitCnn(device: tb.DeviceName): Promise<{ loss: number[]; acc: number[]; weights: Float32Array[]; evaluated: number[]; predicted: Float32Array }> {
   tb.setSeed(11);
   const model = cnn();
-  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'], device });
+  // SGD with momentum: a wrong gradient's scale shows in the weights (Adam would normalize it away)
+  const optimizer = new tb.optim.SGD([], { lr: 0.05, momentum: 0.9 });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'], device });
   const x = tb.randn([48, 8, 8, 1], 0, 1, { seed: 3 });
   const y = tb.toCategorical(tb.randint(0, 3, [48], { seed: 4 }), 3);
   const h = await model.fit(x, y, { batchSize: 16, epochs: 2, verbose: 0, seed: 5 });
@@ -91,7 +98,7 @@ async function fitCnn(device: tb.DeviceName): Promise<{ loss: number[]; acc: num
 }
 
 describe.skipIf(!available)("training on 'cuda' matches the same seeded run on the CPU", () => {
-  it('PyTorch-style MLP (Linear, ReLU, crossEntropy, Adam): losses and weights', () => {
+  it('PyTorch-style MLP (Linear, ReLU, crossEntropy, SGD with momentum): losses and weights', () => {
     const cpu = trainMlp('cpu', 25);
     const gpu = trainMlp('cuda', 25);
     close(gpu.losses, cpu.losses, 'losses');
@@ -100,8 +107,8 @@ describe.skipIf(!available)("training on 'cuda' matches the same seeded run on t
   });
 
   it('Module.to mid-training, with the optimizer made before: the run continues as if it had stayed', () => {
-    const cpu = trainMlp('cpu', 16);
-    const moved = trainMlp('cuda', 16, 6);
+    const cpu = trainMlp('cpu', 16, 0, 'adam');
+    const moved = trainMlp('cuda', 16, 6, 'adam');
     close(moved.losses, cpu.losses, 'losses');
     moved.weights.forEach((w, i) => close(w, cpu.weights[i]!, `weight ${i}`));
   });
