@@ -3,9 +3,8 @@
 // never learn which device it is; they see buffers only as the opaque F32Buf/I32Buf, which they can
 // pass to kernels but cannot index. The one way to host values is `host(buf)`, null on a device.
 import type { CudaBinding, DeviceBuffer, NativeBinding } from './binding.js';
-import { cudaComposedKernels } from './cuda_compat.js';
 import { hostPool } from './host_pool.js';
-import { KERNEL_NAMES, type KernelName, type Kernels } from './kernels.js';
+import { KERNEL_NAMES, type Kernels } from './kernels.js';
 import { cudaBinding, native } from './load.js';
 
 export type DType = 'float32' | 'int32';
@@ -78,12 +77,9 @@ function makeCpu(b: NativeBinding): Backend<Float32Array, Int32Array> {
   };
 }
 
-const CUDA_NATIVE = KERNEL_NAMES.filter((k): k is Exclude<KernelName, 'linear' | 'linearBackward' | 'conv2d' | 'conv2dBackward'> =>
-  k !== 'linear' && k !== 'linearBackward' && k !== 'conv2d' && k !== 'conv2dBackward');
-const ONE = Int32Array.of(1);
-
 function makeCuda(c: CudaBinding): Backend<DeviceBuffer, DeviceBuffer> {
-  const kernels: Kernels<DeviceBuffer, DeviceBuffer> = { ...pick(c, CUDA_NATIVE, 'CUDA addon'), ...cudaComposedKernels(c) };
+  // Every kernel is the binding's own function (the same N-API binding as the CPU's, reading device buffers).
+  const kernels: Kernels<DeviceBuffer, DeviceBuffer> = pick(c, KERNEL_NAMES, 'CUDA addon');
   return {
     ...kernels,
     device: 'cuda',
@@ -91,14 +87,8 @@ function makeCuda(c: CudaBinding): Backend<DeviceBuffer, DeviceBuffer> {
     free: (buf) => c.free(buf),
     upload: (dst, src, dstOffset) => c.upload(dst, src, dstOffset),
     download: (src, dst, srcOffset) => c.download(src, dst, srcOffset),
-    copy(src, srcOffset, dst, dstOffset, length) {
-      if (srcOffset === 0 && dstOffset === 0 && length === src.length && length === dst.length) c.copy(src, dst);
-      else if (length > 0) c.copyStrided(src, srcOffset, ONE, dst, dstOffset, ONE, Int32Array.of(length), false);
-    },
-    view(buf, offset, length) {
-      if (!c.view) throw new Error('tensorbolt: this CUDA build has no buffer views (cuda.view); rebuild it with `npm run build:cuda`');
-      return c.view(buf, offset, length);
-    },
+    copy: (src, srcOffset, dst, dstOffset, length) => c.copy(src, srcOffset, dst, dstOffset, length),
+    view: (buf, offset, length) => c.view(buf, offset, length),
     synchronize: () => c.synchronize(),
     host: () => null,
   };
