@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../lib/native/load.js';
+import { runSamples } from './gemm_direct.js';
 
 function nvcc(): string | null {
   for (const c of [process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc']) {
@@ -33,13 +34,7 @@ export function cublasDirect(sizes: number[], reps: number): Record<string, numb
       const blas = dir && so ? [`-I${join(dir, 'include')}`, join(dir, 'lib', so), `-Xlinker=-rpath,${join(dir, 'lib')}`] : ['-lcublas'];
       execFileSync(cc, ['-O2', join(root, 'bench', 'cublas_gemm.cu'), ...blas, '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
     }
-    const out = execFileSync(exe, [String(reps), ...sizes.map(String)], { encoding: 'utf8' });
-    const m: Record<string, number[]> = {};
-    for (const line of out.trim().split('\n')) {
-      const r = JSON.parse(line) as { n: number; samples_ms: number[] };
-      m[r.n] = r.samples_ms;
-    }
-    return m;
+    return runSamples(exe, reps, sizes);
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     return `could not build or run bench/cublas_gemm.cu: ${(err.stderr?.toString() || err.message).trim().split('\n')[0]}`;
