@@ -1,8 +1,10 @@
 // Collectives on tensors: allReduce (in place), broadcast (in place), allGather, barrier. Each runs
 // on the communication thread and resolves when done, so the event loop keeps running meanwhile.
-// A tensor's values are copied into native memory for the collective and back afterwards (a
-// tensor's own buffer may be recycled by the pool the moment it is disposed); the staging arrays
-// are reused. In a world of one process every collective is the identity.
+// A tensor's values are copied into native host memory for the collective and back afterwards (a
+// tensor's own buffer may be recycled by the pool the moment it is disposed; a device tensor's is
+// downloaded and uploaded: MPI carries host memory); the staging arrays are reused. In a world of
+// one process every collective is the identity.
+import type { HostArray } from '../native/backend.js';
 import type { DistArray, DistBinding } from '../native/dist_binding.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
@@ -35,7 +37,7 @@ const POOL_PER_KEY = 4;
 function stage(d: DistBinding, t: Tensor, op: string, n = t.size): DistArray {
   const list = pool.get(`${t.dtype}:${n}`);
   const a = list?.pop() ?? d.alloc(n, t.dtype);
-  if (n === t.size) a.set(t.buf(op));
+  if (n === t.size) t._be.download(t.buf(op), a as HostArray, 0);
   return a;
 }
 
@@ -49,8 +51,6 @@ function unstage(t: Tensor, a: DistArray): void {
 function checkTensor(op: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new TensorboltError(op, `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
   t.buf(op);
-  if (t.device !== 'cpu')
-    throw new TensorboltError(op, `tensor #${t.id} is on '${t.device}': collectives on device tensors are not available yet; move it with .to('cpu')`);
 }
 
 async function run(op: string, t: Tensor, a: DistArray, work: Promise<void>): Promise<void> {
@@ -60,7 +60,7 @@ async function run(op: string, t: Tensor, a: DistArray, work: Promise<void>): Pr
     throw distError(op, e);
   }
   if (t.isDisposed) throw new TensorboltError(op, `tensor #${t.id} ${fmtShape(t.shape)} was disposed while the collective ran`);
-  (t.buf(op) as DistArray).set(a as never);
+  t._be.upload(t.buf(op), a as HostArray, 0);
   unstage(t, a);
 }
 
@@ -100,9 +100,9 @@ export async function allGather(t: Tensor): Promise<Tensor> {
   checkTensor(name, t);
   const d = mpi(name);
   const n = size();
-  const out = empty([n, ...t.shape], t.dtype);
+  const out = empty(t._be, [n, ...t.shape], t.dtype);
   if (!d) {
-    (out.buf(name) as DistArray).set(t.buf(name) as never);
+    t._be.copy(t.buf(name), 0, out.buf(name), 0, t.size);
     return out;
   }
   const send = stage(d, t, name);

@@ -11,6 +11,7 @@ import { registerGradHook } from '../tensor/autograd.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
 import { Tensor, empty } from '../tensor/tensor.js';
+import type { HostArray } from '../native/backend.js';
 import { distError, waitAllSync } from './collectives.js';
 
 export interface BucketOptions {
@@ -99,8 +100,13 @@ export class GradReducer {
       this.onRoundStart?.();
     }
     if (!b.missing.delete(p)) return; // a second backward in the same round: reduced next round
-    b.data.set(p.grad!.buf(this.op) as Float32Array, this.offset.get(p)!);
+    this.take(p.grad!, b, this.offset.get(p)!);
     this.startReady();
+  }
+
+  /** A gradient into its slot of the bucket (downloaded from a device: MPI carries host memory). */
+  private take(g: Tensor, b: Bucket, at: number): void {
+    g._be.download(g.buf(this.op), b.data.subarray(at, at + g.size) as HostArray, 0);
   }
 
   private startReady(): void {
@@ -121,7 +127,7 @@ export class GradReducer {
     for (const b of this.buckets) {
       for (const p of b.missing) {
         const at = this.offset.get(p)!;
-        if (p.grad && !p.grad.isDisposed) b.data.set(p.grad.buf(this.op) as Float32Array, at);
+        if (p.grad && !p.grad.isDisposed) this.take(p.grad, b, at);
         else b.data.fill(0, at, at + p.size);
       }
       b.missing.clear();
@@ -167,8 +173,8 @@ export class GradReducer {
     for (const b of this.buckets) {
       b.params.forEach((p, k) => {
         const avg = b.data.subarray(b.offsets[k]!, b.offsets[k]! + p.size);
-        if (!p.grad || p.grad.isDisposed) p.grad = keep(empty(p.shape));
-        (p.grad.buf(this.op) as Float32Array).set(avg);
+        if (!p.grad || p.grad.isDisposed) p.grad = keep(empty(p._be, p.shape));
+        p.grad._be.upload(p.grad.buf(this.op), avg as HostArray, 0);
       });
     }
   }

@@ -1,6 +1,7 @@
 // Getting every rank onto the same model before training: the same parameter shapes (checked, with
 // the first mismatch named), then rank 0's values everywhere (one broadcast of all of them). Both
 // block until done: they run once, at DDP construction or at the start of fit.
+import type { HostArray } from '../native/backend.js';
 import type { DistBinding } from '../native/dist_binding.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -50,13 +51,13 @@ export function broadcastFromRoot(op: string, d: DistBinding, tensors: Tensor[],
   flat ??= d.alloc(total, 'float32') as Float32Array;
   let at = 0;
   for (const t of tensors) {
-    flat.set(t.buf(op) as Float32Array, at);
+    t._be.download(t.buf(op), flat.subarray(at, at + t.size) as HostArray, 0);
     at += t.size;
   }
   waitAllSync(op, d, [d.broadcast(flat, 0, `broadcast of ${tensors.length} tensors from rank 0`)]);
   at = 0;
   for (const t of tensors) {
-    (t.buf(op) as Float32Array).set(flat.subarray(at, at + t.size));
+    t._be.upload(t.buf(op), flat.subarray(at, at + t.size) as HostArray, 0);
     at += t.size;
   }
 }
