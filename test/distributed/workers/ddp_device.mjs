@@ -27,38 +27,32 @@ await tb.distributed.allReduce(t, 'sum');
 const g = await tb.distributed.allGather(tb.tensor([rank]).to('cuda'));
 const collectives = { sum: Array.from(t.dataSync()), device: t.device, gather: Array.from(g.dataSync()), gatherDevice: g.device };
 
+/** K steps of model on (its share of) the global batches, moved to device. */
+function train(model, opt, share, device) {
+  for (let s = 0; s < K; s++) {
+    const [x, y] = batch(s);
+    tb.tidy(() => {
+      const [xs, ys] = share(x, y);
+      opt.zeroGrad();
+      tb.nn.functional.crossEntropy(model.forward(xs.to(device)), ys.to(device)).backward();
+      opt.step();
+    });
+    x.dispose();
+    y.dispose();
+  }
+}
+
 tb.setSeed(rank === 0 ? 7 : 100 + rank);
 const net = new Net().to('cuda');
 const model = new tb.nn.DistributedDataParallel(net, { firstBucketMB: 0.0002 });
-const opt = new tb.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-for (let s = 0; s < K; s++) {
-  const [x, y] = batch(s);
-  tb.tidy(() => {
-    const xs = x.slice([rank * PER_RANK, 0], [PER_RANK, 12]).to('cuda');
-    const ys = y.slice([rank * PER_RANK], [PER_RANK]).to('cuda');
-    opt.zeroGrad();
-    tb.nn.functional.crossEntropy(model.forward(xs), ys).backward();
-    opt.step();
-  });
-  x.dispose();
-  y.dispose();
-}
+train(model, new tb.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }),
+  (x, y) => [x.slice([rank * PER_RANK, 0], [PER_RANK, 12]), y.slice([rank * PER_RANK], [PER_RANK])], 'cuda');
 const mine = flat(net);
 let diff = null;
 if (rank === 0) {
   tb.setSeed(7);
   const ref = new Net();
-  const ropt = new tb.optim.SGD(ref.parameters(), { lr: 0.1, momentum: 0.9 });
-  for (let s = 0; s < K; s++) {
-    const [x, y] = batch(s);
-    tb.tidy(() => {
-      ropt.zeroGrad();
-      tb.nn.functional.crossEntropy(ref.forward(x), y).backward();
-      ropt.step();
-    });
-    x.dispose();
-    y.dispose();
-  }
+  train(ref, new tb.optim.SGD(ref.parameters(), { lr: 0.1, momentum: 0.9 }), (x, y) => [x, y], 'cpu');
   const other = flat(ref);
   diff = Math.max(...mine.map((v, i) => Math.abs(v - other[i])));
 }
