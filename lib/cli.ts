@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tb from './index.js';
 import { LAUNCH_USAGE, launch } from './distributed/launch.js';
-import { native } from './native/load.js';
 
 const USAGE = `usage:
   tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
@@ -195,7 +194,7 @@ function info(argv: string[]): void {
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
   console.log(`cuda:      ${cudaLine()}`);
-  console.log(`mpi:       ${native().dist ? `Open MPI built in${native().dist!.nccl ? ' (and NCCL)' : ''}: tb.distributed, tensorbolt launch -n N script.js` : 'not built, so no tb.distributed (apt-get install openmpi-bin libopenmpi-dev, then rebuild from source)'}`);
+  console.log(`mpi:       ${tb.distributed.isAvailable() ? `Open MPI built in${tb.distributed.isNcclAvailable() ? ' (and NCCL)' : ''}: tb.distributed, tensorbolt launch -n N script.js` : 'not built, so no tb.distributed (apt-get install openmpi-bin libopenmpi-dev, then rebuild from source)'}`);
   console.log(`node:      ${process.version} (N-API ${process.versions.napi})`);
 }
 

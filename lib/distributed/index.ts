@@ -1,7 +1,7 @@
 // tb.distributed: data-parallel training across processes and machines on Open MPI (host tensors)
 // — the world of ranks, collectives that leave the event loop free, DDP and its sampler.
 export {
-  init, isInitialized, rank, size, localRank, localSize, worldInfo, underLauncher, destroy,
+  init, isInitialized, isAvailable, isNcclAvailable, rank, size, localRank, localSize, worldInfo, underLauncher, destroy,
   type InitOptions, type WorldInfo,
 } from './world.js';
 export { allReduce, broadcast, allGather, barrier, type ReduceOpName } from './collectives.js';

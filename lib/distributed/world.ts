@@ -1,7 +1,7 @@
 // The world of ranks: init() under a launcher (Open MPI's mpirun, or `tensorbolt launch`), rank,
 // size, local rank, and the exit path. Outside a launcher init() makes a world of one process that
 // needs no MPI calls, so a data-parallel script also runs as a plain `node train.js`.
-import { native } from '../native/load.js';
+import { distAddon } from '../native/dist.js';
 import type { DistBinding } from '../native/dist_binding.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 
@@ -50,8 +50,18 @@ export function underLauncher(): boolean {
   return envInt('OMPI_COMM_WORLD_SIZE') !== null;
 }
 
+/** Whether this addon was built with MPI, so that tb.distributed works (PyTorch's is_available). */
+export function isAvailable(): boolean {
+  return distAddon() !== undefined;
+}
+
+/** Whether this addon also has the NCCL engine for GPU ranks (a CUDA build that found NCCL). */
+export function isNcclAvailable(): boolean {
+  return distAddon()?.nccl === true;
+}
+
 /** @internal The addon's collectives, or an error saying how to get them. */
-export function distBinding(op: string, b: { dist?: DistBinding } = native()): DistBinding {
+export function distBinding(op: string, b: { dist?: DistBinding } = { dist: distAddon() }): DistBinding {
   if (!b.dist) throw new TensorboltError(op, `this tensorbolt addon was built without MPI, so tb.distributed is not available: ${INSTALL_HINT}`);
   return b.dist;
 }

@@ -47,6 +47,11 @@ describe('tensorbolt launch', () => {
 });
 
 describe('tb.distributed without MPI', () => {
+  it('isAvailable() says whether the addon has MPI; NCCL only in a CUDA build that found it', () => {
+    expect(tb.distributed.isAvailable()).toBe(native().dist !== undefined);
+    expect(tb.distributed.isNcclAvailable()).toBe(native().dist?.nccl === true);
+  });
+
   it('says which packages to install', () => {
     expect(() => distBinding('distributed.init', {})).toThrow(/built without MPI.*apt-get install openmpi-bin libopenmpi-dev/);
   });
