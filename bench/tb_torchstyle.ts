@@ -35,7 +35,7 @@ export async function tbTrainTorchStyle(spec: TrainSpec): Promise<TrainResult> {
       loss.backward();
       opt.step();
       loss.item();
-      out.argMax(-1).equal(y).mean().item();
+      out.argMax(-1).eq(y).mean().item();
     });
     x.dispose();
     y.dispose();
@@ -72,7 +72,7 @@ export async function tbTrainTorchStyle(spec: TrainSpec): Promise<TrainResult> {
       const n = Math.min(1000, nTest - lo);
       const xb = test.images.slice([lo, 0, 0, 0], [n, -1, -1, -1]);
       const yb = test.labels.slice([lo], [n]);
-      correct += tb.noGrad(() => tb.tidy(() => net.forward(spec.model === 'cnn' ? nchw(xb) : xb).argMax(-1).equal(yb).sum().item()));
+      correct += tb.noGrad(() => tb.tidy(() => net.forward(spec.model === 'cnn' ? nchw(xb) : xb).argMax(-1).eq(yb).sum().item()));
       tb.dispose([xb, yb]);
     }
     res.testAccuracy = correct / nTest;

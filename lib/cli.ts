@@ -3,15 +3,34 @@
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tb from './index.js';
+import { LAUNCH_USAGE, launch } from './distributed/launch.js';
 
 const USAGE = `usage:
   tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
-                         [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--quiet]
-  tensorbolt info
-  tensorbolt bench [--quick]`;
+                         [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--device cpu|cuda|auto] [--quiet]
+  tensorbolt info [--device cpu|cuda|auto]
+  tensorbolt bench [--quick] [--device cuda] [--distributed]
+  tensorbolt launch -n N [--hostfile FILE] [--threads T] [--timeout S] [--dry-run] script.js [args...]
+  tensorbolt --version | --help`;
+
+const TRAIN_HELP = `usage: tensorbolt train mnist [options]
+Trains a model on MNIST (shipped offline), then prints test accuracy, a report and a confusion matrix.
+  --model mlp|cnn       784-128-10 MLP (default) or the Keras MNIST CNN
+  --epochs N            epochs (default 5 for mlp, 1 for cnn)
+  --batch-size B        batch size (default 128)
+  --optimizer NAME      adam (default), sgd, adadelta, rmsprop, adagrad, adamw: Keras's defaults
+  --lr X                learning rate (default: the optimizer's)
+  --seed S              seed of initialization and shuffling (default 1234)
+  --limit N             train on the first N images only
+  --threads T           threads for the kernels (at most the cores of this machine)
+  --device D            cpu (default), cuda (a CUDA build and a GPU; see docs/cuda.md), or auto (cuda when usable)
+  --save DIR            save the model there (model.json + weights.bin, TensorFlow.js layers format)
+  --quiet               no summary and no progress bar
+  -h, --help            this help`;
 
 function fail(msg: string): never {
   console.error(`tensorbolt: ${msg}\n${USAGE}`);
@@ -26,6 +45,32 @@ function num(v: string | undefined, name: string, dflt: number, integer = true, 
   return x;
 }
 
+/**
+ * `--epochs -1` as `--epochs=-1`: parseArgs takes a value that starts with '-' for an option of its
+ * own and calls it ambiguous; a number there is a value, which the range checks then judge.
+ */
+function joinNegativeValues(argv: string[], valued: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (valued.has(a) && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Caps --threads at the cores here (999 threads on 2 cores only fight over them), saying so. */
+function threadCount(v: string): number {
+  const want = num(v, 'threads', 1);
+  const cores = availableParallelism();
+  if (want <= cores) return want;
+  console.error(`tensorbolt: --threads ${want} is more than the ${cores} cores of this machine; using ${cores}`);
+  return cores;
+}
+
 /** Runs parseArgs, turning its errors (unknown option, missing value) into usage errors instead of a stack trace. */
 function parsed<T>(parse: () => T): T {
   try {
@@ -36,16 +81,43 @@ function parsed<T>(parse: () => T): T {
   }
 }
 
+const TRAIN_OPTIONS = {
+  model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+  optimizer: { type: 'string', default: 'adam' }, lr: { type: 'string' }, seed: { type: 'string' },
+  save: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean', default: false },
+  device: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** --device: 'cpu', 'cuda' (refused, saying why, where no GPU is usable) or 'auto' (cuda when usable). */
+function deviceArg(v: string | undefined): tb.DeviceName {
+  if (v === undefined || v === 'cpu') return 'cpu';
+  if (v === 'auto') return tb.cuda.isAvailable() ? 'cuda' : 'cpu';
+  if (v !== 'cuda') fail(`--device must be cpu, cuda or auto, got '${v}'`);
+  if (!tb.cuda.isAvailable()) {
+    console.error(`tensorbolt: --device cuda: ${tb.cuda.info().built ? `the CUDA build cannot be used: ${tb.cuda.info().reason}` : 'this install has no CUDA build (npm run build:cuda where the CUDA toolkit with cuBLAS is installed; see docs/cuda.md)'}`);
+    process.exit(1);
+  }
+  return 'cuda';
+}
+
+/** The device line of train and info: where tensors live, and what runs them. */
+function deviceLine(device: tb.DeviceName): string {
+  const i = tb.backendInfo();
+  if (device === 'cuda') return `cuda (${tb.cuda.info().device!.name}; matmul precision ${tb.getMatmulPrecision()})`;
+  return `cpu (${i.isa} kernels, GEMM ${i.gemmKernel}), ${i.threads} threads`;
+}
+
 async function train(argv: string[]): Promise<void> {
+  const valued = new Set(Object.entries(TRAIN_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`));
   const { values, positionals } = parsed(() => parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv, valued),
     allowPositionals: true,
-    options: {
-      model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
-      optimizer: { type: 'string', default: 'adam' }, lr: { type: 'string' }, seed: { type: 'string' },
-      save: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean', default: false },
-    },
+    options: TRAIN_OPTIONS,
   }));
+  if (values.help) {
+    console.log(TRAIN_HELP);
+    return;
+  }
   if (positionals[0] !== 'mnist') fail(`train needs a data set: 'mnist' (got ${positionals[0] ?? 'nothing'})`);
   const kind = values.model;
   if (kind !== 'mlp' && kind !== 'cnn') fail(`--model must be mlp or cnn, got '${kind}'`);
@@ -53,13 +125,14 @@ async function train(argv: string[]): Promise<void> {
   const batchSize = num(values['batch-size'], 'batch-size', 128);
   // 0 is a seed like any other (it was rejected as not positive)
   const seed = values.seed !== undefined ? num(values.seed, 'seed', 0, true, true) : 1234;
-  if (values.threads) tb.setNumThreads(num(values.threads, 'threads', 1));
+  if (values.threads) tb.setNumThreads(threadCount(values.threads));
   tb.setSeed(seed);
   // every option is checked before the data set loads
   const optName = values.optimizer!;
   const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
   const optimizer = tb.optim.optimizerFromName(optName, lr !== undefined ? { learningRate: lr } : {});
   const limitArg = values.limit ? num(values.limit, 'limit', 60000) : Infinity;
+  const device = deviceArg(values.device);
 
   const t0 = performance.now();
   const { train: tr, test } = await tb.datasets.mnist();
@@ -70,10 +143,9 @@ async function train(argv: string[]): Promise<void> {
   console.log(`MNIST: ${xTrain.shape[0]} training and ${test.images.shape[0]} test images (loaded in ${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 
   const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
-  model.compile({ optimizer: lr !== undefined ? optimizer : optName, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'], device });
   if (!values.quiet) model.summary();
-  const info = tb.backendInfo();
-  console.log(`backend: cpu (${info.isa} kernels, GEMM ${info.gemmKernel}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
+  console.log(`device: ${deviceLine(device)}; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
   const tFit = performance.now();
   await model.fit(xTrain, yTrain, { batchSize, epochs, validationData: [test.images, yTest], verbose: values.quiet ? 0 : 1 });
   const fitSecs = (performance.now() - tFit) / 1000;
@@ -110,17 +182,21 @@ function cudaLine(): string {
     `matmul precision ${tb.getMatmulPrecision()}`;
 }
 
-function info(): void {
+function info(argv: string[]): void {
+  const { values } = parsed(() => parseArgs({ args: argv, options: { device: { type: 'string', default: 'auto' } } }));
+  const device = deviceArg(values.device);
   const i = tb.backendInfo();
   console.log(`tensorbolt ${tb.version}`);
-  console.log(`backend:   cpu`);
-  console.log(`isa:       ${i.isa} (this CPU runs: ${i.isaSupported.join(', ')}; TENSORBOLT_ISA=avx512|avx2|portable forces one)`);
-  console.log(`bf16:      ${i.bf16 ? `AVX512_BF16 present; setMatmulPrecision('bf16') ${i.cpuBf16 ? 'on' : 'off'}` : 'no AVX512_BF16 on this CPU'}`);
+  // what `train --device ${values.device}` would run on
+  console.log(`device:    ${deviceLine(device)}`);
+  console.log(`isa:       ${i.isa} (this CPU runs: ${i.isaSupported.join(', ')}; TENSORBOLT_ISA=avx512|avx2|portable forces one; CPU kernels only)`);
+  console.log(`bf16:      ${i.bf16 ? `AVX512_BF16 present; setMatmulPrecision('bf16') ${i.cpuBf16 ? 'on' : 'off'} (CPU products only)` : 'no AVX512_BF16 on this CPU'}`);
   console.log(`gemm:      ${i.gemmKernel}; OpenBLAS ${i.openblas ? `${i.gemm === 'openblas' ? 'on' : 'off'} (${i.openblasConfig})` : 'not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt'}`);
   console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
   console.log(`cuda:      ${cudaLine()}`);
+  console.log(`mpi:       ${tb.distributed.isAvailable() ? `Open MPI built in${tb.distributed.isNcclAvailable() ? ' (and NCCL)' : ''}: tb.distributed, tensorbolt launch -n N script.js` : 'not built, so no tb.distributed (apt-get install openmpi-bin libopenmpi-dev, then rebuild from source)'}`);
   console.log(`node:      ${process.version} (N-API ${process.versions.napi})`);
 }
 
@@ -133,15 +209,28 @@ function bench(argv: string[]): void {
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
+const helpAsked = rest.includes('--help') || rest.includes('-h');
 try {
   if (cmd === 'train') await train(rest);
-  else if (cmd === 'info') info();
+  else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info [--device cpu|cuda|auto]\nPrints the version, the device in use (default auto: cuda when a CUDA build and a GPU are usable), the instruction set of the CPU kernels and bf16 support, what runs the GEMMs, threads, the addon loaded and CUDA status.');
+  else if (cmd === 'info') info(rest);
   else if (cmd === 'bench') bench(rest);
+  else if (cmd === 'launch') {
+    if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') console.log(LAUNCH_USAGE);
+    else process.exitCode = await launch(rest);
+  }
+  else if (cmd === '--version' || cmd === '-v' || cmd === 'version') console.log(tb.version);
   else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') console.log(USAGE);
   else fail(`unknown command '${cmd}'`);
 } catch (e) {
   if (e instanceof tb.TensorboltError) {
     console.error(`tensorbolt: ${e.message}`);
+    process.exit(1);
+  }
+  // The addon loader's own message says what was tried and the command that fixes it: a stack
+  // trace around it only hides it.
+  if (e instanceof Error && e.message.startsWith('tensorbolt: ')) {
+    console.error(e.message);
     process.exit(1);
   }
   throw e;

@@ -2,13 +2,14 @@
 // torch.utils.data.DataLoader. Each `for...of` is one epoch; a shuffled loader draws a new order
 // per epoch. Batches are fresh tensors owned by the caller: dispose them (or use tidy) so their
 // buffers go back to the pool and an epoch allocates nothing once warm.
-import { native } from '../native/load.js';
+import { hostGather } from '../native/backend.js';
 import type { DType } from '../tensor/engine.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Random, globalRandom } from '../tensor/random.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, hostEmpty } from '../tensor/tensor.js';
 import { TensorDataset, describe, rowSource, type Dataset, type RowSource, type SampleValue } from './dataset.js';
 import type { Transform } from './transforms.js';
+import type { Sampler } from '../distributed/sampler.js';
 
 export interface DataLoaderOptions {
   batchSize: number;
@@ -23,6 +24,8 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Applied to each sample's x (a float32 array shaped like the sample) before batching. */
   transform?: Transform;
+  /** Which samples each pass visits, in which order (e.g. tb.data.DistributedSampler); not with shuffle. */
+  sampler?: Sampler;
 }
 
 /** A split as returned by tb.datasets.mnist(): the loader accepts it directly. */
@@ -59,6 +62,7 @@ export class DataLoader implements Iterable<Batch> {
   readonly dropLast: boolean;
   private readonly rng: Random;
   private readonly transform: Transform | undefined;
+  readonly sampler: Sampler | undefined;
   private readonly xSpec: Spec;
   private readonly ySpec: Spec;
 
@@ -82,6 +86,13 @@ export class DataLoader implements Iterable<Batch> {
     this.dropLast = opts.dropLast ?? false;
     this.rng = opts.seed !== undefined ? new Random(opts.seed) : globalRandom;
     this.transform = opts.transform;
+    if (opts.sampler !== undefined) {
+      if (!opts.sampler || typeof opts.sampler.indices !== 'function' || typeof opts.sampler.length !== 'number')
+        throw new TensorboltError(op, `sampler must have indices() and length (e.g. a DistributedSampler), got ${describe(opts.sampler)}`);
+      if (opts.shuffle) throw new TensorboltError(op, 'shuffle and sampler exclude each other (the sampler shuffles)');
+      opts.sampler.checkBatches?.(bs, this.dropLast);
+    }
+    this.sampler = opts.sampler;
 
     const [x0, y0] = ds.get(0);
     this.xSpec = valueSpec(op, x0, ds.sampleShape?.[0], ds.sampleDtype?.[0], 'x');
@@ -92,20 +103,25 @@ export class DataLoader implements Iterable<Batch> {
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? this.sampler.length : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** One epoch of [x, y] batches: x is (B, ...xShape), y is (B, ...yShape), dtypes kept. */
   *[Symbol.iterator](): Iterator<Batch> {
-    const n = this.dataset.length;
+    let n = this.dataset.length;
     let order: Int32Array | null = null;
-    if (this.shuffle) {
+    if (this.sampler) {
+      order = this.sampler.indices();
+      for (let i = 0; i < order.length; i++)
+        if (!(order[i]! >= 0 && order[i]! < n)) throw new TensorboltError('DataLoader', `the sampler gave index ${order[i]} at position ${i}, outside the data set's [0, ${n})`);
+      n = order.length;
+    } else if (this.shuffle) {
       order = new Int32Array(n);
       for (let i = 0; i < n; i++) order[i] = i;
       this.rng.shuffle(order);
     }
-    const batches = this.length;
+    const batches = this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
     for (let b = 0; b < batches; b++) {
       const start = b * this.batchSize;
       const end = Math.min(n, start + this.batchSize);
@@ -117,12 +133,12 @@ export class DataLoader implements Iterable<Batch> {
     const count = end - start;
     const xs = this.xSpec;
     const ys = this.ySpec;
-    const x = empty([count, ...xs.shape], xs.dtype);
-    const y = empty([count, ...ys.shape], ys.dtype);
+    const x = hostEmpty([count, ...xs.shape], xs.dtype);
+    const y = hostEmpty([count, ...ys.shape], ys.dtype);
     try {
       const src = rowSource(this.dataset);
-      if (src) this.fillRows(src, order, start, end, x.buf(), y.buf());
-      else this.fillSamples(order, start, end, x.buf(), y.buf());
+      if (src) this.fillRows(src, order, start, end, x.host(), y.host());
+      else this.fillSamples(order, start, end, x.host(), y.host());
     } catch (e) {
       x.dispose();
       y.dispose();
@@ -140,9 +156,8 @@ export class DataLoader implements Iterable<Batch> {
       // row were a tenth of the PyTorch-style MLP loop's time).
       const rows = new Int32Array(end - start);
       for (let k = 0; k < rows.length; k++) rows[k] = src.row(order[start + k]!);
-      const g = native();
-      g.gather(xBuf, rows, xb, 1, xBuf.length / xRow, xRow);
-      g.gather(yBuf, rows, yb, 1, yBuf.length / yRow, yRow);
+      hostGather(xBuf, rows, xb, 1, xBuf.length / xRow, xRow);
+      hostGather(yBuf, rows, yb, 1, yBuf.length / yRow, yRow);
       return;
     }
     let k = 0;

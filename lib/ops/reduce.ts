@@ -5,14 +5,13 @@
 // one run (ignoring size-1 axes) map onto that view directly; any other set is first permuted so
 // the kept axes lead and the reduced ones trail, then reduced as one merged axis. Either way a
 // max/min gradient goes to the first extremum in row-major order of the reduced block.
-import { native } from '../native/load.js';
 import { ArgReduceOp, ReduceOp, type ReduceOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxes, normAxis, outerDimInner, shapesEqual, sizeOf, type Shape } from '../tensor/shape.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, empty, view } from '../tensor/tensor.js';
 import { inversePerm, permuteInto } from './strided.js';
-import { requireFloat, tensorArg } from './util.js';
+import { maxArgs, requireFloat, tensorArg } from './util.js';
 
 /** One axis, several axes, or every axis (undefined/null). */
 export type ReduceAxis = number | number[] | null | undefined;
@@ -63,13 +62,14 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
   if ((name === 'max' || name === 'min') && p.dim === 0 && p.outer * p.inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axes ${fmtValue(axes)}`);
   const code = ReduceOp[name];
+  const be = x._be;
   let xp: Tensor | null = null;
   if (p.perm) {
-    xp = empty(p.permShape);
-    permuteInto(x.f32(op), x.shape, p.perm, xp.f32(op));
+    xp = empty(be, p.permShape);
+    permuteInto(be, x.f32(op), x.shape, p.perm, xp.f32(op));
   }
-  const out = empty(outShape);
-  native().reduce(code, (xp ?? x).f32(op), out.f32(op), p.outer, p.dim, p.inner);
+  const out = empty(be, outShape);
+  be.reduce(code, (xp ?? x).f32(op), out.f32(op), p.outer, p.dim, p.inner);
   // Only max/min/prod read x in backward; sum and mean need nothing but dy.
   if (xp && name !== 'max' && name !== 'min' && name !== 'prod') {
     xp.dispose();
@@ -77,12 +77,12 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
   }
   const inShape = x.shape.slice();
   return record(op, out, [x], (dy) => {
-    const dxp = empty(p.permShape);
+    const dxp = empty(be, p.permShape);
     // x's own buffer has the right length for sum/mean, whose gradient does not read it.
-    native().reduceBackward(code, (xp ?? x).f32(op), out.f32(op), dy.f32(op), dxp.f32(op), p.outer, p.dim, p.inner);
+    be.reduceBackward(code, (xp ?? x).f32(op), out.f32(op), dy.f32(op), dxp.f32(op), p.outer, p.dim, p.inner);
     if (!p.perm) return [dxp];
-    const dx = empty(inShape);
-    permuteInto(dxp.f32(op), p.permShape, inversePerm(p.perm), dx.f32(op));
+    const dx = empty(be, inShape);
+    permuteInto(be, dxp.f32(op), p.permShape, inversePerm(p.perm), dx.f32(op));
     dxp.dispose();
     return [dx];
   }, xp ? [xp] : []);
@@ -109,14 +109,50 @@ export function mean(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
   return reduceOp('mean', x, axis, keepDims);
 }
 
-/** Maximum over axis; NaN if the slice holds a NaN. The gradient goes to the first maximum. */
-export function max(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
+/** What max and min over one dim return, as torch.max(x, dim): a pair that also has names. */
+export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
+
+/**
+ * Maximum over axis; NaN if the slice holds a NaN. The gradient goes to the first maximum.
+ * Over one dim (a number), as torch.max(x, dim): the maxima and their int32 indices,
+ * `const [values, indices] = tb.max(x, 1)` or `tb.max(x, 1).indices`. Over every axis (no axis) or
+ * a list of axes (tf.max): the maxima alone.
+ */
+export function max(x: Tensor, dim: number, keepDims?: boolean): ValuesIndices;
+export function max(x: Tensor, axis?: number[] | null, keepDims?: boolean): Tensor;
+export function max(x: Tensor, axis?: ReduceAxis, keepDims?: boolean): Tensor | ValuesIndices;
+export function max(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor | ValuesIndices {
+  maxArgs('max', arguments, 3, 'x, axis?, keepDims?');
+  if (typeof axis === 'number') return withIndices('max', x, axis, keepDims);
   return reduceOp('max', x, axis, keepDims);
 }
 
-/** Minimum over axis; NaN if the slice holds a NaN. The gradient goes to the first minimum. */
-export function min(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
+/** Minimum over axis, as max: over one dim (a number) the minima and their indices (torch.min). */
+export function min(x: Tensor, dim: number, keepDims?: boolean): ValuesIndices;
+export function min(x: Tensor, axis?: number[] | null, keepDims?: boolean): Tensor;
+export function min(x: Tensor, axis?: ReduceAxis, keepDims?: boolean): Tensor | ValuesIndices;
+export function min(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor | ValuesIndices {
+  maxArgs('min', arguments, 3, 'x, axis?, keepDims?');
+  if (typeof axis === 'number') return withIndices('min', x, axis, keepDims);
   return reduceOp('min', x, axis, keepDims);
+}
+
+// Two existing kernels: the reduction (which carries the gradient) and the arg-reduction.
+function withIndices(name: 'max' | 'min', x: Tensor, dim: number, keepDims: boolean): ValuesIndices {
+  const values = reduceOp(name, x, dim, keepDims);
+  let indices: Tensor;
+  try {
+    indices = argOp(name === 'max' ? 'argMax' : 'argMin', x, dim);
+    if (keepDims) {
+      const kept = view(indices, values.shape);
+      indices.dispose(); // the view keeps the memory
+      indices = kept;
+    }
+  } catch (e) {
+    values.dispose();
+    throw e;
+  }
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
 }
 
 /** Product over axis (all axes by default); an empty axis gives 1. */
@@ -134,8 +170,8 @@ function argOp(name: 'argMax' | 'argMin', x: Tensor, axis: number): Tensor {
   const [outer, dim, inner] = outerDimInner(x.shape, a);
   if (dim === 0 && outer * inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axis ${axis}`);
-  const out = empty(x.shape.filter((_, i) => i !== a), 'int32');
-  native().argReduce(ArgReduceOp[name], x.f32(op), out.i32(op), outer, dim, inner);
+  const out = empty(x._be, x.shape.filter((_, i) => i !== a), 'int32');
+  x._be.argReduce(ArgReduceOp[name], x.f32(op), out.i32(op), outer, dim, inner);
   return out;
 }
 
@@ -176,8 +212,10 @@ declare module '../tensor/tensor.js' {
   interface Tensor {
     sum(axis?: ReduceAxis, keepDims?: boolean): Tensor;
     mean(axis?: ReduceAxis, keepDims?: boolean): Tensor;
-    max(axis?: ReduceAxis, keepDims?: boolean): Tensor;
-    min(axis?: ReduceAxis, keepDims?: boolean): Tensor;
+    max(dim: number, keepDims?: boolean): ValuesIndices;
+    max(axis?: number[] | null, keepDims?: boolean): Tensor;
+    min(dim: number, keepDims?: boolean): ValuesIndices;
+    min(axis?: number[] | null, keepDims?: boolean): Tensor;
     prod(axis?: ReduceAxis, keepDims?: boolean): Tensor;
     argMax(axis?: number): Tensor;
     argMin(axis?: number): Tensor;
@@ -185,8 +223,8 @@ declare module '../tensor/tensor.js' {
 }
 Tensor.prototype.sum = function (axis?: ReduceAxis, keepDims?: boolean) { return sum(this, axis, keepDims); };
 Tensor.prototype.mean = function (axis?: ReduceAxis, keepDims?: boolean) { return mean(this, axis, keepDims); };
-Tensor.prototype.max = function (axis?: ReduceAxis, keepDims?: boolean) { return max(this, axis, keepDims); };
-Tensor.prototype.min = function (axis?: ReduceAxis, keepDims?: boolean) { return min(this, axis, keepDims); };
+Tensor.prototype.max = function (this: Tensor, ...a: [ReduceAxis?, boolean?]) { return max(this, ...a); } as Tensor['max'];
+Tensor.prototype.min = function (this: Tensor, ...a: [ReduceAxis?, boolean?]) { return min(this, ...a); } as Tensor['min'];
 Tensor.prototype.prod = function (axis?: ReduceAxis, keepDims?: boolean) { return prod(this, axis, keepDims); };
 Tensor.prototype.argMax = function (axis?: number) { return argMax(this, axis); };
 Tensor.prototype.argMin = function (axis?: number) { return argMin(this, axis); };

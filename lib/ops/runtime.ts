@@ -1,30 +1,38 @@
 // Process-wide native settings, exposed without leaking the addon itself.
-import type { IsaName, NativeInfo, NativeIsaInfo } from '../native/binding.js';
-import { cuda, cudaBinding, native, nativePath, type CudaState } from '../native/load.js';
+import {
+  addonPath, cudaSetTf32, cudaState, isaInfo, nativeInfo, setCpuBf16, setGemm, setIsa as setNativeIsa, setThreads,
+  type CudaState, type IsaName, type NativeInfo, type NativeIsaInfo,
+} from '../native/runtime.js';
+import { getDefaultDevice, type DeviceName } from '../tensor/device.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 
+export type { IsaName };
+
+/** The CPU addon's facts (isa, bf16, gemmKernel describe the CPU kernels, whatever the default device). */
 export interface BackendInfo extends NativeInfo, Omit<NativeIsaInfo, 'isaEnvError'> {
-  backend: 'cpu';
+  /** The default device: where creation functions put tensors (tb.setDefaultDevice). */
+  backend: DeviceName;
   addonPath: string;
   /** Whether the CUDA build exists and is usable here (and why not). */
   cuda: CudaState;
 }
 
 export function backendInfo(): BackendInfo {
-  const { isaEnvError: _, ...isa } = native().isaInfo();
-  return { backend: 'cpu', ...native().info(), ...isa, addonPath: nativePath(), cuda: cuda() };
+  const { isaEnvError: _, ...isa } = isaInfo();
+  return { ...nativeInfo(), ...isa, backend: getDefaultDevice(), addonPath: addonPath(), cuda: cudaState() };
 }
 
 /**
  * The instruction set of the CPU kernels: 'avx512' (AVX-512 F/BW/VL/DQ), 'avx2' (AVX2 + FMA) or
  * 'portable' (plain C++). The widest the CPU runs is picked at load; TENSORBOLT_ISA=... forces one
  * for a whole process. Throws for a set this CPU cannot run (backendInfo().isaSupported lists them).
+ * A CPU setting only: kernels on 'cuda' tensors are the GPU's whatever it says.
  */
 export function setIsa(name: IsaName): void {
   if (name !== 'avx512' && name !== 'avx2' && name !== 'portable')
     throw new TensorboltError('setIsa', `name must be 'avx512', 'avx2' or 'portable', got ${fmtValue(name)}`);
   try {
-    native().setIsa(name);
+    setNativeIsa(name);
   } catch (e) {
     throw new TensorboltError('setIsa', (e as Error).message.replace(/^tensorbolt\.setIsa: /, ''));
   }
@@ -41,20 +49,22 @@ let matmulPrecision: MatmulPrecision = 'highest';
 /**
  * Precision of matrix products (matmul, linear layers, convolutions).
  * - 'tf32' applies to the CUDA GEMMs; the CPU keeps FP32.
- * - 'bf16' applies to the CPU kernels of the avx512 instruction set (under another set, or on the GPU,
- *   products stay FP32), and throws on a CPU without AVX512_BF16 (Intel Cooper Lake or Sapphire
- *   Rapids, AMD Zen 4 and later have it). The zero-skipping dense products stay FP32.
+ * - 'bf16' is a CPU setting: it applies to the CPU kernels of the avx512 instruction set (under a
+ *   forced avx2 or portable set, products stay FP32), and throws on a CPU without AVX512_BF16 (Intel
+ *   Cooper Lake or Sapphire Rapids, AMD Zen 4 and later have it). The zero-skipping dense products
+ *   stay FP32. On 'cuda' tensors it changes nothing: the GPU's products stay FP32 ('tf32' is the GPU's
+ *   reduced precision).
  */
 export function setMatmulPrecision(precision: MatmulPrecision): void {
   if (precision !== 'highest' && precision !== 'tf32' && precision !== 'bf16')
     throw new TensorboltError('setMatmulPrecision', `precision must be 'highest', 'tf32' or 'bf16', got ${fmtValue(precision)}`);
   try {
-    native().setCpuBf16(precision === 'bf16');
+    setCpuBf16(precision === 'bf16');
   } catch (e) {
     throw new TensorboltError('setMatmulPrecision', (e as Error).message.replace(/^tensorbolt\.setCpuBf16: /, ''));
   }
   matmulPrecision = precision;
-  cudaBinding()?.setTf32(precision === 'tf32');
+  cudaSetTf32(precision === 'tf32');
 }
 
 export function getMatmulPrecision(): MatmulPrecision {
@@ -68,13 +78,13 @@ export function getMatmulPrecision(): MatmulPrecision {
 export function setNumThreads(n: number): void {
   // 1024 is the addon's own limit; past it the addon's RangeError would escape.
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TensorboltError('setNumThreads', `n must be an integer in [1, 1024], got ${fmtValue(n)}`);
-  native().setNumThreads(n);
+  setThreads(n);
 }
 
 /** 'openblas' (when linked) or 'portable' (our blocked GEMM). */
 export function setGemmBackend(name: 'openblas' | 'portable'): void {
   try {
-    native().setGemmBackend(name);
+    setGemm(name);
   } catch (e) {
     throw new TensorboltError('setGemmBackend', (e as Error).message.replace(/^tensorbolt\.setGemmBackend: /, ''));
   }

@@ -1,12 +1,11 @@
 // Reverse-mode automatic differentiation on a tape of GradNodes hanging off output tensors.
 // Ops call record() after computing their output; backward() walks the graph in reverse
 // topological order, accumulates gradients, assigns leaf .grad and then releases the graph.
-import { native } from '../native/load.js';
 import { checkOpGradients, checkOpOutput } from './debug.js';
 import { engine } from './engine.js';
 import { TensorboltError, fmtShape } from './errors.js';
 import { shapesEqual } from './shape.js';
-import { Tensor, empty, type GradNode } from './tensor.js';
+import { Tensor, copyTo, empty, relocate, type GradNode } from './tensor.js';
 
 /** True when an op on these inputs must be recorded. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
@@ -55,6 +54,34 @@ export function isGradEnabled(): boolean {
   return engine.gradEnabled;
 }
 
+/**
+ * Runs hook(t) each time backward() has accumulated t.grad, t a leaf (a parameter): all of this
+ * backward's contributions are in t.grad then. PyTorch's register_post_accumulate_grad_hook; data
+ * parallelism starts reducing a gradient here while backward goes on. Returns the remover.
+ */
+export function registerGradHook(t: Tensor, hook: (t: Tensor) => void): () => void {
+  if (!(t instanceof Tensor)) throw new TensorboltError('registerGradHook', `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (typeof hook !== 'function') throw new TensorboltError('registerGradHook', `hook must be a function, got ${typeof hook}`);
+  (t._gradHooks ??= []).push(hook);
+  return () => {
+    const i = t._gradHooks?.indexOf(hook) ?? -1;
+    if (i >= 0) t._gradHooks!.splice(i, 1);
+    if (t._gradHooks?.length === 0) t._gradHooks = null;
+  };
+}
+
+// Callbacks queued during the backward() in progress (null outside backward).
+let queued: (() => void)[] | null = null;
+
+/**
+ * Runs fn once the backward() in progress has finished without error (PyTorch's queue_callback):
+ * a grad hook uses it to wait for what it started. Throws outside backward.
+ */
+export function queueBackwardCallback(fn: () => void): void {
+  if (!queued) throw new TensorboltError('queueBackwardCallback', 'can only be called while backward() runs (from a grad hook)');
+  queued.push(fn);
+}
+
 function topoOrder(root: Tensor): Tensor[] {
   // Iterative DFS: deep graphs (long chains) must not overflow the JS stack.
   const order: Tensor[] = [];
@@ -84,9 +111,14 @@ export interface BackwardOptions {
 }
 
 function copyOf(t: Tensor): Tensor {
-  const c = empty(t.shape, t.dtype);
-  (c.buf() as Float32Array).set(t.buf() as Float32Array);
-  return c;
+  return copyTo(t, t._be, 'backward');
+}
+
+/** y += x for two gradients of one tensor; they live on its device (every op's backward returns them there). */
+function accumulate(x: Tensor, y: Tensor): void {
+  if (x._be !== y._be)
+    throw new TensorboltError('backward', `internal: gradients of one tensor on '${x.device}' and '${y.device}'`);
+  y._be.axpy(1, x.f32('backward'), y.f32('backward'));
 }
 
 /** loss.backward(): accumulates d(root)/d(leaf) into every leaf's .grad. */
@@ -100,17 +132,21 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
   if (dy) {
     if (!(dy instanceof Tensor) || !shapesEqual(dy.shape, root.shape))
       throw new TensorboltError('backward', `gradient shape ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy} does not match output shape ${fmtShape(root.shape)}`);
+    if (dy._be !== root._be)
+      throw new TensorboltError('backward', `the gradient is on '${dy.device}' but the output is on '${root.device}'; move one with .to('${root.device}')`);
     seed = dy;
   } else {
     if (root.size !== 1)
       throw new TensorboltError('backward', `a gradient is needed for non-scalar output ${fmtShape(root.shape)}; pass backward(dy) or reduce to a scalar first`);
-    seed = empty(root.shape);
-    native().fill(seed.f32('backward'), 1);
+    seed = empty(root._be, root.shape);
+    root._be.fill(seed.f32('backward'), 1);
   }
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const owned = new Set<Tensor>(dy ? [] : [seed]); // gradients we created and must dispose
   const give = (t: Tensor): void => { owned.delete(t); };
+  const outerQueue = queued;
+  const callbacks: (() => void)[] = (queued = []);
   engine.gradDepth++;
   try {
     for (const t of order) {
@@ -123,13 +159,16 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
       if (!node) {
         // A leaf: accumulate into .grad (in place when one exists).
         if (t.grad && !t.grad.isDisposed) {
-          native().axpy(1, g.f32('backward'), t.grad.f32('backward'));
+          // a leaf moved to another device since its last backward (Module.to) brings its gradient along
+          if (t.grad._be !== g._be) relocate(t.grad, g._be, 'backward');
+          accumulate(g, t.grad);
         } else {
           const kept = owned.has(g) ? g : copyOf(g);
           give(kept);
           engine.keep(kept);
           t.grad = kept;
         }
+        if (t._gradHooks) for (const h of t._gradHooks.slice()) h(t);
         continue;
       }
       const inGrads = node.backward(g);
@@ -156,12 +195,12 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
           throw new TensorboltError('backward', `internal: gradient of '${node.op}' input ${i} has shape ${fmtShape(gx.shape)}, expected ${fmtShape(x.shape)}`);
         const prev = grads.get(x);
         if (prev && owned.has(prev)) {
-          native().axpy(1, gx.f32('backward'), prev.f32('backward'));
+          accumulate(gx, prev);
           give(gx);
           gx.dispose();
         } else if (prev) {
           const sum = copyOf(prev);
-          native().axpy(1, gx.f32('backward'), sum.f32('backward'));
+          accumulate(gx, sum);
           give(gx);
           gx.dispose();
           grads.set(x, sum);
@@ -179,9 +218,12 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
     }
   } finally {
     engine.gradDepth--;
+    queued = outerQueue;
     for (const g of owned) g.dispose();
     if (!opts.retainGraph) releaseGraph(order);
   }
+  // reached only when backward succeeded
+  for (const cb of callbacks) cb();
 }
 
 function releaseGraph(order: Tensor[]): void {

@@ -1,6 +1,7 @@
 // fit() callbacks, Keras-style: hooks per epoch and batch, early stopping, NaN guard, History.
 import type { Sequential } from './sequential.js';
 import { TensorboltError } from '../tensor/errors.js';
+import { assign } from '../tensor/tensor.js';
 
 export type Logs = Record<string, number>;
 
@@ -14,12 +15,19 @@ export interface Callback {
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
 }
 
-/** What fit() returns: per-epoch logs (loss, metrics, val_*) as in Keras' History. */
+/** What fit() returns: per-epoch logs (loss, metrics, val_*) as in Keras' History, and each epoch's time. */
 export class History implements Callback {
   epoch: number[] = [];
   history: Record<string, number[]> = {};
+  /** Seconds each epoch took, validation included (wall clock), in the order of `epoch`. */
+  epochTime: number[] = [];
+  private epochStart = 0;
+  onEpochBegin(): void {
+    this.epochStart = performance.now();
+  }
   onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
+    this.epochTime.push((performance.now() - this.epochStart) / 1000);
     for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
   }
 }
@@ -76,7 +84,7 @@ export class EarlyStopping implements Callback {
       if (this.model) {
         this.model.stopTraining = true;
         if (this.bestWeights)
-          this.model.parameters().forEach((p, i) => (p.buf('EarlyStopping') as Float32Array).set(this.bestWeights![i]!));
+          this.model.parameters().forEach((p, i) => assign(p, this.bestWeights![i]!, 'EarlyStopping'));
       }
     }
   }

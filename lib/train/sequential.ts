@@ -2,22 +2,40 @@
 import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues, type NestedArray } from '../tensor/tensor.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
+import { tensor } from '../tensor/creation.js';
 import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
 import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
-import { Optimizer, optimizerFromName } from '../optim/index.js';
+import { Optimizer, optimizerFromName, type KerasOptimizerName } from '../optim/index.js';
 import { softmaxCrossEntropyAndProbs } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
-import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
+import { checkBatchSize, checkXY, numSamples, takeRows, toDevice } from './batches.js';
 import { fit as fitLoop, type FitArgs } from './fit.js';
 import type { History } from './callbacks.js';
 import { metricValue, canonicalMetric, type MetricName } from './batch_metrics.js';
 
 export interface CompileArgs {
-  optimizer: string | Optimizer;
+  /** A name ('adam', 'sgd', ... case-insensitive), or an optimizer: tb.optimizers.adam({ learningRate }) or tb.optim.*. */
+  optimizer: KerasOptimizerName | Optimizer;
   loss: string | LossFn;
   metrics?: string[];
+  /** Where the model trains and predicts: model.to(device) as part of compile. */
+  device?: DeviceName | 'cuda:0';
+}
+
+/** What fit, evaluate and predict take: a tensor, or (as Keras takes NumPy-like data) nested arrays. */
+export type ModelInput = Tensor | NestedArray | Float32Array | Int32Array;
+
+/** The tensors for inputs given as arrays (float32), made here and freed by the caller via `owned`. */
+function asTensors(inputs: ModelInput[], owned: Tensor[]): Tensor[] {
+  return inputs.map((v) => {
+    if (!(Array.isArray(v) || v instanceof Float32Array || v instanceof Int32Array)) return v as Tensor; // checked where used
+    const t = tensor(v);
+    owned.push(t);
+    return t;
+  });
 }
 
 export class Sequential extends Module {
@@ -63,8 +81,10 @@ export class Sequential extends Module {
     if (!s) throw new TensorboltError('Sequential.build', 'the first layer needs an inputShape (or call fit/predict to infer it)');
     for (const l of this.layers) {
       const out = l.computeOutputShape(s);
-      if (!l.built) l.build(s);
-      else if (l.builtInputShape!.join(',') !== s.join(','))
+      if (!l.built) {
+        l.build(s);
+        l.syncDevice();
+      } else if (l.builtInputShape!.join(',') !== s.join(','))
         throw new TensorboltError(l.name, `expected input shape [null,${l.builtInputShape!.join(',')}], got [null,${s.join(',')}]`);
       s = out;
     }
@@ -101,7 +121,7 @@ export class Sequential extends Module {
       throw new TensorboltError(op, `sparseCategoricalCrossentropy expects one class index per sample, got y ${fmtShape(y.shape)} (one-hot targets go with categoricalCrossentropy)`);
     const out = this.outputShape();
     const classes = out ? out[out.length - 1]! : Infinity;
-    const d = y.buf(op);
+    const d = hostValues(y, op);
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
       if (!(Number.isInteger(v) && v >= 0 && v < classes))
@@ -133,6 +153,7 @@ export class Sequential extends Module {
     }
     this.metricNames = (args.metrics ?? []).map((m) => canonicalMetric(m, this.lossName));
     this.metricLabels = (args.metrics ?? []).slice();
+    if (args.device !== undefined) this.to(args.device);
   }
 
   /** Forward pass over all layers. */
@@ -162,6 +183,7 @@ export class Sequential extends Module {
       if (!last.built) {
         last.computeOutputShape(h.shape.slice(1));
         last.build(h.shape.slice(1));
+        last.syncDevice();
       }
       const logits = last.callLinear(h);
       if (logits.rank !== 2) throw new TensorboltError('fit', `a softmax output must be (batch, classes), got ${fmtShape(logits.shape)}`);
@@ -181,10 +203,16 @@ export class Sequential extends Module {
     return { loss: this.lossFn!(y, pred), pred };
   }
 
-  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+  async fit(x: ModelInput, y: ModelInput, args: FitArgs = {}): Promise<History> {
     checkOptions('fit', args);
     if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
-    return fitLoop(this, x, y, args);
+    const owned: Tensor[] = [];
+    try {
+      const [xt, yt] = asTensors([x, y], owned);
+      return await fitLoop(this, xt!, yt!, args);
+    } finally {
+      for (const t of owned) t.dispose();
+    }
   }
 
   /**
@@ -208,32 +236,55 @@ export class Sequential extends Module {
     return saveLayersModel(this, url, opts);
   }
 
-  /** Predictions in inference mode, in batches. */
-  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+  /** Predictions in inference mode, in batches run on the model's device; returned on the input's device. */
+  predict(input: ModelInput, args: { batchSize?: number } = {}): Tensor {
     const op = 'predict';
     checkOptions(op, args);
+    const owned: Tensor[] = [];
+    let out: Tensor | null = null;
+    try {
+      return (out = this.predictTensor(op, asTensors([input], owned)[0]!, args));
+    } finally {
+      for (const t of owned) if (t !== out) t.dispose(); // a layer may hand its input back as it is
+    }
+  }
+
+  private predictTensor(op: string, x: Tensor, args: { batchSize?: number }): Tensor {
     const n = numSamples(op, x);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
+    const dev = this.device;
+    const back = (t: Tensor): Tensor => (t.device === x.device ? t : copyTo(t, x._be, op));
     return noGrad(() => {
-      if (n <= bs) return tidy(() => this.call(x, false));
+      if (n <= bs) return tidy(() => back(this.call(x.device === dev ? x : copyTo(x, backendFor(op, dev), op), false)));
       const parts: Tensor[] = [];
-      for (let i = 0; i < n; i += bs) parts.push(tidy(() => { const xb = takeRows(x, null, i, Math.min(n, i + bs)); return this.call(xb, false); }));
-      const out = concat(parts, 0);
+      for (let i = 0; i < n; i += bs)
+        parts.push(tidy(() => this.call(toDevice(takeRows(x, null, i, Math.min(n, i + bs)), dev, op), false)));
+      const out = tidy(() => back(concat(parts, 0)));
       for (const p of parts) p.dispose();
       return out;
     });
   }
 
   /** [loss, ...metrics] over the data set in inference mode (Keras' evaluate). */
-  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): number[] {
+  evaluate(x: ModelInput, y: ModelInput, args: { batchSize?: number } = {}): number[] {
     const r = this.evaluateDict(x, y, args);
     return [r.loss!, ...this.metricLabels.map((m) => r[m]!)];
   }
 
-  evaluateDict(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Record<string, number> {
+  evaluateDict(xIn: ModelInput, yIn: ModelInput, args: { batchSize?: number } = {}): Record<string, number> {
     const op = 'evaluate';
     checkOptions(op, args);
+    const owned: Tensor[] = [];
+    try {
+      const [x, y] = asTensors([xIn, yIn], owned);
+      return this.evaluateTensors(op, x!, y!, args);
+    } finally {
+      for (const t of owned) t.dispose();
+    }
+  }
+
+  private evaluateTensors(op: string, x: Tensor, y: Tensor, args: { batchSize?: number }): Record<string, number> {
     if (!this.lossFn) throw new TensorboltError(op, 'call compile() before evaluate');
     const n = checkXY(op, x, y);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
@@ -245,9 +296,11 @@ export class Sequential extends Module {
       for (let i = 0; i < n; i += bs) {
         const end = Math.min(n, i + bs);
         tidy(() => {
-          const xb = takeRows(x, null, i, end);
+          const dev = this.device;
+          const xb = toDevice(takeRows(x, null, i, end), dev, op);
           const yb = takeRows(y, null, i, end);
-          const { loss, pred } = this.lossAndPred(xb, yb, false);
+          const yd = yb.device === dev ? yb : copyTo(yb, backendFor(op, dev), op);
+          const { loss, pred } = this.lossAndPred(xb, yd, false);
           lossSum += loss.item() * (end - i);
           for (const m of this.metricNames) sums[m] = (sums[m] ?? 0) + metricValue(m, yb, pred) * (end - i);
         });

@@ -4,8 +4,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/isa.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
 
 namespace tb::napi {
 namespace {
@@ -46,9 +45,10 @@ Napi::Value SetCpuBf16(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "isaInfo", IsaInfo);
-  TB_EXPORT(exports, "setIsa", SetIsaFn);
-  TB_EXPORT(exports, "setCpuBf16", SetCpuBf16);
+  // The CPU's alone: no twin under exports.cuda (the GPU's kernels have no instruction sets to pick).
+  Export(env, exports, "isaInfo", IsaInfo);
+  Export(env, exports, "setIsa", SetIsaFn);
+  Export(env, exports, "setCpuBf16", SetCpuBf16);
 }
 
 TB_NAPI_REGISTER(Register);

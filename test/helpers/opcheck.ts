@@ -3,11 +3,13 @@
 //  - backward: tensorbolt's gradients against central finite differences of the reference, taken
 //    in float64, of L = sum(w * f(x)) for a fixed random upstream gradient w.
 // It runs for every backend present (backends()): the CPU kernels under each instruction set this
-// machine runs, and our GEMM in place of OpenBLAS. The finite differences (float64 TypeScript, the
+// machine runs, our GEMM in place of OpenBLAS, and 'cuda' where present. The finite differences (float64 TypeScript, the
 // slow part) are taken once and compared with every backend's gradients.
 import { expect } from 'vitest';
 import * as tb from '../../lib/index.js';
-import type { IsaName } from '../../lib/native/binding.js';
+
+type IsaName = tb.IsaName;
+
 
 export interface Ref {
   shape: number[];
@@ -38,6 +40,8 @@ export interface OpCase {
   eps?: number;
   /** Skip the gradient check (non-differentiable ops). */
   noGrad?: boolean;
+  /** Large tensors: not run on the CUDA emulator (see backends()). */
+  large?: boolean;
 }
 
 /** Every instruction set the CPU kernels have (native/cpu/isa.h), widest first. */
@@ -48,19 +52,27 @@ export function supportedIsas(): IsaName[] {
   return tb.backendInfo().isaSupported;
 }
 
+/** Whether 'cuda' is the host emulator (npm run test:cuda-emu): correct, but thousands of times slower than a GPU. */
+export function cudaEmulated(): boolean {
+  return /emulator/.test(tb.cuda.info().device?.name ?? '');
+}
+
 /**
- * Backends present in this build: the CPU kernels under every instruction set this machine runs
+ * Backends present here: the CPU kernels under every instruction set this machine runs
  * ('cpu-avx512', 'cpu-avx2', 'cpu-portable'), then our own GEMM in place of OpenBLAS under the
- * widest set. The CUDA issue adds 'cuda' here when a GPU is visible.
+ * widest set when OpenBLAS is linked, and 'cuda' when the loaded addon has a usable CUDA device (a
+ * GPU, or the host emulator of npm run test:cuda-emu). A case with large tensors (`large`: sizes
+ * chosen to reach the CPU kernels' chunked and threaded paths) skips the emulator; on a GPU it runs too.
  */
-export function backends(): string[] {
+export function backends(opts: { large?: boolean } = {}): string[] {
   const info = tb.backendInfo();
   const list = info.isaSupported.map((isa) => `cpu-${isa}`);
   if (info.openblas) list.push('cpu-portable-gemm');
+  if (tb.cuda.isAvailable() && !(opts.large && cudaEmulated())) list.push('cuda');
   return list;
 }
 
-/** Runs fn with the named backend selected (and the previous selection restored). */
+/** Runs fn with the named backend selected: tensors the test creates land on its device, CPU kernels run its set. */
 export function withBackend<T>(name: string, fn: () => T): T {
   if (name === 'cpu-portable-gemm') {
     tb.setGemmBackend('portable');
@@ -72,6 +84,15 @@ export function withBackend<T>(name: string, fn: () => T): T {
   }
   const isa = ALL_ISAS.find((i) => name === `cpu-${i}`);
   if (isa) return withIsa(isa, fn);
+  if (name === 'cuda') {
+    const before = tb.getDefaultDevice();
+    tb.setDefaultDevice('cuda');
+    try {
+      return fn();
+    } finally {
+      tb.setDefaultDevice(before);
+    }
+  }
   return fn();
 }
 
@@ -138,7 +159,7 @@ export function checkOp(c: OpCase, seed = 1): void {
   const refs = makeInputs(c.inputs, seed);
   const expected = c.ref(...refs.map((r) => ({ shape: r.shape.slice(), data: r.data.slice() })));
   const numeric: Float64Array[] = [];
-  for (const be of backends()) {
+  for (const be of backends({ large: c.large })) {
     withBackend(be, () => {
       const xs = refs.map((r, i) => toTensor(r, c.inputs[i]!));
       const y = c.fn(...xs);

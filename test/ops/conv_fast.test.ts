@@ -106,7 +106,7 @@ describe('conv2d implicit-GEMM kernels (stride 1; NHWC, and NCHW with the layout
         const X = (a: ArrayLike<number>) => (nchw ? toNchw(a, G.n, G.h, G.w, G.c) : Float64Array.from(a));
         const Y = (a: ArrayLike<number>) => (nchw ? toNchw(a, G.n, G.oh, G.ow, G.oc) : Float64Array.from(a));
         const W = (a: ArrayLike<number>) => (nchw ? toOihw(a, G.kh, G.kw, G.c, G.oc) : Float64Array.from(a));
-        for (const be of backends())
+        for (const be of backends({ large: G.n * G.oh * G.ow * G.oc * G.kh * G.kw * G.c > 1e6 }))
           withBackend(be, () => {
             const x = tb.tensor(Float32Array.from(X(xr!.data)), nchw ? [G.n, G.c, G.h, G.w] : [G.n, G.h, G.w, G.c]);
             const w = tb.tensor(Float32Array.from(W(wr!.data)), nchw ? [G.oc, G.c, G.kh, G.kw] : [G.kh, G.kw, G.c, G.oc]);
