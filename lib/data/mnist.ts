@@ -83,8 +83,9 @@ function toTensors(raw: Raw, normalize: boolean): Mnist {
     const px = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) px[i] = lut[src[i]!]!;
     return {
-      images: wrap(px, [im.shape[0]!, 28, 28, 1], 'float32'),
-      labels: wrap(Int32Array.from(lb.data as Uint8Array), [lb.shape[0]!], 'int32'),
+      // arrays made here and never handed out: fit may gather their rows on a worker thread
+      images: wrap(px, [im.shape[0]!, 28, 28, 1], 'float32', false),
+      labels: wrap(Int32Array.from(lb.data as Uint8Array), [lb.shape[0]!], 'int32', false),
     };
   };
   return { train: split(raw.trainImages, raw.trainLabels), test: split(raw.testImages, raw.testLabels) };

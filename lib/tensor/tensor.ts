@@ -42,7 +42,7 @@ export class Tensor {
   /** @internal whether the engine's finalization registry watches this tensor */ _registered = false;
 
   /** @internal Use tb.tensor(), tb.zeros() etc. */
-  constructor(buf: Buf, shape: readonly number[], dtype: DType, pooled: boolean, store?: Storage) {
+  constructor(buf: Buf, shape: readonly number[], dtype: DType, pooled: boolean, store?: Storage, shared = false) {
     this.id = engine.nextId++;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
@@ -54,7 +54,7 @@ export class Tensor {
       store.refs++;
       this._store = store;
     } else {
-      this._store = { refs: 1, pooled };
+      this._store = { refs: 1, pooled, shared };
     }
     engine.track(this, store ? 0 : this.size * 4);
   }
@@ -72,11 +72,15 @@ export class Tensor {
     return this._node === null;
   }
 
-  /** @internal The backing buffer; throws on a disposed tensor. */
+  /** @internal The backing buffer; throws on a disposed tensor, or one whose memory was taken away. */
   buf(op = 'tensor'): Buf {
-    if (this._buf === null)
+    const b = this._buf;
+    if (b === null)
       throw new TensorboltError(op, `tensor #${this.id} ${fmtShape(this.shape)} was used after dispose()`);
-    return this._buf;
+    // Memory the caller handed to tb.tensor stays theirs: transferring its ArrayBuffer (postMessage,
+    // structuredClone with transfer) leaves a zero-length array behind, and nothing may read it.
+    if (b.length !== this.size) throw memoryGone(op, this, b.length);
+    return b;
   }
 
   /** @internal Float buffer; throws naming op if the dtype is not float32. */
@@ -154,6 +158,7 @@ export class Tensor {
 
   toString(): string {
     if (this.isDisposed) return `Tensor(#${this.id}, disposed)`;
+    if (this._buf!.length !== this.size) return `Tensor(#${this.id}, memory detached)`;
     const vals = this.size <= 20 ? JSON.stringify(this.arraySync()) : `[${this.size} values]`;
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}) ${vals}`;
   }
@@ -165,6 +170,15 @@ export type NestedArray = number | NestedArray[];
 export interface Storage {
   refs: number;
   pooled: boolean;
+  /**
+   * The memory is also the caller's (tb.tensor over their typed array): they can transfer
+   * (detach) its ArrayBuffer at any moment, so no work off the main thread may read it.
+   */
+  shared: boolean;
+}
+
+function memoryGone(op: string, t: Tensor, len: number): TensorboltError {
+  return new TensorboltError(op, `tensor #${t.id} ${fmtShape(t.shape)} lost its memory: the typed array it was made from now has ${len} of its ${t.size} elements (its ArrayBuffer was transferred or detached); keep the array, or pass a copy to tb.tensor`);
 }
 
 /** @internal A tensor of another shape over the same memory (reshape, flatten, squeeze). */
@@ -186,7 +200,10 @@ export function empty(shape: readonly number[], dtype: DType = 'float32'): Tenso
   return new Tensor(buf, shape, dtype, true);
 }
 
-/** @internal Wraps an existing buffer without copying (not pooled: the caller owns the memory). */
-export function wrap(buf: Buf, shape: readonly number[], dtype: DType): Tensor {
-  return new Tensor(buf, shape, dtype, false);
+/**
+ * @internal Wraps an existing buffer without copying (not pooled). shared: the caller keeps the
+ * array too (tb.tensor); false only for arrays the library made and never hands out.
+ */
+export function wrap(buf: Buf, shape: readonly number[], dtype: DType, shared = true): Tensor {
+  return new Tensor(buf, shape, dtype, false, undefined, shared);
 }

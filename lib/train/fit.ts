@@ -90,7 +90,11 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   model.stopTraining = false;
   model.train();
   const order = new Int32Array(n);
-  const prefetch = batchSize * (x.size / Math.max(1, x.shape[0]!)) * 4 >= PREFETCH_MIN_BYTES;
+  // Only memory the library owns goes to the worker thread: the caller can transfer (detach) the
+  // ArrayBuffer behind a tb.tensor(theirArray) from a callback while the worker reads it, and N-API
+  // cannot keep that memory alive. Their data is gathered in line (x.clone() makes it ours).
+  const prefetch = batchSize * (x.size / Math.max(1, x.shape[0]!)) * 4 >= PREFETCH_MIN_BYTES &&
+    !x._store.shared && !y._store.shared;
   // The next batch, being gathered while this one trains (never across epochs: the order changes).
   let pending: Promise<[Tensor, Tensor]> | null = null;
   try {
@@ -111,7 +115,18 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         if (pending) {
           [xb, yb] = await pending;
           pending = null;
+          try {
+            // a callback may have disposed x or y while their rows were being copied
+            x.buf(op);
+            y.buf(op);
+          } catch (e) {
+            xb.dispose();
+            yb.dispose();
+            throw e;
+          }
         } else {
+          x.buf(op); // errors name fit, not the gather inside it
+          y.buf(op);
           xb = takeRows(x, order, from, to);
           yb = takeRows(y, order, from, to);
         }
