@@ -1,11 +1,12 @@
 // The IDX format (LeCun's MNIST files): a 4-byte magic [0, 0, type, ndims], ndims big-endian u32
 // sizes, then the values, big-endian, row-major. Files may be gzip-compressed (detected by content,
 // not by name). Every malformed input gets an error naming the file and what is wrong with it.
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { MAX_RANK } from '../tensor/shape.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -166,18 +167,8 @@ export function encodeIdx(arr: { shape: readonly number[]; data: IdxData; dtype?
 
 /** Writes an IDX file atomically; gzip-compressed when the path ends in .gz. */
 export function writeIdx(path: string, arr: { shape: readonly number[]; data: IdxData; dtype?: IdxDType }): void {
+  if (typeof path !== 'string' || path === '') throw new TensorboltError('writeIdx', `path must be a non-empty string, got ${fmtValue(path)}`);
   let bytes: Uint8Array = encodeIdx(arr);
   if (path.endsWith('.gz')) bytes = gzipSync(bytes);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file may never have been created
-    }
-    throw new TensorboltError('writeIdx', `cannot write ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, bytes, 'writeIdx');
 }
