@@ -90,7 +90,7 @@ async function train(argv: string[]): Promise<void> {
   if (values.save) {
     const url = values.save.includes('://') ? values.save : `file://${values.save}`;
     await model.save(url);
-    console.log(`\nsaved to ${values.save} (model.json + weights.bin, TensorFlow.js layers format)`);
+    console.log(`\nsaved to ${values.save} (model.json + its weights file, TensorFlow.js layers format)`);
   }
 }
 

@@ -200,7 +200,7 @@ export class Sequential extends Module {
   }
 
   /**
-   * Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'; with
+   * Saves model.json + a weights file (TensorFlow.js layers format) to 'file://DIR'; with
    * includeOptimizer, also the compile arguments and the optimizer state (to resume training).
    */
   async save(url: string, opts: { includeOptimizer?: boolean } = {}): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {
