@@ -173,9 +173,15 @@ export function applyTrainingConfig(file: string, model: Sequential, tc: Trainin
     throw new TensorboltError(op, `${file}: the optimizer weights must start with the scalar 'iter', got '${iterEntry.spec.name}' [${iterEntry.spec.shape.join(',')}]`);
   const iter = iterEntry.data[0]!;
   const rest = arrays.slice(1);
-  if (rest.length === 0) return;
-  const ours: Record<string, [string, string][]> = { Adam: [['expAvg', 'm'], ['expAvgSq', 'v']], Momentum: [['momentumBuffer', 'momentum']], SGD: [] };
-  const names = ours[layout];
+  const ours = new Map<string, [string, string][]>([['Adam', [['expAvg', 'm'], ['expAvgSq', 'v']]], ['Momentum', [['momentumBuffer', 'momentum']]], ['SGD', []]]);
+  const names = ours.get(layout);
+  if (rest.length === 0) {
+    // iter 0 with no arrays is an optimizer that never stepped (what tfjs writes then); a count of
+    // steps without their moments would resume from zeroed moments, somewhere else
+    if (iter !== 0 && names?.length !== 0)
+      throw new TensorboltError(op, `${file}: the optimizer state is incomplete: 'iter' is ${iter} but the manifest holds none of ${layout}'s arrays; load with { includeOptimizer: false } to start the optimizer afresh`);
+    return;
+  }
   if (!names)
     throw new TensorboltError(op, `${file}: restoring ${layout} optimizer state is not supported (only Adam, SGD and Momentum); load with { includeOptimizer: false } and compile again`);
   const weights = trainableWeights(model);

@@ -37,6 +37,10 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     return ['squareAvg', 'accDelta'];
   }
 
+  protected override nonNegativeState(): readonly string[] {
+    return ['squareAvg', 'accDelta'];
+  }
+
   protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdadeltaOptions>): void {
     const sq = this.buffer(st, p, 'squareAvg');
     const acc = this.buffer(st, p, 'accDelta');

@@ -43,6 +43,10 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     return ['sum'];
   }
 
+  protected override nonNegativeState(): readonly string[] {
+    return ['sum'];
+  }
+
   protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdagradOptions>): void {
     const sum = this.buffer(st, p, 'sum', g.initialAccumulatorValue);
     native().adagradStep(p32, g32, sum, g.lr, g.lrDecay, g.weightDecay, g.eps, st.step, g.epsInsideSqrt);

@@ -41,6 +41,14 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     return ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
   }
 
+  protected override requiredState(g: ResolvedGroup<AdamOptions>): readonly string[] {
+    return g.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
+  }
+
+  protected override nonNegativeState(): readonly string[] {
+    return ['expAvgSq', 'maxExpAvgSq'];
+  }
+
   protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdamOptions>): void {
     const m = this.buffer(st, p, 'expAvg');
     const v = this.buffer(st, p, 'expAvgSq');

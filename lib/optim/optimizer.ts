@@ -98,6 +98,19 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   /** Names of the state buffers this optimizer keeps per parameter (for loadStateDict). */
   protected abstract stateNames(): readonly string[];
 
+  /**
+   * The buffers a parameter updated at least once must have under group g's hyper-parameters: a
+   * state dict without them would restart them from zero and resume somewhere else.
+   */
+  protected requiredState(_g: ResolvedGroup<O>): readonly string[] {
+    return this.stateNames();
+  }
+
+  /** Buffers that hold squares (second moments, sums of squares): a negative value is corruption. */
+  protected nonNegativeState(): readonly string[] {
+    return [];
+  }
+
   /** Applies one update to p (buffers p32/g32) with state st (st.step already incremented). */
   protected abstract update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, group: ResolvedGroup<O>): void;
 
@@ -201,6 +214,14 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   /** Restores what stateDict() returned (buffers are copied, so the dict may be disposed after). */
   loadStateDict(sd: OptimizerStateDict): void {
+    this.checkStateDict(sd)();
+  }
+
+  /**
+   * @internal Checks a state dict completely and returns what applies it (which cannot fail), so a
+   * caller restoring more than the optimizer (loadCheckpoint) can check everything first.
+   */
+  checkStateDict(sd: OptimizerStateDict): () => void {
     const op = `${this.name}.loadStateDict`;
     if (!sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object' || sd.state === null)
       throw new TensorboltError(op, 'expected an object { state, paramGroups } as returned by stateDict()');
@@ -219,6 +240,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       return resolved;
     });
     const names = this.stateNames();
+    const nonNegative = this.nonNegativeState();
+    const groupOf = groups.flatMap((g) => g.params.map(() => g));
     const loaded = new Map<Tensor, { step: number; buffers: Record<string, Float32Array> }>();
     for (const [key, entry] of Object.entries(sd.state)) {
       const idx = Number(key);
@@ -236,17 +259,25 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         if (!data) throw new TensorboltError(op, `state ${key}.${name} must be a Tensor, Float32Array or number[], got ${describeValue(v)}`);
         if (data.length !== p.size)
           throw new TensorboltError(op, `state ${key}.${name} has ${data.length} values; parameter ${key} is ${fmtShape(p.shape)} (${p.size})`);
+        const bad = firstBad(data, nonNegative.includes(name));
+        if (bad >= 0)
+          throw new TensorboltError(op, `state ${key}.${name}[${bad}] is ${data[bad]}${nonNegative.includes(name) ? ' (it holds squares: finite and >= 0)' : ' (must be finite)'}; the state is corrupted`);
         buffers[name] = data;
       }
+      const missing = step > 0 ? this.requiredState(groupOf[idx]!).filter((n) => !(n in buffers)) : [];
+      if (missing.length)
+        throw new TensorboltError(op, `state ${key} is incomplete: step ${step} but no ${missing.join(', ')} (${this.name} with these settings keeps ${this.requiredState(groupOf[idx]!).join(', ')}); resuming without them would restart them from zero`);
       loaded.set(p, { step, buffers });
     }
-    groups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!, g));
-    this.disposeState();
-    for (const [p, { step, buffers }] of loaded) {
-      const st: ParamState = { step, buffers: {} };
-      for (const [name, data] of Object.entries(buffers)) this.buffer(st, p, name).set(data);
-      this.state.set(p, st);
-    }
+    return () => {
+      groups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!, g));
+      this.disposeState();
+      for (const [p, { step, buffers }] of loaded) {
+        const st: ParamState = { step, buffers: {} };
+        for (const [name, data] of Object.entries(buffers)) this.buffer(st, p, name).set(data);
+        this.state.set(p, st);
+      }
+    };
   }
 
   /**
@@ -278,6 +309,15 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       if (!allowed.includes(k))
         throw new TensorboltError(this.name, `unknown ${what} key '${k}'; valid keys: ${allowed.join(', ')}`);
   }
+}
+
+/** Index of the first NaN or infinity (or negative value, when nonNegative) in data; -1 if none. */
+function firstBad(data: Float32Array, nonNegative: boolean): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v - v === 0) || (nonNegative && v < 0)) return i;
+  }
+  return -1;
 }
 
 // `{ lr: undefined }` means "not set", as in an options bag built from optional fields.

@@ -44,6 +44,10 @@ export class SGD extends Optimizer<SGDOptions> {
     return ['momentumBuffer'];
   }
 
+  protected override requiredState(g: ResolvedGroup<SGDOptions>): readonly string[] {
+    return g.momentum !== 0 ? ['momentumBuffer'] : [];
+  }
+
   protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<SGDOptions>): void {
     let buf: Float32Array | null = null;
     let first = false;
