@@ -35,6 +35,7 @@ export class Sequential extends Module {
    */
   stopTraining = false;
   readonly name: string;
+  private fitting = false;
 
   constructor(args: { layers?: Layer[]; name?: string } = {}) {
     super();
@@ -184,7 +185,16 @@ export class Sequential extends Module {
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
     checkOptions('fit', args);
     if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
-    return fitLoop(this, x, y, args);
+    // Two fit calls on one model would interleave their batches on the same weights and optimizer,
+    // and the first one's end would switch dropout off in the middle of the second.
+    if (this.fitting)
+      throw new TensorboltError('fit', `model '${this.name}' is already training: a fit() call on it has not finished; await it first (two models can train at once)`);
+    this.fitting = true;
+    try {
+      return await fitLoop(this, x, y, args);
+    } finally {
+      this.fitting = false;
+    }
   }
 
   /**
