@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtText, fmtValue } from '../tensor/errors.js';
 import { version } from '../version.js';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -156,7 +156,7 @@ function removeQuietly(path: string): void {
 
 const snakeToCamelAct: Record<string, ActivationName> = { leaky_relu: 'leakyRelu', log_softmax: 'logSoftmax' };
 function act(v: unknown): ActivationName {
-  const s = typeof v === 'string' ? v : v === null || v === undefined ? 'linear' : String(v);
+  const s = typeof v === 'string' ? v : v === null || v === undefined ? 'linear' : fmtValue(v);
   return snakeToCamelAct[s] ?? (s as ActivationName);
 }
 function sampleShape(c: Record<string, unknown>): number[] | undefined {
@@ -173,14 +173,20 @@ const SUPPORTED = 'Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAverageP
 export function layerFromJson(file: string, spec: LayerJson): Layer {
   const op = 'loadModel';
   if (!spec || typeof spec !== 'object' || typeof spec.class_name !== 'string')
-    throw new TensorboltError(op, `${file}: a layer entry has no class_name: ${JSON.stringify(spec)?.slice(0, 200)}`);
-  const c = spec.config ?? {};
-  const where = `${file}: layer '${String(c.name)}' (${spec.class_name})`;
+    throw new TensorboltError(op, `${file}: a layer entry has no class_name: ${fmtValue(spec)}`);
+  const c = (spec.config ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new TensorboltError(op, `${file}: layer ${spec.class_name} has config ${fmtValue(c)}; expected an object`);
+  const where = `${file}: layer '${fmtText(c.name)}' (${spec.class_name})`;
+  // Layer configs hold numbers, strings, short lists and small nested objects (initializers); a
+  // value nested deeper is damage, refused here before a constructor formats it into a message.
+  for (const [k, v] of Object.entries(c))
+    if (nestedDeeperThan(v, 6)) throw new TensorboltError(op, `${where}: config.${k} is nested more than 6 levels deep: ${fmtValue(v)}`);
+  if (c.name !== undefined && c.name !== null && typeof c.name !== 'string') throw new TensorboltError(op, `${where}: name must be a string`);
   if (c.data_format && c.data_format !== 'channels_last')
-    throw new TensorboltError(op, `${where} uses data_format '${String(c.data_format)}'; only channels_last is supported`);
+    throw new TensorboltError(op, `${where} uses data_format '${fmtText(c.data_format)}'; only channels_last is supported`);
   const dil = c.dilation_rate as number[] | number | undefined;
   if (dil !== undefined && (Array.isArray(dil) ? dil : [dil]).some((d) => d !== 1))
-    throw new TensorboltError(op, `${where} uses dilation_rate ${JSON.stringify(dil)}; only 1 is supported`);
+    throw new TensorboltError(op, `${where} uses dilation_rate ${fmtValue(dil)}; only 1 is supported`);
   const base = { name: c.name as string | undefined, inputShape: sampleShape(c) };
   try {
     switch (spec.class_name) {
@@ -215,7 +221,19 @@ export function layerFromJson(file: string, spec: LayerJson): Layer {
     if (e instanceof TensorboltError) throw new TensorboltError(op, `${where}: ${e.message}`);
     throw e;
   }
-  throw new TensorboltError(op, `${file}: unknown layer class '${spec.class_name}' (layer '${String(c.name)}'); supported: ${SUPPORTED}`);
+  throw new TensorboltError(op, `${file}: unknown layer class '${spec.class_name}' (layer '${fmtText(c.name)}'); supported: ${SUPPORTED}`);
+}
+
+/** Whether v holds arrays or objects more than `limit` levels deep (walked without recursion). */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  let level: unknown[] = [v];
+  for (let depth = 0; level.length; depth++) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const x of level) if (x && typeof x === 'object') for (const y of Object.values(x)) if (y && typeof y === 'object') next.push(y);
+    level = next;
+  }
+  return false;
 }
 
 const BYTES = new Map<unknown, number>([['float32', 4], ['int32', 4]]);
@@ -263,10 +281,10 @@ export function readManifest(file: string, json: ModelJson, weights: Uint8Array 
     if (!g || !Array.isArray(g.weights)) throw new TensorboltError(op, `${file}: a weightsManifest group has no weights array`);
     for (const w of g.weights) {
       if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0))
-        throw new TensorboltError(op, `${file}: malformed weight entry ${JSON.stringify(w)?.slice(0, 200)}`);
+        throw new TensorboltError(op, `${file}: malformed weight entry ${fmtValue(w)}`);
       if (w.quantization) throw new TensorboltError(op, `${file}: weight '${w.name}' is quantized; only unquantized float32 weights are supported`);
       const bytes = BYTES.get(w.dtype);
-      if (!bytes) throw new TensorboltError(op, `${file}: weight '${w.name}' has dtype ${String(w.dtype)}; only float32 (and int32 optimizer counters) are supported`);
+      if (!bytes) throw new TensorboltError(op, `${file}: weight '${w.name}' has dtype ${fmtText(w.dtype)}; only float32 (and int32 optimizer counters) are supported`);
       const len = w.shape.reduce((a, b) => a * b, 1) * bytes;
       specs.push([w, offset, len]);
       offset += len;
@@ -288,15 +306,18 @@ export function fromArtifacts(json: ModelJson, weights: Uint8Array | WeightBytes
   if (!topo || typeof topo !== 'object') throw new TensorboltError(op, `${file}: no modelTopology`);
   const cls = topo.class_name;
   const cfg = topo.config as unknown;
-  const layerSpecs = cls === 'Sequential' ? (Array.isArray(cfg) ? cfg : (cfg as { layers?: unknown[] })?.layers) : null;
-  if (!Array.isArray(layerSpecs)) throw new TensorboltError(op, `${file}: only Sequential models are supported, got '${String(cls)}'`);
+  if (cls !== 'Sequential') throw new TensorboltError(op, `${file}: only Sequential models are supported, got '${fmtText(cls)}'`);
+  const layerSpecs = Array.isArray(cfg) ? cfg : cfg && typeof cfg === 'object' ? (cfg as { layers?: unknown[] }).layers : undefined;
+  if (!Array.isArray(layerSpecs))
+    throw new TensorboltError(op, `${file}: modelTopology.config must be an object with a layers array (or the array of layers), got ${cfg && typeof cfg === 'object' ? `layers ${fmtValue((cfg as { layers?: unknown }).layers)}` : fmtValue(cfg)}`);
   const specs = layerSpecs.filter((l) => (l as LayerJson)?.class_name !== 'InputLayer') as LayerJson[];
   const inputLayer = layerSpecs.find((l) => (l as LayerJson)?.class_name === 'InputLayer') as LayerJson | undefined;
   const layers = specs.map((s, i) => {
     if (i === 0 && inputLayer && !s.config?.batch_input_shape) s = { ...s, config: { ...s.config, batch_input_shape: inputLayer.config.batch_input_shape } };
     return layerFromJson(file, s);
   });
-  const model = new Sequential({ layers, name: (cfg as { name?: string }).name });
+  const name = (cfg as { name?: unknown }).name;
+  const model = new Sequential({ layers, name: typeof name === 'string' ? name : undefined });
   if (!layers[0]?.inputShape) throw new TensorboltError(op, `${file}: the first layer has no batch_input_shape`);
   try {
     model.build();
@@ -378,7 +399,7 @@ function weightsPaths(path: string, json: ModelJson): string[] {
   const groups = Array.isArray(json.weightsManifest) ? json.weightsManifest : [];
   return groups.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])).map((p) => {
     if (typeof p !== 'string' || isAbsolute(p) || normalize(p).split(sep)[0] === '..')
-      throw new TensorboltError('loadModel', `${path}: weights path ${JSON.stringify(p)} must be relative to the model's folder`);
+      throw new TensorboltError('loadModel', `${path}: weights path ${fmtValue(p)} must be relative to the model's folder`);
     return join(dirname(path), p);
   });
 }

@@ -32,6 +32,11 @@ const SIZE = new Map<string, number>([['F32', 4], ['I32', 4], ['F16', 2], ['BF16
 export const MAX_HEADER = 16 * 1024 * 1024;
 export const MAX_TENSORS = 131_072;
 
+/** obj[key] = value as an own property, also for '__proto__'. */
+function define(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** The file's bytes for a dict of tensors (names sorted, so equal dicts give equal files). */
 export function serializeSafetensors(tensors: TensorDict, metadata: Record<string, string> = {}, op = 'save'): Uint8Array {
   if (!tensors || typeof tensors !== 'object' || Array.isArray(tensors))
@@ -50,7 +55,8 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
     if (!(t instanceof Tensor)) throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
     const data = t.buf(op);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
+    // defined, not assigned: a tensor named __proto__ must become a key, not the object's prototype
+    define(header, name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] });
     parts.push(bytes);
     offset += bytes.byteLength;
   }
@@ -107,14 +113,14 @@ function parseHeader(text: string, dataLen: number, bad: (what: string) => Tenso
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') throw bad(`entry '${name}' is not an object`);
-    const dtype = String(e.dtype);
+    const dtype = typeof e.dtype === 'string' ? e.dtype : '';
     const size = SIZE.get(dtype);
-    if (!size) throw bad(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: ${[...SIZE.keys()].join(', ')}`);
+    if (!size) throw bad(`tensor '${name}' has dtype ${fmtValue(e.dtype)}; supported: ${[...SIZE.keys()].join(', ')}`);
     if (!Array.isArray(e.shape) || e.shape.length > MAX_RANK || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)} (non-negative integer sizes, at most ${MAX_RANK} of them)`);
+      throw bad(`tensor '${name}' has an invalid shape ${fmtValue(e.shape)} (non-negative integer sizes, at most ${MAX_RANK} of them)`);
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[0] > offs[1])
-      throw bad(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+      throw bad(`tensor '${name}' has invalid data_offsets ${fmtValue(offs)}`);
     const [b, end] = offs as [number, number];
     const shape = e.shape as number[];
     const count = shape.reduce((a, d) => a * d, 1);
@@ -165,7 +171,7 @@ function readTensors(specs: TensorSpec[], read: (pos: number, into: Uint8Array) 
       throw bad(`cannot allocate tensor '${name}' (${dtype} [${shape.join(',')}]): ${(e as Error).message}`);
     }
     // arrays made here and never handed out: the library's own memory (fit may read it off-thread)
-    tensors[name] = wrap(data, shape, data instanceof Float32Array ? 'float32' : 'int32', false);
+    define(tensors, name, wrap(data, shape, data instanceof Float32Array ? 'float32' : 'int32', false));
   }
   return tensors;
 }

@@ -4,7 +4,7 @@ import type { DType } from './engine.js';
 import { creationDType, type CreateOptions } from './device.js';
 import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 import { Random, globalRandom } from './random.js';
-import { checkShape, sizeOf } from './shape.js';
+import { MAX_RANK, checkShape, sizeOf } from './shape.js';
 import { Tensor, empty, wrap, type NestedArray } from './tensor.js';
 
 export type TensorLike = Tensor | number | NestedArray | Float32Array | Int32Array;
@@ -13,6 +13,9 @@ function inferShape(op: string, v: NestedArray): number[] {
   const shape: number[] = [];
   let cur: NestedArray = v;
   while (Array.isArray(cur)) {
+    // checked while walking: arrays nested 100,000 deep must not reach the recursive flatten
+    if (shape.length === MAX_RANK)
+      throw new TensorboltError(op, `the nested array is more than ${MAX_RANK} levels deep; tensors have at most ${MAX_RANK} dimensions`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0]!;

@@ -78,7 +78,11 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   }
 
   const rng = args.seed !== undefined ? new Random(args.seed) : globalRandom;
-  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
+  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks !== undefined ? [args.callbacks] : [];
+  cbs.forEach((c, i) => {
+    if (!c || typeof c !== 'object')
+      throw new TensorboltError(op, `callbacks${Array.isArray(args.callbacks) ? `[${i}]` : ''} must be a callback object (e.g. tb.callback({ onEpochEnd })), got ${fmtValue(c)}`);
+  });
   const history = new History();
   cbs.push(history);
   for (const c of cbs) c.setModel?.(model);
