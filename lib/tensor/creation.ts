@@ -41,8 +41,8 @@ function flatten(op: string, v: NestedArray, shape: number[], out: Float32Array 
 
 /**
  * tb.tensor(values, shape?, dtype?). A Float32Array/Int32Array is used without copying (the tensor
- * shares its memory); nested arrays and numbers are copied. The last argument may be
- * { dtype, device } instead of a dtype.
+ * shares its memory; one over a resizable buffer is refused); nested arrays and numbers are copied.
+ * The last argument may be { dtype, device } instead of a dtype.
  */
 export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DType | CreateOptions): Tensor {
   const op = 'tensor';
@@ -51,6 +51,10 @@ export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DT
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
     throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (values instanceof Float32Array || values instanceof Int32Array) {
+    // Shared memory must keep its size: a resizable buffer shrunk under a tensor gave short reads.
+    const ab = values.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean };
+    if (ab.resizable === true || ab.growable === true)
+      throw new TensorboltError(op, `values is a view of a ${ab.growable ? 'growable SharedArrayBuffer' : 'resizable ArrayBuffer'}, which could change size under the tensor; pass a copy (values.slice())`);
     const s = shape ? checkShape(op, shape) : [values.length];
     if (sizeOf(s) !== values.length)
       throw new TensorboltError(op, `${values.length} values do not fit shape ${fmtShape(s)}`);
