@@ -54,8 +54,6 @@ const env = {
   ...process.env,
   LD_PRELOAD: [libasan, process.env.LD_PRELOAD].filter(Boolean).join(' '),
   TENSORBOLT_ADDON: addon,
-  // timing assertions (event-loop delay) are meaningless at sanitizer speed; the tests skip them
-  TENSORBOLT_SANITIZED: '1',
   ASAN_OPTIONS: [`log_path=${path.join(reports, 'asan')}`, 'detect_leaks=0', 'allow_user_segv_handler=1', process.env.ASAN_OPTIONS]
     .filter(Boolean).join(':'),
   UBSAN_OPTIONS: [`log_path=${path.join(reports, 'ubsan')}`, 'print_stacktrace=1', process.env.UBSAN_OPTIONS].filter(Boolean).join(':'),
