@@ -41,24 +41,25 @@ export function isMissing(e: unknown): boolean {
 export function openRegular(op: string, path: string, what = 'file'): RegularFile {
   const fail = (msg: string) => new TensorboltError(op, `${path}: ${msg}`);
   // stat first: open(2) on a FIFO waits for a writer. O_NONBLOCK covers a file swapped in between.
+  // (A file removed between the two calls, as a concurrent save removes old weights, is missing too.)
+  const failOn = (e: unknown): TensorboltError => {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return fail(`cannot read the ${what}: ${(e as Error).message}`);
+    const err = fail('no such file');
+    missing.add(err);
+    return err;
+  };
   let st;
   try {
     st = statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      const err = fail('no such file');
-      missing.add(err);
-      throw err;
-    }
-    throw fail(`cannot read the ${what}: ${(e as Error).message}`);
+    throw failOn(e);
   }
   if (!st.isFile()) throw fail(`the ${what} is ${kind(st)}, not a regular file`);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw fail(`cannot read the ${what}: ${(e as Error).message}`);
+    throw failOn(e);
   }
   const now = fstatSync(fd);
   if (!now.isFile()) {

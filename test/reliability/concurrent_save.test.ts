@@ -42,9 +42,13 @@ describe('concurrent saves to one folder', () => {
     const writers = Promise.all([writer(1, 40), writer(2, 40)]).finally(() => { running = false; });
     const seen = new Set<number>();
     let loads = 0;
-    while (running) {
-      seen.add(await check(`load ${++loads}`));
-      await new Promise((r) => setImmediate(r));
+    try {
+      while (running) {
+        seen.add(await check(`load ${++loads}`));
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      await writers.catch(() => {}); // a failed load must not remove the folder under the writers
     }
     await writers;
     const last = await check('after both writers');
