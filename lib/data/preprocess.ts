@@ -4,14 +4,15 @@ import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { applyNormalize, checkStats } from './channels.js';
 
-/**
- * One-hot encodes integer class labels (Keras' to_categorical): labels of shape S give float32
- * (...S, numClasses); a trailing axis of size 1 in S (rank > 1) is dropped, so (N, 1) labels give (N, numClasses).
- * Without numClasses, it is the largest label + 1.
- */
 /** The most classes toCategorical infers from the labels alone. */
 export const MAX_INFERRED_CLASSES = 65_536;
 
+/**
+ * One-hot encodes integer class labels (Keras' to_categorical): labels of shape S give float32
+ * (...S, numClasses); a trailing axis of size 1 in S (rank > 1) is dropped, so (N, 1) labels give (N, numClasses).
+ * Without numClasses, it is the largest label + 1, up to 65536 (one wild label must not size the
+ * output; pass numClasses for more).
+ */
 export function toCategorical(labels: Tensor | Int32Array | readonly number[], numClasses?: number): Tensor {
   const op = 'toCategorical';
   let values: ArrayLike<number>;

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
 import { Tensor, wrap } from '../tensor/tensor.js';
 import { MAX_RANK } from '../tensor/shape.js';
+import { Module } from '../nn/module.js';
 import { writeFileAtomic } from './atomic.js';
 import { closeFile, openRegular, readAt } from './read_file.js';
 
@@ -52,7 +53,8 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
   for (const name of names) {
     const t = tensors[name];
     if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
-    if (!(t instanceof Tensor)) throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+    if (!(t instanceof Tensor))
+      throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t}): pass an object of named tensors, such as model.stateDict()`);
     const data = t.buf(op);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     // defined, not assigned: a tensor named __proto__ must become a key, not the object's prototype
@@ -228,9 +230,14 @@ function halfToFloat(h: number): number {
 }
 
 /** tb.save(module.stateDict(), 'x.safetensors'): writes the named tensors atomically. */
-export function save(tensors: TensorDict, path: string, opts: { metadata?: Record<string, string> } = {}): void {
+/**
+ * Writes named tensors to a safetensors file: a module's state dict, `tb.save(net.stateDict(), p)`,
+ * or the module itself, `tb.save(net, p)` (as torch.save(model.state_dict(), p)). Read it back with
+ * `net.loadStateDict(tb.load(p))`.
+ */
+export function save(tensors: TensorDict | Module, path: string, opts: { metadata?: Record<string, string> } = {}): void {
   checkOptions('save', opts);
-  writeSafetensors(path, tensors, opts.metadata ?? {}, 'save');
+  writeSafetensors(path, tensors instanceof Module ? tensors.stateDict() : tensors, opts.metadata ?? {}, 'save');
 }
 
 /** @internal save() under another op name (for errors). */
