@@ -6,7 +6,7 @@
 //   __metadata__                   format, epoch, the optimizer's class, hyper-parameters, steps, extra
 import { resolve } from 'node:path';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, assign } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Module } from '../nn/module.js';
 import { Optimizer, type OptimizerStateDict } from '../optim/optimizer.js';
@@ -166,7 +166,7 @@ function restore(file: string, tensors: TensorDict, metadata: Record<string, str
     throw bad('corrupted: optimizer tensors without optimizer metadata');
   }
   noGrad(() => {
-    for (const [k, t] of own) t.buf(op).set(modelSd.get(k)!.buf(op) as never);
+    for (const [k, t] of own) assign(t, modelSd.get(k)!, op); // onto the model's device
   });
   applyOptimizer?.();
   return { epoch, extra };

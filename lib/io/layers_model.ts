@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TensorboltError, fmtText, fmtValue } from '../tensor/errors.js';
+import { assign, hostValues } from '../tensor/tensor.js';
+import type { DeviceName } from '../tensor/device.js';
 import { version } from '../version.js';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -58,6 +60,8 @@ export interface LoadOptions {
    * (default true, as Keras's load_model(compile=True)); false ignores both.
    */
   includeOptimizer?: boolean;
+  /** The device the model is put on (default: the default device); model.to(device) later moves it too. */
+  device?: DeviceName;
 }
 
 export function dirFromUrl(op: string, url: string): string {
@@ -74,7 +78,7 @@ export function toArtifacts(model: Sequential, opts: SaveOptions = {}): { json: 
     throw new TensorboltError('save', 'the model must be built (fit, predict, or a first layer with inputShape) before saving');
   const entries: NamedWeight[] = [];
   for (const l of model.layers)
-    for (const [name, t] of l.weightsWithNames()) entries.push({ spec: { name, shape: t.shape.slice(), dtype: 'float32' }, data: t.buf('save') as Float32Array });
+    for (const [name, t] of l.weightsWithNames()) entries.push({ spec: { name, shape: t.shape.slice(), dtype: 'float32' }, data: hostValues(t, 'save') as Float32Array });
   let trainingConfig: TrainingConfig | undefined;
   if (opts.includeOptimizer) {
     trainingConfig = trainingConfigOf(model);
@@ -339,7 +343,7 @@ export function fromArtifacts(json: ModelJson, weights: Uint8Array | WeightBytes
     if (w.spec.shape.join(',') !== t.shape.join(','))
       throw new TensorboltError(op, `${file}: weight '${name}' has shape [${w.spec.shape.join(',')}] in the manifest but the layer needs [${t.shape.join(',')}]`);
     if (w.spec.dtype !== 'float32') throw new TensorboltError(op, `${file}: weight '${name}' has dtype ${w.spec.dtype}; layer weights are float32`);
-    (t.buf(op) as Float32Array).set(w.data);
+    assign(t, w.data, op); // onto the layer's device
   }
   if (opts.includeOptimizer !== false && json.trainingConfig)
     applyTrainingConfig(file, model, json.trainingConfig, all.filter((w) => w.spec.group === 'optimizer'));
@@ -371,7 +375,11 @@ export async function loadLayersModel(url: string, opts: LoadOptions = {}): Prom
           break;
         }
       }
-      if (!reread) return fromArtifacts(json, fileBytes(op, files), path, opts);
+      if (!reread) {
+        const model = fromArtifacts(json, fileBytes(op, files), path, opts);
+        if (opts.device !== undefined) model.to(opts.device);
+        return model;
+      }
     } finally {
       for (const f of files) closeFile(f);
     }

@@ -9,8 +9,9 @@
 // that names the file and what is wrong.
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
-import { Tensor, wrap } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues, wrap } from '../tensor/tensor.js';
 import { MAX_RANK } from '../tensor/shape.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
 import { Module } from '../nn/module.js';
 import { writeFileAtomic } from './atomic.js';
 import { closeFile, openRegular, readAt } from './read_file.js';
@@ -55,7 +56,7 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
     if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
     if (!(t instanceof Tensor))
       throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t}): pass an object of named tensors, such as model.stateDict()`);
-    const data = t.buf(op);
+    const data = hostValues(t, op); // a device tensor is read back
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     // defined, not assigned: a tensor named __proto__ must become a key, not the object's prototype
     define(header, name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] });
@@ -271,7 +272,18 @@ export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
   }
 }
 
-/** tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict). */
-export function load(path: string): TensorDict {
-  return loadSafetensors(path).tensors;
+/**
+ * tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict), on the default
+ * device or on opts.device. A file saved from any device loads on any device.
+ */
+export function load(path: string, opts: { device?: DeviceName } = {}): TensorDict {
+  checkOptions('load', opts);
+  const be = backendFor('load', opts.device);
+  const tensors = loadSafetensors(path).tensors;
+  for (const [k, t] of Object.entries(tensors)) {
+    if (t._be === be) continue;
+    define(tensors, k, copyTo(t, be, 'load')); // defined: a tensor may be named __proto__
+    t.dispose();
+  }
+  return tensors;
 }
