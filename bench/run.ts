@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
+// npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
@@ -24,6 +25,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
+    // data-parallel scaling instead (bench/distributed.ts)
+    distributed: { type: 'boolean', default: false },
     // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
     device: { type: 'string', default: 'cpu' },
     models: { type: 'string' },
@@ -42,6 +45,11 @@ if (opts.device === 'cuda') {
     quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, models: opts.models,
     batches: opts.batches, sizes: opts.sizes, out: opts.out, allowEmulator: opts['allow-emulator']!,
   }));
+}
+if (opts.distributed) {
+  const { distributedBench } = await import('./distributed.js');
+  await distributedBench({ quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, out: opts.out });
+  process.exit(0);
 }
 const quick = opts.quick!;
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;

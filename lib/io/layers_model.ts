@@ -19,6 +19,7 @@ import { Sequential } from '../train/sequential.js';
 import { writeFileAtomic } from './atomic.js';
 import { closeFile, isMissing, openRegular, readAt, readRegularFile, type RegularFile } from './read_file.js';
 import { applyTrainingConfig, optimizerWeights, trainingConfigOf, type TrainingConfig } from './training_config.js';
+import { isWriterRank } from '../distributed/world.js';
 
 export interface WeightSpec {
   name: string;
@@ -116,6 +117,8 @@ export async function saveLayersModel(model: Sequential, url: string, opts: Save
   const dir = dirFromUrl('save', url);
   const { json, weights } = toArtifacts(model, opts);
   const modelJsonPath = join(dir, 'model.json');
+  // data-parallel ranks hold the same model: rank 0 alone writes it
+  if (!isWriterRank()) return { modelJsonPath, weightsPath: join(dir, weightsNamedBy(modelJsonPath)[0] ?? 'weights.bin'), weightBytes: weights.byteLength };
   const replaced = weightsNamedBy(modelJsonPath);
   const name = `weights-${randomBytes(8).toString('hex')}.bin`;
   const weightsPath = join(dir, name);

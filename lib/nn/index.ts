@@ -6,3 +6,4 @@ export {
 } from './torch_layers.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss } from './losses.js';
 export * as functional from './functional.js';
+export { DistributedDataParallel, type DDPOptions } from '../distributed/ddp.js';
