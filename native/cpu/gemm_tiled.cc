@@ -42,18 +42,19 @@ void Transpose4s(const float* src, int64_t lds, int64_t rows, int64_t cols, floa
     for (int64_t r = 0; r < rows; ++r) dst[p * ldd + r] = src[r * lds + p];
 }
 
+// dst[0:n) = src[0:n), zeros on to dst[total): one row of a panel past the matrix's edge.
+inline void CopyPadded(const float* src, int64_t n, int64_t total, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  for (int64_t i = n; i < total; ++i) dst[i] = 0.f;
+}
+
 // Panel q (MR rows from i0) of op(A)'s columns [pc, pc + kc): Ap[p * MR + r], zero rows past M.
 void PackAPanel(const float* A, bool transA, int64_t lda, int64_t M, int64_t MR, int64_t i0, int64_t pc,
                 int64_t kc, float* Ap) {
   const int64_t rows = std::min(MR, M - i0);
   if (transA) {
     // op(A)[i][p] = A[p][i]: each p reads MR contiguous floats
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = A + (pc + p) * lda + i0;
-      float* dst = Ap + p * MR;
-      for (int64_t r = 0; r < rows; ++r) dst[r] = src[r];
-      for (int64_t r = rows; r < MR; ++r) dst[r] = 0.f;
-    }
+    for (int64_t p = 0; p < kc; ++p) CopyPadded(A + (pc + p) * lda + i0, rows, MR, Ap + p * MR);
     return;
   }
   if (rows == MR && MR % 4 == 0) {
@@ -72,12 +73,7 @@ void PackBPanel(const float* B, bool transB, int64_t ldb, int64_t jEnd, int64_t 
                 int64_t kc, float* Bp) {
   const int64_t cols = std::min(NR, jEnd - j0);
   if (!transB) {
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = B + (pc + p) * ldb + j0;
-      float* dst = Bp + p * NR;
-      for (int64_t j = 0; j < cols; ++j) dst[j] = src[j];
-      for (int64_t j = cols; j < NR; ++j) dst[j] = 0.f;
-    }
+    for (int64_t p = 0; p < kc; ++p) CopyPadded(B + (pc + p) * ldb + j0, cols, NR, Bp + p * NR);
     return;
   }
   // op(B)[p][j] = B[j][p]

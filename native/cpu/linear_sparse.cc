@@ -65,16 +65,16 @@ bool PackPanel(const float* src, int64_t rows, int64_t ld, int64_t j0, int64_t w
   return bad == 0;
 }
 
-// Packs all of src (rows x cols) as panels of `panel` columns: panel p at dst + p * rows * panel.
-// Returns false if src holds inf or NaN.
-bool PackPanels(const float* src, int64_t rows, int64_t cols, int64_t panel, float* dst) {
+// pack(p, r0, r1) for each panel p of `cols` columns and each of 8 row ranges [r0, r1) of `rows`
+// (so two threads share a panel's work), on the OpenMP team; false if any call returned false.
+template <typename Pack>
+bool ForEachPanelRows(int64_t rows, int64_t cols, int64_t panel, Pack pack) {
   const int64_t panels = (cols + panel - 1) / panel;
   int bad = 0;
   TB_PARALLEL_FOR(rows * cols)
-  for (int64_t t = 0; t < panels * 8; ++t) {  // 8 row ranges per panel, so two threads share the work
+  for (int64_t t = 0; t < panels * 8; ++t) {
     const int64_t p = t / 8, r0 = rows * (t % 8) / 8, r1 = rows * (t % 8 + 1) / 8;
-    const int64_t j0 = p * panel;
-    if (!PackPanel(src + r0 * cols, r1 - r0, cols, j0, std::min(panel, cols - j0), panel, dst + (p * rows + r0) * panel)) {
+    if (!pack(p, r0, r1)) {
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
@@ -82,6 +82,15 @@ bool PackPanels(const float* src, int64_t rows, int64_t cols, int64_t panel, flo
     }
   }
   return bad == 0;
+}
+
+// Packs all of src (rows x cols) as panels of `panel` columns: panel p at dst + p * rows * panel.
+// Returns false if src holds inf or NaN.
+bool PackPanels(const float* src, int64_t rows, int64_t cols, int64_t panel, float* dst) {
+  return ForEachPanelRows(rows, cols, panel, [&](int64_t p, int64_t r0, int64_t r1) {
+    const int64_t j0 = p * panel;
+    return PackPanel(src + r0 * cols, r1 - r0, cols, j0, std::min(panel, cols - j0), panel, dst + (p * rows + r0) * panel);
+  });
 }
 
 // Whether src[0:n] holds inf or NaN (exponent bits all ones; an integer test, so it vectorizes).
@@ -98,25 +107,15 @@ bool AnyNonFinite(const float* src, int64_t n) {
 // As PackPanels for the transpose of src (cols x rows): panel p's row r holds src[(p*panel + j) * rows + r]
 // for j < panel (zero past cols).
 bool PackPanelsTransposed(const float* src, int64_t rows, int64_t cols, int64_t panel, float* dst) {
-  const int64_t panels = (cols + panel - 1) / panel;
-  int bad = 0;
-  TB_PARALLEL_FOR(rows * cols)
-  for (int64_t t = 0; t < panels * 8; ++t) {  // 8 row ranges per panel, so two threads share the work
-    const int64_t p = t / 8, r0 = rows * (t % 8) / 8, r1 = rows * (t % 8 + 1) / 8;
+  return ForEachPanelRows(rows, cols, panel, [&](int64_t p, int64_t r0, int64_t r1) {
     const int64_t j0 = p * panel, width = std::min(panel, cols - j0);
     float* d = dst + (p * rows + r0) * panel;
     // src rows j0 .. j0 + width (of `rows` floats), columns r0 .. r1, into d (r1 - r0 rows of panel)
     Transpose(src + j0 * rows + r0, nullptr, width, r1 - r0, rows, d, panel);
     if (width < panel)
       for (int64_t r = 0; r < r1 - r0; ++r) std::fill(d + r * panel + width, d + (r + 1) * panel, 0.f);
-    if (AnyNonFinite(d, (r1 - r0) * panel)) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-      bad = 1;
-    }
-  }
-  return bad == 0;
+    return !AnyNonFinite(d, (r1 - r0) * panel);
+  });
 }
 
 // out[0:width] += sum over q of val[q] * w[idx[q] * ld + 0:width]: the portable loop.
