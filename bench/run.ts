@@ -254,7 +254,7 @@ async function main(): Promise<void> {
   const roundRatios: Partial<Record<ModelKind, number[]>> = {};
   for (const model of ['mlp', 'cnn'] as ModelKind[]) {
     if (!parts.has(model)) {
-      const skipped: TrainEntry = { status: 'skipped', note: `not run (--only ${opts.only})` };
+      const skipped: TrainEntry = { status: 'skipped' }; // the header says what --only ran
       train[model] = { tensorbolt: skipped, PyTorch: skipped, 'tfjs-cpu': skipped, 'tfjs-wasm': skipped, 'tfjs-node': skipped };
       continue;
     }
@@ -312,7 +312,7 @@ async function main(): Promise<void> {
       }
 
   const tbThreads = TB_THREADS.filter((t): t is number => t !== undefined);
-  const notRun: TrainEntry = { status: 'skipped', note: `not run (--only ${opts.only})` };
+  const notRun: TrainEntry = { status: 'skipped' };
   const extra = (row: string) => (parts.has(row.split('/')[0]!) ? entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row)) : notRun);
   const torchStyle = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') } as Record<ModelKind, TrainEntry>;
   const torchStyleDense = extra('mlp/torch-dense');
