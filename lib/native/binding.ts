@@ -128,6 +128,30 @@ export interface NativeBinding {
   /** out (n, depth): on at [i, indices[i]], off elsewhere; throws on an index outside [0, depth). */
   oneHot(indices: I32, out: F32, depth: number, on: number, off: number): void;
 
+  // ---- recurrent layers (native/cpu/rnn.cc) and the embedding gradient (native/cpu/embedding.cc) ----
+  // dims (Int32Array, 12): [T, B, F, H, cell (0 rnn, 1 lstm, 2 gru), batchFirst, reverse, transW,
+  // act, recAct, resetAfter, kerasGru] (native/common/rnn.h). Rows of x (T·B, F) and y (T·B, H) are
+  // t·B + b, or b·T + t when batchFirst. wx (F, G·H) and wh (H, G·H), or (G·H, F) and (G·H, H)
+  // when transW; G = 1, 4, 3 gate blocks; activation codes 0 tanh, 1 sigmoid, 2 hardSigmoid,
+  // 3 relu, 4 linear.
+  /** [workspace, scratch] float counts: the forward pass's saved buffer and the backward's scratch. */
+  rnnSizes(dims: I32): [number, number];
+  /**
+   * One layer, one direction, the whole sequence. bx, bh (G·H), h0, c0, rmask (B, H) may be null
+   * (c0 and cN only for LSTM). Writes y, hN, cN and ws (kept for rnnBackward).
+   */
+  rnnForward(x: F32, wx: F32, wh: F32, bx: F32 | null, bh: F32 | null, h0: F32 | null, c0: F32 | null,
+             rmask: F32 | null, y: F32, hN: F32, cN: F32 | null, ws: F32, dims: I32): void;
+  /** Backward through time from dy (T·B, H), dhN, dcN (each null when unused); non-null gradients are overwritten. */
+  rnnBackward(x: F32, wx: F32, wh: F32, c0: F32 | null, rmask: F32 | null, ws: F32, dy: F32 | null, dhN: F32 | null,
+              dcN: F32 | null, dx: F32 | null, dwx: F32 | null, dwh: F32 | null, dbx: F32 | null, dbh: F32 | null,
+              dh0: F32 | null, dc0: F32 | null, scratch: F32, dims: I32): void;
+  /**
+   * dw (numEmbeddings, dim) = per row, the sum of the dy (nIdx, dim) rows whose index names it (a
+   * gather: repeatable bits); row paddingIdx (-1: none) gets zero. ws: Int32Array of numEmbeddings + 1 + nIdx.
+   */
+  embeddingBackward(dy: F32, indices: I32, dw: F32, numEmbeddings: number, dim: number, paddingIdx: number, ws: I32): void;
+
   // ---- conv2d by im2col + GEMM (native/cpu/conv2d.cc) ----
   // layout 0 = NCHW with weight (OC, C, KH, KW) (PyTorch); layout 1 = NHWC with weight (KH, KW, C, OC)
   // (Keras/TensorFlow.js). x is (N, C, H, W) or (N, H, W, C); y is (N, OC, OH, OW) or (N, OH, OW, OC).
