@@ -47,18 +47,22 @@ struct RnnDims {
   // Saved by the forward pass for the backward one (floats): gates (rows, G·H) after activation,
   // hprev (rows, H) = the h each step read (recurrent dropout applied), and per cell one more
   // (rows, H): LSTM the cell state c, GRU the recurrent candidate term (reset-after: wh_n·h + bh_n;
-  // reset-before: r ⊙ h).
+  // reset-before: r ⊙ h). Then H zeros: the row the gate kernels read for an absent operand (no
+  // initial c, no bias), so their loops hold no test and vectorize.
   int64_t GatesOffset() const { return 0; }
   int64_t HprevOffset() const { return Rows() * GH(); }
   int64_t ExtraOffset() const { return HprevOffset() + Rows() * H; }
-  int64_t WorkspaceSize() const { return ExtraOffset() + (cell == RnnCell::kRnn ? 0 : Rows() * H); }
+  int64_t WsZerosOffset() const { return ExtraOffset() + (cell == RnnCell::kRnn ? 0 : Rows() * H); }
+  int64_t WorkspaceSize() const { return WsZerosOffset() + H; }
 
   // Backward scratch (floats): dgates (rows, G·H), for a reset-after GRU the recurrent-side
-  // dgates (rows, G·H) too, then three (B, H) carries: dh, dc, and a per-step temporary.
+  // dgates (rows, G·H) too, then three (B, H) carries: dh, dc, and a per-step temporary; then H
+  // zeros (an absent dy or c0).
   bool SeparateRecurrentGrad() const { return cell == RnnCell::kGru && resetAfter; }
   int64_t DGatesHOffset() const { return Rows() * GH(); }
   int64_t CarryOffset() const { return DGatesHOffset() + (SeparateRecurrentGrad() ? Rows() * GH() : 0); }
-  int64_t ScratchSize() const { return CarryOffset() + 3 * B * H; }
+  int64_t ScratchZerosOffset() const { return CarryOffset() + 3 * B * H; }
+  int64_t ScratchSize() const { return ScratchZerosOffset() + H; }
 };
 
 inline const char* RnnCellName(RnnCell c) {

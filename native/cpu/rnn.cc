@@ -99,9 +99,11 @@ inline int64_t StepAt(const RnnDims& d, int64_t s) { return d.reverse ? d.T - 1 
 struct Saved {
   float* gates;
   float* hprev;
-  float* extra;  // LSTM: c; GRU: rn or r·hp
+  float* extra;        // LSTM: c; GRU: rn or r·hp
+  const float* zeros;  // H zeros (the forward pass writes them; the backward has its own)
   explicit Saved(const RnnDims& d, float* ws)
-      : gates(ws + d.GatesOffset()), hprev(ws + d.HprevOffset()), extra(ws + d.ExtraOffset()) {}
+      : gates(ws + d.GatesOffset()), hprev(ws + d.HprevOffset()), extra(ws + d.ExtraOffset()),
+        zeros(ws + d.WsZerosOffset()) {}
 };
 
 // GRU gate offsets: z, r, n (Keras) or r, z, n (PyTorch).
@@ -137,7 +139,7 @@ void ForwardBlock(const RnnDims& d, const WMat& Wh, const float* bhn, const floa
         MulW(SgemmSerial, Wh, 0, GH, nb, HP, ldh, 1.0f, G, ldg);
         for (int64_t b = b0; b < b1; ++b) {
           const int64_t r = d.Row(t, b);
-          const float* cp = tp >= 0 ? sv.extra + d.Row(tp, b) * H : (c0 ? c0 + b * H : nullptr);
+          const float* cp = tp >= 0 ? sv.extra + d.Row(tp, b) * H : (c0 ? c0 + b * H : sv.zeros);
           rnn::LstmRowForward<A, R>(H, sv.gates + r * GH, cp, sv.extra + r * H, y + r * H);
         }
         break;
@@ -171,7 +173,8 @@ void ForwardBlock(const RnnDims& d, const WMat& Wh, const float* bhn, const floa
 // Steps of one block in reverse. dh, dc, tmp: the block's rows of the (B, H) carries.
 template <class A, class R>
 void BackwardBlock(const RnnDims& d, const WMat& Wh, const float* c0, const float* rmask, const Saved& sv,
-                   const float* dy, float* dG, float* dGh, float* dh, float* dc, float* tmp, int64_t b0, int64_t b1) {
+                   const float* dy, const float* zeros, float* dG, float* dGh, float* dh, float* dc, float* tmp,
+                   int64_t b0, int64_t b1) {
   const int64_t H = d.H, GH = d.GH(), nb = b1 - b0, rs = d.RowStride();
   const int64_t zo = ZOff(d), ro = ROff(d);
   for (int64_t s = d.T - 1; s >= 0; --s) {
@@ -179,14 +182,14 @@ void BackwardBlock(const RnnDims& d, const WMat& Wh, const float* c0, const floa
     const int64_t r0 = d.Row(t, b0), ldg = rs * GH;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r = d.Row(t, b);
-      const float* dyr = dy ? dy + r * H : nullptr;
+      const float* dyr = dy ? dy + r * H : zeros;
       float* dhb = dh + (b - b0) * H;
       switch (d.cell) {
         case RnnCell::kRnn:
           rnn::RnnRowBackward<A>(H, sv.gates + r * GH, dyr, dhb, dG + r * GH);
           break;
         case RnnCell::kLstm: {
-          const float* cp = tp >= 0 ? sv.extra + d.Row(tp, b) * H : (c0 ? c0 + b * H : nullptr);
+          const float* cp = tp >= 0 ? sv.extra + d.Row(tp, b) * H : (c0 ? c0 + b * H : zeros);
           rnn::LstmRowBackward<A, R>(H, sv.gates + r * GH, cp, sv.extra + r * H, dyr, dhb, dc + (b - b0) * H,
                                      dG + r * GH);
           break;
@@ -263,7 +266,8 @@ Status RnnForward(const RnnDims& d, const float* x, const float* wx, const float
   }
   const WMat Wx{wx, d.F, GH, d.transW}, Wh{wh, H, GH, d.transW};
   MulW(Sgemm, Wx, 0, GH, rows, x, d.F, bias ? 1.0f : 0.0f, sv.gates, GH);
-  const float* bhn = gruAfter && bh ? bh + 2 * H : nullptr;
+  std::fill(ws + d.WsZerosOffset(), ws + d.WorkspaceSize(), 0.0f);
+  const float* bhn = gruAfter && bh ? bh + 2 * H : sv.zeros;
   WithActs(d, [&](auto a, auto r) {
     using A = decltype(a);
     using R = decltype(r);
@@ -287,6 +291,8 @@ Status RnnBackward(const RnnDims& d, const float* x, const float* wx, const floa
   float* dh = scratch + d.CarryOffset();
   float* dc = dh + B * H;
   float* tmp = dc + B * H;
+  float* zeros = scratch + d.ScratchZerosOffset();
+  std::fill(zeros, zeros + H, 0.0f);
   if (dhN) CopyRows(dhN, dh, B * H); else std::fill(dh, dh + B * H, 0.0f);
   if (dcN && lstm) CopyRows(dcN, dc, B * H); else std::fill(dc, dc + B * H, 0.0f);
   const Saved sv(d, const_cast<float*>(ws));  // read only here
@@ -296,7 +302,7 @@ Status RnnBackward(const RnnDims& d, const float* x, const float* wx, const floa
       using A = decltype(a);
       using R = decltype(r);
       ForBlocks(B, [&](int64_t b0, int64_t b1) {
-        BackwardBlock<A, R>(d, Wh, c0, rmask, sv, dy, dG, dGh, dh + b0 * H, dc + b0 * H, tmp + b0 * H, b0, b1);
+        BackwardBlock<A, R>(d, Wh, c0, rmask, sv, dy, zeros, dG, dGh, dh + b0 * H, dc + b0 * H, tmp + b0 * H, b0, b1);
       });
     });
   if (dh0) CopyRows(dh, dh0, B * H);
