@@ -31,7 +31,10 @@ export abstract class Module {
   private _buffers = new Map<string, Tensor>();
   private _bufferNames = new Set<string>();
 
-  abstract forward(...inputs: Tensor[]): Tensor;
+  // Most modules take and return one Tensor; recurrent ones take an initial state and return
+  // [output, state] (PyTorch's conventions), so the base signature allows any.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  abstract forward(...inputs: any[]): unknown;
 
   /** Registers a non-trainable tensor saved in stateDict (e.g. running mean). */
   protected registerBuffer(name: string, t: Tensor): Tensor {
