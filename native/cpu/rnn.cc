@@ -2,9 +2,9 @@
 //
 // Forward: one GEMM projects the inputs of every step (gates = x·wx + bias), then each step adds
 // h_{t-1}·wh with one GEMM and runs the cell's fused gate kernel (rnn_cells.h). Sequences of a
-// batch are independent, so the batch is cut into one block per thread and each thread runs its
-// block through all the steps on its own: no barrier per step, which on a loaded machine is what
-// costs (a descheduled thread would stall the others every step).
+// batch are independent, so the batch is cut into blocks and each thread runs a block through all
+// the steps on its own: no barrier per step, which on a loaded machine is what costs (a
+// descheduled thread would stall the others every step).
 // Backward: the same blocks run the steps in reverse (gate kernel, then d h_{t-1} = dgates·whᵀ),
 // leaving dgates for every step; then the weight gradients are one GEMM each over all steps.
 // GCC assumes FP operations may trap and then leaves the selects of the gate loops scalar; we never
@@ -27,8 +27,11 @@ namespace {
 
 using rnn::WithAct;
 
-// Smallest block of sequences a thread takes (smaller blocks make each step's GEMM inefficient).
-constexpr int64_t kMinBlock = 16;
+// Sequences per block. Fixed, not derived from the thread count: a block's GEMMs then have the same
+// shapes on any number of threads, and OpenBLAS's result depends on the shape (a 32-row and a
+// 64-row product of the same rows differ in the last bits), so the result does not depend on the
+// thread count. 32 rows keep each step's GEMM efficient.
+constexpr int64_t kBlock = 32;
 
 // A weight as the (in, G·H) matrix the equations use, whatever its storage (PyTorch stores the
 // transpose). Col(c) and Ld() address columns c.. of that matrix for a GEMM operand.
@@ -80,16 +83,14 @@ void ColSums(const float* g, int64_t rows, int64_t cols, int64_t ld, float* out)
   }
 }
 
-// Runs fn(b0, b1) over blocks of the batch, one block per thread (at least kMinBlock sequences).
+// Runs fn(b0, b1) over blocks of the batch, handed to the threads as they come free.
 template <class Fn>
 void ForBlocks(int64_t B, Fn fn) {
-  const int64_t threads = std::max<int64_t>(1, MaxThreads());
-  const int64_t block = std::max(kMinBlock, (B + threads - 1) / threads);
-  const int64_t tasks = (B + block - 1) / block;
+  const int64_t tasks = (B + kBlock - 1) / kBlock;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
 #endif
-  for (int64_t k = 0; k < tasks; ++k) fn(k * block, std::min(B, (k + 1) * block));
+  for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
 }
 
 // Position of processing step s, and of the step before it.

@@ -12,8 +12,8 @@ namespace tb::cpu {
 // only for LSTM); rmask (B, H) or null: recurrent dropout, multiplied into the h each step reads.
 // Writes y (rows, H), hN (B, H), cN (B, H) (LSTM; null otherwise) and ws (d.WorkspaceSize()),
 // which the backward pass reads. One GEMM for the input projections of all steps, then one
-// recurrent GEMM per step per block of sequences; blocks of the batch run on separate threads
-// with no synchronization between steps.
+// recurrent GEMM per step per block of 32 sequences; blocks run on separate threads with no
+// synchronization between steps, and the result does not depend on the thread count.
 Status RnnForward(const RnnDims& d, const float* x, const float* wx, const float* wh, const float* bx,
                   const float* bh, const float* h0, const float* c0, const float* rmask, float* y, float* hN,
                   float* cN, float* ws);
