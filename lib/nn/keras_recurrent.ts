@@ -3,7 +3,7 @@
 // zero biases, the LSTM forget gate's bias at 1, sigmoid gates, GRU reset_after), weights named as
 // TensorFlow.js names them ('<layer>/kernel', '<layer>/recurrent_kernel', '<layer>/bias').
 // Each layer's work is one recurrence op (lib/ops/rnn.ts) per direction.
-import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { TensorboltError, checkOptions, fmtShape, fmtValue } from '../tensor/errors.js';
 import { ones, zeros, rand } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
@@ -44,7 +44,10 @@ export class Embedding extends Layer {
   embeddings: Tensor | null = null;
 
   constructor(args: EmbeddingArgs) {
-    super(args.inputShape || args.batchInputShape || !args.inputLength ? args : { ...args, inputShape: [args.inputLength] }, 'embedding');
+    // inputLength is Keras's way to give the input shape [inputLength].
+    const withShape = args && typeof args === 'object' && !args.inputShape && !args.batchInputShape && args.inputLength
+      ? { ...args, inputShape: [args.inputLength] } : args;
+    super(withShape, 'embedding');
     for (const k of ['inputDim', 'outputDim'] as const)
       if (!Number.isInteger(args[k]) || args[k] <= 0) throw new TensorboltError(this.name, `${k} must be a positive integer, got ${fmtValue(args[k])}`);
     if (args.maskZero) throw new TensorboltError(this.name, 'maskZero is not supported (layers pass no masks); pad with an index the model can learn to ignore');
@@ -231,6 +234,7 @@ export abstract class RecurrentLayer extends Layer {
 
   /** @internal The aligned sequence (each h at its input's position), the final states. */
   runAligned(x: Tensor, opts: RecurrentCallOptions = {}): { y: Tensor; h: Tensor; c: Tensor | null } {
+    checkOptions(this.name, opts);
     if (!(x instanceof Tensor)) throw new TensorboltError(this.name, `input must be a Tensor, got ${fmtValue(x)}`);
     if (x.rank !== 3) throw new TensorboltError(this.name, `${this.className} expects input (batch, time, features), got ${fmtShape(x.shape)}`);
     this.checkSample(x.shape.slice(1));
@@ -407,6 +411,7 @@ export class Bidirectional extends Layer {
 
   /** [output, ...forward states, ...backward states]; initialState likewise (forward's, then backward's). */
   applyWithState(x: Tensor, opts: RecurrentCallOptions = {}): Tensor[] {
+    checkOptions(this.name, opts);
     if (x instanceof Tensor && !this.built && x.rank === 3) this.build(x.shape.slice(1));
     const init = opts.initialState === undefined ? undefined : Array.isArray(opts.initialState) ? opts.initialState : [opts.initialState];
     if (init && init.length % 2 !== 0)

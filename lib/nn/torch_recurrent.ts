@@ -168,9 +168,10 @@ abstract class RNNBase extends Module {
 export class RNN extends RNNBase {
   protected readonly cell = 'rnn' as const;
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
-    const nl = opts.nonlinearity ?? 'tanh';
+    checkOptions('RNN', opts);
+    const nl = opts?.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new TensorboltError('RNN', `nonlinearity must be 'tanh' or 'relu', got ${fmtValue(nl)}`);
-    const { nonlinearity: _, ...rest } = opts;
+    const { nonlinearity: _, ...rest } = opts ?? {};
     super(inputSize, hiddenSize, rest, 'RNN', nl);
     this.init();
   }

@@ -29,7 +29,7 @@ export interface EmbeddingOptions {
  */
 export function embedding(weight: Tensor, indices: Tensor, opts: EmbeddingOptions = {}): Tensor {
   if (opts === null || typeof opts !== 'object') throw new TensorboltError('embedding', `options must be an object, got ${fmtValue(opts)}`);
-  const op = opts.name ?? 'embedding';
+  const op = typeof opts.name === 'string' ? opts.name : 'embedding';
   tensorArg(op, weight, 'weight');
   requireFloat(op, weight, 'weight');
   tensorArg(op, indices, 'indices');

@@ -106,7 +106,7 @@ function stateArg(op: string, t: Tensor | null | undefined, name: string, b: num
  */
 export function recurrence(x: Tensor, weights: RecurrenceWeights, opts: RecurrenceOptions): RecurrenceResult {
   if (opts === null || typeof opts !== 'object') throw new TensorboltError('recurrence', `options must be an object, got ${fmtValue(opts)}`);
-  const op = opts.name ?? opts.cell ?? 'recurrence';
+  const op = typeof opts.name === 'string' ? opts.name : typeof opts.cell === 'string' ? opts.cell : 'recurrence';
   if (!(opts.cell in CELL)) throw new TensorboltError(op, `cell must be 'rnn', 'lstm' or 'gru', got ${fmtValue(opts.cell)}`);
   const cell = opts.cell;
   const lstm = cell === 'lstm';
@@ -149,7 +149,8 @@ export function recurrence(x: Tensor, weights: RecurrenceWeights, opts: Recurren
       throw new TensorboltError(op, `recurrentBias must have shape [${G * H}] for ${H} units, got ${fmtShape(recBias.shape)}`);
   }
   const h0 = stateArg(op, opts.h0, 'initial state h', B, H, x);
-  if (!lstm && opts.c0) throw new TensorboltError(op, `only an LSTM has a cell state; got c0 ${fmtShape(opts.c0.shape)} for a ${cell} cell`);
+  if (!lstm && opts.c0 !== undefined && opts.c0 !== null)
+    throw new TensorboltError(op, `only an LSTM has a cell state; got c0 ${opts.c0 instanceof Tensor ? fmtShape(opts.c0.shape) : fmtValue(opts.c0)} for a ${cell} cell`);
   const c0 = stateArg(op, opts.c0, 'initial state c', B, H, x);
   const rmask = stateArg(op, opts.recurrentMask, 'recurrentMask', B, H, x);
   const resetAfter = opts.resetAfter !== false;
