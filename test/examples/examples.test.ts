@@ -52,7 +52,8 @@ beforeAll(checkDist);
 describe('examples', () => {
   it('every example in examples/ has a smoke test here', () => {
     const programs = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') && f !== 'common.ts').sort();
-    expect(programs).toEqual(['binary-classification.ts', 'linear-regression-keras.ts', 'linear-regression.ts', 'mnist-cnn-keras.ts', 'pytorch-cnn.ts', 'pytorch-mlp.ts']);
+    expect(programs).toEqual(['binary-classification.ts', 'char-rnn-keras.ts', 'char-rnn-pytorch.ts', 'linear-regression-keras.ts', 'linear-regression.ts',
+      'mnist-cnn-keras.ts', 'mnist-lstm-keras.ts', 'pytorch-cnn.ts', 'pytorch-mlp.ts']);
   });
 
   it('linear-regression (autograd): the prediction for x = 4 is close to 4', () => {
@@ -100,6 +101,25 @@ describe('examples', () => {
     expect(num(out, /epoch 1: train loss (\d+\.\d+)/)).toBeLessThan(2.3);
     expect(num(out, /test accuracy (\d+\.\d+)%/)).toBeGreaterThan(60);
   });
+
+  it('mnist-lstm-keras: the rows-as-steps LSTM trains on a subset, well above chance', () => {
+    const out = ok(run('examples/mnist-lstm-keras.js', ['--epochs', '1', '--limit', '1000']));
+    expect(out).toContain('Total params: 81674');
+    expect(out).toMatch(/^Epoch 1\/1 - loss: \d+\.\d{4} - accuracy: \d\.\d{4} - val_loss/m);
+    expect(num(out, /Test accuracy: (\d\.\d+)/)).toBeGreaterThan(0.2);
+  });
+
+  for (const [name, args] of [['char-rnn-keras', ['--epochs', '3']], ['char-rnn-pytorch', ['--epochs', '3', '--steps', '15']]] as const) {
+    it(`${name}: the loss falls and every epoch prints a sample of the text's characters`, () => {
+      const out = ok(run(`examples/${name}.js`, [...args, '--limit', '4000', '--length', '60'], 120_000));
+      const losses = [...out.matchAll(/^epoch (\d+) loss (\d+\.\d+)$/gm)].map((m) => Number(m[2]));
+      expect(losses.length).toBe(3);
+      expect(losses[2]!).toBeLessThan(losses[0]!);
+      const samples = [...out.matchAll(/^sample: (".*")$/gm)].map((m) => JSON.parse(m[1]!) as string);
+      expect(samples.length).toBe(3);
+      for (const s of samples) expect(s.length).toBeGreaterThanOrEqual(60);
+    });
+  }
 
   it('reject a bad --epochs', () => {
     const r = run('examples/binary-classification.js', ['--epochs', '0']);
