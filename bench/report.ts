@@ -174,8 +174,8 @@ export function markdown(s: Summary): string {
     if (typeof s.gemm.direct === 'string') parts.push(`OpenBLAS direct: ${s.gemm.direct}`, '');
   }
   parts.push('Cells: median (min–max) over the timed steps. Ratios compare medians; above 1× tensorbolt is faster ' +
-    '(for peak RSS, below 1× tensorbolt uses less memory). The MLP\'s first layer skips the zeros of its input ' +
-    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.');
+    '(for peak RSS, below 1× tensorbolt uses less memory).' + (s.train.mlp ? ' The MLP\'s first layer skips the zeros of its input ' +
+    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.' : ''));
   return parts.join('\n') + '\n';
 }
 

@@ -296,7 +296,8 @@ async function main(): Promise<void> {
   const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
     `node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
-    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved.`;
+    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ` +
+    `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved.`;
   const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
   const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, roundRatios, conv, gemm };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
