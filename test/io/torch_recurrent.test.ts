@@ -2,37 +2,18 @@
 // (Debian's python3-torch; skipped where it does not import): torch.nn.LSTM/GRU/RNN weights
 // (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse) load into tb.nn's modules and
 // give PyTorch's outputs and final states, and tensorbolt's load with load_state_dict(strict=True).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { cleanTempDirs, relErr, tempDir } from './tfjs_helpers.js';
+import { PY, PY_TORCH_IO, haveTorch } from './torch_helpers.js';
 
 afterAll(cleanTempDirs);
 
-const PY = '/usr/bin/python3';
-const haveTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-// The safetensors files are read and written with json + struct (Debian's python3-torch has no
-// safetensors package). make: torch's own modules, input and outputs. run: tensorbolt's weights.
-const TORCH = String.raw`
-import json, struct, sys, torch
-def read(path):
-    raw = open(path, 'rb').read()
-    (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop('__metadata__', None)
-    return {k: torch.frombuffer(bytearray(raw[8 + n + e['data_offsets'][0]: 8 + n + e['data_offsets'][1]]), dtype=torch.float32).reshape(e['shape'])
-            for k, e in header.items()}
-def write(path, tensors):
-    header, data = {}, b''
-    for k, t in tensors.items():
-        blob = t.detach().contiguous().to(torch.float32).numpy().tobytes()
-        header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [len(data), len(data) + len(blob)]}
-        data += blob
-    h = json.dumps(header).encode()
-    open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
+// make: torch's own modules, input and outputs. run: tensorbolt's weights in torch's modules.
+const TORCH = String.raw`${PY_TORCH_IO}
 def modules():
     return {
         'lstm': torch.nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True),

@@ -108,6 +108,33 @@ describe('nn.LSTM / nn.GRU / nn.RNN', () => {
     for (const t of [h0, c0, ...m.parameters()]) expect(Math.max(...Array.from(t.grad!.dataSync(), Math.abs))).toBeGreaterThan(0);
   });
 
+  it('a training loop holds no tensor and no pool memory more after 10 steps than after 2', () => {
+    tb.setSeed(25);
+    const m = new tb.nn.LSTM(5, 8, { numLayers: 2, bidirectional: true, batchFirst: true });
+    const head = new tb.nn.Linear(16, 3);
+    const opt = new tb.optim.Adam([...m.parameters(), ...head.parameters()], { lr: 1e-2 });
+    const x = tb.randn([4, 6, 5]);
+    const y = tb.tensor([0, 1, 2, 1], [4], 'int32');
+    const step = () => tb.tidy(() => {
+      opt.zeroGrad();
+      const [out, [h]] = m.forward(x);
+      const loss = tb.add(tb.nn.functional.crossEntropy(head.forward(tb.slice(out, [0, 5, 0], [4, 1, 16]).reshape([4, 16])), y), tb.mul(tb.sum(h), 0));
+      loss.backward();
+      opt.step();
+      return loss.item();
+    });
+    step();
+    step();
+    const before = tb.memory();
+    let last = 0;
+    for (let i = 0; i < 8; i++) last = step();
+    const after = tb.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.poolBytes).toBe(before.poolBytes);
+    expect(Number.isFinite(last)).toBe(true);
+  });
+
   it('dropout between layers acts in training only', () => {
     tb.setSeed(23);
     const m = new tb.nn.LSTM(3, 4, { numLayers: 2, dropout: 0.5 });
