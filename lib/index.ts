@@ -14,6 +14,7 @@ export * from './ops/reshape.js';
 export * from './ops/matmul.js';
 export * from './ops/linear.js';
 export * from './ops/elementwise.js';
+export * from './ops/torch_compare.js';
 export * from './ops/activation.js';
 // named, not *: softmax.js also holds fit's internal softmaxCrossEntropyAndProbs
 export { softmax, logSoftmax, softmaxCrossEntropy, type LossReduction, type SoftmaxCrossEntropyOptions } from './ops/softmax.js';
@@ -33,6 +34,7 @@ export * from './ops/rnn.js';
 export * from './ops/embedding.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export { optimizers } from './optim/keras.js';
 import { layers as coreLayers } from './nn/keras_layers.js';
 import { recurrentLayers } from './nn/keras_recurrent.js';
 /** tb.layers.*: the Keras-style layer factories. */
@@ -42,8 +44,9 @@ export {
   RecurrentLayer, type RNNLayerArgs, type LSTMLayerArgs, type GRULayerArgs, type EmbeddingArgs, type BidirectionalArgs,
   type RecurrentCallOptions, type MergeMode,
 } from './nn/keras_recurrent.js';
-export { Sequential, sequential, type CompileArgs } from './train/sequential.js';
+export { Sequential, sequential, type CompileArgs, type ModelInput } from './train/sequential.js';
 export type { FitArgs } from './train/fit.js';
+export { trainInWorker, workerTask, TrainingJob, type TrainingEvents, type WorkerTaskContext } from './train/worker.js';
 export { History, EarlyStopping, earlyStopping, callback, type Callback, type Logs } from './train/callbacks.js';
 export { losses } from './train/losses.js';
 export * as models from './train/zoo.js';

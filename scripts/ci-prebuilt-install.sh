@@ -27,11 +27,8 @@ step "npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 tarball="$work/$tarball"
 listing=$(tar -tzf "$tarball")
-grep -q '^package/prebuilds/linux-x64/tensorbolt.node$' <<<"$listing" || { echo "FAIL: the tarball has no prebuilds/linux-x64/tensorbolt.node"; exit 1; }
-grep -q '^package/dist/lib/index.js$' <<<"$listing" || { echo "FAIL: the tarball has no dist/lib/index.js"; exit 1; }
-if grep -q '^package/build/\|^package/build-cmake/\|^package/node_modules/' <<<"$listing"; then
-  echo "FAIL: the tarball holds build trees or node_modules:"; grep '^package/build\|^package/node_modules/' <<<"$listing" | head; exit 1
-fi
+# the prebuild, library, types, CLI, docs, examples and license; no build trees (what prepublishOnly checks)
+node scripts/pack-check.cjs --tarball "$tarball" || { echo "FAIL: the tarball is not what the README promises"; exit 1; }
 tar_bytes=$(stat -c %s "$tarball")
 echo "tarball: $(basename "$tarball"), $(awk -v b="$tar_bytes" 'BEGIN { printf "%.1f MiB (%d bytes)", b / 1048576, b }'), $(wc -l <<<"$listing") files"
 

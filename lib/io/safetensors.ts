@@ -11,6 +11,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import { Module } from '../nn/module.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -42,7 +43,8 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
   for (const name of names) {
     const t = tensors[name];
     if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
-    if (!(t instanceof Tensor)) throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+    if (!(t instanceof Tensor))
+      throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t}): pass an object of named tensors, such as model.stateDict()`);
     const data = t.buf(op);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
@@ -173,9 +175,14 @@ function halfToFloat(h: number): number {
 }
 
 /** tb.save(module.stateDict(), 'x.safetensors'): writes the named tensors atomically. */
-export function save(tensors: TensorDict, path: string, opts: { metadata?: Record<string, string> } = {}): void {
+/**
+ * Writes named tensors to a safetensors file: a module's state dict, `tb.save(net.stateDict(), p)`,
+ * or the module itself, `tb.save(net, p)` (as torch.save(model.state_dict(), p)). Read it back with
+ * `net.loadStateDict(tb.load(p))`.
+ */
+export function save(tensors: TensorDict | Module, path: string, opts: { metadata?: Record<string, string> } = {}): void {
   checkOptions('save', opts);
-  writeSafetensors(path, tensors, opts.metadata ?? {}, 'save');
+  writeSafetensors(path, tensors instanceof Module ? tensors.stateDict() : tensors, opts.metadata ?? {}, 'save');
 }
 
 /** @internal save() under another op name (for errors). */

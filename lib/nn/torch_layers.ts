@@ -16,7 +16,7 @@ function uniformInit(shape: number[], fanIn: number): Tensor {
 
 function checkInt(op: string, name: string, v: unknown, min = 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new TensorboltError(op, `${name} must be an integer >= ${min}, got ${fmtValue(v)}`);
+    throw new TensorboltError(op, `${name} must be an integer${min === -Infinity ? '' : ` >= ${min}`}, got ${fmtValue(v)}`);
   return v;
 }
 
@@ -46,17 +46,52 @@ export class Linear extends Module {
   }
 }
 
-/** 2-D convolution on NCHW; weight (OC, C, KH, KW). */
+type Padding2d = number | [number, number] | 'same' | 'valid';
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: Padding2d;
+  bias?: boolean;
+}
+
+/**
+ * The arguments after kernelSize: PyTorch's positional stride and padding, each optionally, then
+ * an options object, or the options object alone. Dilation and groups (PyTorch's 6th and 7th) are
+ * not supported, and saying so beats dropping them.
+ */
+function convOptions(rest: unknown[]): Conv2dOptions {
+  const op = 'Conv2d';
+  const isOpts = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const last = rest.length > 0 && (isOpts(rest[rest.length - 1]) || rest[rest.length - 1] === undefined) ? rest.length - 1 : rest.length;
+  const positional = rest.slice(0, last);
+  const opts = (rest[last] ?? {}) as Conv2dOptions;
+  if (rest.length > last + 1 || positional.length > 2)
+    throw new TensorboltError(op, `takes (inChannels, outChannels, kernelSize, stride?, padding?, options?); got ${rest.length + 3} arguments (dilation and groups are not supported)`);
+  checkOptions(op, opts);
+  for (const [i, k] of (['stride', 'padding'] as const).entries()) {
+    if (positional[i] === undefined) continue;
+    if (opts[k] !== undefined) throw new TensorboltError(op, `${k} is given twice: as argument ${i + 4} and in the options`);
+    if (isOpts(positional[i])) throw new TensorboltError(op, `argument ${i + 4} (${k}) must be a number or a pair, got an object`);
+  }
+  return { ...opts, ...(positional[0] !== undefined ? { stride: positional[0] as number } : {}),
+           ...(positional[1] !== undefined ? { padding: positional[1] as Padding2d } : {}) };
+}
+
+/**
+ * 2-D convolution on NCHW; weight (OC, C, KH, KW). As in PyTorch, `new Conv2d(1, 32, 3, 1)` or
+ * `new Conv2d(1, 32, 3, 1, 1)` (stride, padding), or `new Conv2d(1, 32, 3, { stride: 1, padding: 1 })`.
+ */
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number] | 'same' | 'valid';
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
-              opts: { stride?: number | [number, number]; padding?: number | [number, number] | 'same' | 'valid'; bias?: boolean } = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], opts?: Conv2dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], stride: number | [number, number],
+              padding?: Padding2d, opts?: Omit<Conv2dOptions, 'stride' | 'padding'>);
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number], ...rest: unknown[]) {
     super();
-    checkOptions('Conv2d', opts);
+    const opts = convOptions(rest);
     checkInt('Conv2d', 'inChannels', inChannels);
     checkInt('Conv2d', 'outChannels', outChannels);
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize);
@@ -136,9 +171,15 @@ export class BatchNorm2d extends BatchNormBase {
   }
 }
 
+/** Merges axes startDim..endDim into one (PyTorch's defaults: 1 and -1, keeping the batch axis). */
 export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+    checkInt('Flatten', 'startDim', startDim, -Infinity);
+    checkInt('Flatten', 'endDim', endDim, -Infinity);
+  }
   forward(x: Tensor): Tensor {
-    return flatten(x);
+    return flatten(x, this.startDim, this.endDim);
   }
 }
 

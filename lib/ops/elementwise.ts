@@ -141,13 +141,13 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 // ---- comparisons ----
 
 /** Comparisons give float32 1/0 and no gradient. int32 operands are compared after a cast to float32. */
-function compare(op: BinaryOpName, aIn: TensorLike, bIn: TensorLike): Tensor {
+function compare(code: BinaryOpName, aIn: TensorLike, bIn: TensorLike, op: string = code): Tensor {
   const { ts: [a0, b0], owned } = operandsOf(op, [[aIn, 'a'], [bIn, 'b']]);
   const outShape = guarded(owned, () => broadcastShapes(op, a0!.shape, b0!.shape));
   const a = asFloat(a0!);
   const b = asFloat(b0!);
   const out = empty(outShape);
-  native().binary(BinaryOp[op], a.f32(op), broadcastStrides(a.shape, outShape), b.f32(op),
+  native().binary(BinaryOp[code], a.f32(op), broadcastStrides(a.shape, outShape), b.f32(op),
                   broadcastStrides(b.shape, outShape), out.f32(op), i32(outShape));
   if (a !== a0) a.dispose();
   if (b !== b0) b.dispose();
@@ -155,9 +155,9 @@ function compare(op: BinaryOpName, aIn: TensorLike, bIn: TensorLike): Tensor {
   return out;
 }
 
-/** 1 where a == b, else 0 (float32, broadcasting). */
-export function equal(a: TensorLike, b: TensorLike): Tensor {
-  return compare('equal', a, b);
+/** 1 where a == b, else 0 (float32, broadcasting): torch.eq, tf.equal. (tb.equal is torch.equal.) */
+export function eq(a: TensorLike, b: TensorLike): Tensor {
+  return compare('equal', a, b, 'eq');
 }
 /** 1 where a != b, else 0. */
 export function notEqual(a: TensorLike, b: TensorLike): Tensor {
@@ -290,7 +290,7 @@ declare module '../tensor/tensor.js' {
     pow(b: TensorLike): Tensor;
     maximum(b: TensorLike): Tensor;
     minimum(b: TensorLike): Tensor;
-    equal(b: TensorLike): Tensor;
+    eq(b: TensorLike): Tensor;
     notEqual(b: TensorLike): Tensor;
     greater(b: TensorLike): Tensor;
     greaterEqual(b: TensorLike): Tensor;
@@ -309,7 +309,7 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-const binaryMethods = { add, sub, mul, div, pow, maximum, minimum, equal, notEqual, greater, greaterEqual, less, lessEqual };
+const binaryMethods = { add, sub, mul, div, pow, maximum, minimum, eq, notEqual, greater, greaterEqual, less, lessEqual };
 for (const [name, fn] of Object.entries(binaryMethods)) {
   Object.defineProperty(Tensor.prototype, name, {
     value: function (this: Tensor, b: TensorLike) { return fn(this, b); },

@@ -10,9 +10,9 @@ import { ArgReduceOp, ReduceOp, type ReduceOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxes, normAxis, outerDimInner, shapesEqual, sizeOf, type Shape } from '../tensor/shape.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, empty, view } from '../tensor/tensor.js';
 import { inversePerm, permuteInto } from './strided.js';
-import { requireFloat, tensorArg } from './util.js';
+import { maxArgs, requireFloat, tensorArg } from './util.js';
 
 /** One axis, several axes, or every axis (undefined/null). */
 export type ReduceAxis = number | number[] | null | undefined;
@@ -109,14 +109,50 @@ export function mean(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
   return reduceOp('mean', x, axis, keepDims);
 }
 
-/** Maximum over axis; NaN if the slice holds a NaN. The gradient goes to the first maximum. */
-export function max(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
+/** What max and min over one dim return, as torch.max(x, dim): a pair that also has names. */
+export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
+
+/**
+ * Maximum over axis; NaN if the slice holds a NaN. The gradient goes to the first maximum.
+ * Over one dim (a number), as torch.max(x, dim): the maxima and their int32 indices,
+ * `const [values, indices] = tb.max(x, 1)` or `tb.max(x, 1).indices`. Over every axis (no axis) or
+ * a list of axes (tf.max): the maxima alone.
+ */
+export function max(x: Tensor, dim: number, keepDims?: boolean): ValuesIndices;
+export function max(x: Tensor, axis?: number[] | null, keepDims?: boolean): Tensor;
+export function max(x: Tensor, axis?: ReduceAxis, keepDims?: boolean): Tensor | ValuesIndices;
+export function max(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor | ValuesIndices {
+  maxArgs('max', arguments, 3, 'x, axis?, keepDims?');
+  if (typeof axis === 'number') return withIndices('max', x, axis, keepDims);
   return reduceOp('max', x, axis, keepDims);
 }
 
-/** Minimum over axis; NaN if the slice holds a NaN. The gradient goes to the first minimum. */
-export function min(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor {
+/** Minimum over axis, as max: over one dim (a number) the minima and their indices (torch.min). */
+export function min(x: Tensor, dim: number, keepDims?: boolean): ValuesIndices;
+export function min(x: Tensor, axis?: number[] | null, keepDims?: boolean): Tensor;
+export function min(x: Tensor, axis?: ReduceAxis, keepDims?: boolean): Tensor | ValuesIndices;
+export function min(x: Tensor, axis?: ReduceAxis, keepDims = false): Tensor | ValuesIndices {
+  maxArgs('min', arguments, 3, 'x, axis?, keepDims?');
+  if (typeof axis === 'number') return withIndices('min', x, axis, keepDims);
   return reduceOp('min', x, axis, keepDims);
+}
+
+// Two existing kernels: the reduction (which carries the gradient) and the arg-reduction.
+function withIndices(name: 'max' | 'min', x: Tensor, dim: number, keepDims: boolean): ValuesIndices {
+  const values = reduceOp(name, x, dim, keepDims);
+  let indices: Tensor;
+  try {
+    indices = argOp(name === 'max' ? 'argMax' : 'argMin', x, dim);
+    if (keepDims) {
+      const kept = view(indices, values.shape);
+      indices.dispose(); // the view keeps the memory
+      indices = kept;
+    }
+  } catch (e) {
+    values.dispose();
+    throw e;
+  }
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
 }
 
 /** Product over axis (all axes by default); an empty axis gives 1. */
@@ -176,8 +212,10 @@ declare module '../tensor/tensor.js' {
   interface Tensor {
     sum(axis?: ReduceAxis, keepDims?: boolean): Tensor;
     mean(axis?: ReduceAxis, keepDims?: boolean): Tensor;
-    max(axis?: ReduceAxis, keepDims?: boolean): Tensor;
-    min(axis?: ReduceAxis, keepDims?: boolean): Tensor;
+    max(dim: number, keepDims?: boolean): ValuesIndices;
+    max(axis?: number[] | null, keepDims?: boolean): Tensor;
+    min(dim: number, keepDims?: boolean): ValuesIndices;
+    min(axis?: number[] | null, keepDims?: boolean): Tensor;
     prod(axis?: ReduceAxis, keepDims?: boolean): Tensor;
     argMax(axis?: number): Tensor;
     argMin(axis?: number): Tensor;
@@ -185,8 +223,8 @@ declare module '../tensor/tensor.js' {
 }
 Tensor.prototype.sum = function (axis?: ReduceAxis, keepDims?: boolean) { return sum(this, axis, keepDims); };
 Tensor.prototype.mean = function (axis?: ReduceAxis, keepDims?: boolean) { return mean(this, axis, keepDims); };
-Tensor.prototype.max = function (axis?: ReduceAxis, keepDims?: boolean) { return max(this, axis, keepDims); };
-Tensor.prototype.min = function (axis?: ReduceAxis, keepDims?: boolean) { return min(this, axis, keepDims); };
+Tensor.prototype.max = function (this: Tensor, ...a: [ReduceAxis?, boolean?]) { return max(this, ...a); } as Tensor['max'];
+Tensor.prototype.min = function (this: Tensor, ...a: [ReduceAxis?, boolean?]) { return min(this, ...a); } as Tensor['min'];
 Tensor.prototype.prod = function (axis?: ReduceAxis, keepDims?: boolean) { return prod(this, axis, keepDims); };
 Tensor.prototype.argMax = function (axis?: number) { return argMax(this, axis); };
 Tensor.prototype.argMin = function (axis?: number) { return argMin(this, axis); };

@@ -44,6 +44,15 @@ export function requireRank(op: string, t: Tensor, rank: number | number[], name
     throw new TensorboltError(op, `${name} must have rank ${Array.isArray(rank) ? rank.join(' or ') : rank}, got shape ${fmtShape(t.shape)}`);
 }
 
+/**
+ * Throws when a call got more arguments than `signature` takes: JavaScript drops extras silently,
+ * so `tb.flatten(x, 1)` did nothing with its 1 before startDim existed.
+ */
+export function maxArgs(op: string, args: { length: number }, max: number, signature: string): void {
+  if (args.length > max)
+    throw new TensorboltError(op, `takes at most ${max} argument${max === 1 ? '' : 's'} (${signature}), got ${args.length}`);
+}
+
 export function numberArg(op: string, x: unknown, name: string): number {
   if (typeof x !== 'number' || Number.isNaN(x)) throw new TensorboltError(op, `${name} must be a number, got ${describe(x)}`);
   return x;

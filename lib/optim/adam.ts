@@ -6,7 +6,7 @@ import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type 
 
 export interface AdamOptions {
   lr: number;
-  /** [beta1, beta2]: decay rates of the first and second moment estimates, each in [0, 1). */
+  /** (beta1, beta2): decay rates of the first and second moment estimates, each in [0, 1). */
   betas: [number, number];
   eps: number;
   weightDecay: number;

@@ -8,7 +8,7 @@ export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';
 export { Adagrad, type AdagradOptions } from './adagrad.js';
 export { Adadelta, type AdadeltaOptions } from './adadelta.js';
-export { optimizerFromName, optimizerNames, type OptimizerName, type KerasOptimizerOptions } from './keras.js';
+export { optimizerFromName, optimizerNames, optimizers, type OptimizerName, type KerasOptimizerName, type KerasOptimizerOptions } from './keras.js';
 export {
   LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict,
 } from './schedules.js';

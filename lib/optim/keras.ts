@@ -29,6 +29,8 @@ import { RMSprop } from './rmsprop.js';
 import { SGD } from './sgd.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adadelta';
+/** What compile({ optimizer }) takes by name: the names above, or Keras's class names. */
+export type KerasOptimizerName = OptimizerName | 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad' | 'Adadelta';
 
 export interface KerasOptimizerOptions {
   learningRate?: number;
@@ -50,9 +52,21 @@ export interface KerasOptimizerOptions {
   centered?: boolean;
   /** adagrad */
   initialAccumulatorValue?: number;
+  // Keras's own spellings of the same options (Python's snake_case): either form is accepted.
+  learning_rate?: number;
+  beta_1?: number;
+  beta_2?: number;
+  weight_decay?: number;
+  initial_accumulator_value?: number;
 }
 
-type Opts = KerasOptimizerOptions;
+type CamelOptions = Omit<KerasOptimizerOptions, 'learning_rate' | 'beta_1' | 'beta_2' | 'weight_decay' | 'initial_accumulator_value'>;
+const SNAKE: Record<string, keyof CamelOptions> = {
+  learning_rate: 'learningRate', beta_1: 'beta1', beta_2: 'beta2', weight_decay: 'weightDecay',
+  initial_accumulator_value: 'initialAccumulatorValue',
+};
+
+type Opts = CamelOptions;
 type Maker = (o: Opts) => Optimizer<{ lr: number }>;
 
 const MAKERS: Record<OptimizerName, { keys: (keyof Opts)[]; make: Maker }> = {
@@ -108,8 +122,26 @@ export function optimizerFromName(name: string, opts: KerasOptimizerOptions = {}
   if (!entry) throw new TensorboltError('optimizer', `unknown optimizer '${name}'; valid names: ${optimizerNames.join(', ')}`);
   if (opts === null || typeof opts !== 'object')
     throw new TensorboltError('optimizer', `options for '${key}' must be an object`);
-  for (const k of Object.keys(opts))
+  const camel: Record<string, unknown> = {};
+  for (const [k0, v] of Object.entries(opts)) {
+    const k = SNAKE[k0] ?? k0;
     if (!entry.keys.includes(k as keyof Opts))
-      throw new TensorboltError('optimizer', `'${key}' has no option '${k}'; valid options: ${entry.keys.join(', ')}`);
-  return entry.make(opts);
+      throw new TensorboltError('optimizer', `'${key}' has no option '${k0}'; valid options: ${entry.keys.join(', ')} (or their snake_case forms)`);
+    if (k in camel) throw new TensorboltError('optimizer', `'${key}' got ${k} twice (as ${k} and as ${Object.keys(SNAKE).find((s) => SNAKE[s] === k)})`);
+    camel[k] = v;
+  }
+  return entry.make(camel as Opts);
 }
+
+/**
+ * Keras's optimizer objects, for compile({ optimizer }) with settings:
+ * `tb.optimizers.adadelta({ learningRate: 1.0 })` (or `{ learning_rate: 1.0 }`). Defaults are Keras's.
+ */
+export const optimizers = {
+  sgd: (opts?: KerasOptimizerOptions) => optimizerFromName('sgd', opts),
+  adam: (opts?: KerasOptimizerOptions) => optimizerFromName('adam', opts),
+  adamw: (opts?: KerasOptimizerOptions) => optimizerFromName('adamw', opts),
+  rmsprop: (opts?: KerasOptimizerOptions) => optimizerFromName('rmsprop', opts),
+  adagrad: (opts?: KerasOptimizerOptions) => optimizerFromName('adagrad', opts),
+  adadelta: (opts?: KerasOptimizerOptions) => optimizerFromName('adadelta', opts),
+};

@@ -24,8 +24,10 @@ class Engine {
   debug = false;
 
   // A backstop for tensors the user forgot to dispose: when one is collected, its bytes leave the
-  // live counters. Its buffer cannot return to the pool (it is gone with the object).
-  readonly finalizer = new FinalizationRegistry<number>((bytes) => {
+  // live counters. Its buffer cannot return to the pool (it is gone with the object). Private, so
+  // the emitted .d.ts names no FinalizationRegistry: a user's tsc with its default lib (ES5 target)
+  // has no such type and failed inside our declarations.
+  private readonly finalizer = new FinalizationRegistry<number>((bytes) => {
     this.liveTensors--;
     this.liveBytes -= bytes;
   });

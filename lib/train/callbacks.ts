@@ -14,12 +14,19 @@ export interface Callback {
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
 }
 
-/** What fit() returns: per-epoch logs (loss, metrics, val_*) as in Keras' History. */
+/** What fit() returns: per-epoch logs (loss, metrics, val_*) as in Keras' History, and each epoch's time. */
 export class History implements Callback {
   epoch: number[] = [];
   history: Record<string, number[]> = {};
+  /** Seconds each epoch took, validation included (wall clock), in the order of `epoch`. */
+  epochTime: number[] = [];
+  private epochStart = 0;
+  onEpochBegin(): void {
+    this.epochStart = performance.now();
+  }
   onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
+    this.epochTime.push((performance.now() - this.epochStart) / 1000);
     for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
   }
 }

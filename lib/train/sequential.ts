@@ -2,11 +2,12 @@
 import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type NestedArray } from '../tensor/tensor.js';
+import { tensor } from '../tensor/creation.js';
 import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
 import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
-import { Optimizer, optimizerFromName } from '../optim/index.js';
+import { Optimizer, optimizerFromName, type KerasOptimizerName } from '../optim/index.js';
 import { softmaxCrossEntropyAndProbs } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
 import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
@@ -15,9 +16,23 @@ import type { History } from './callbacks.js';
 import { metricValue, canonicalMetric, type MetricName } from './batch_metrics.js';
 
 export interface CompileArgs {
-  optimizer: string | Optimizer;
+  /** A name ('adam', 'sgd', ... case-insensitive), or an optimizer: tb.optimizers.adam({ learningRate }) or tb.optim.*. */
+  optimizer: KerasOptimizerName | Optimizer;
   loss: string | LossFn;
   metrics?: string[];
+}
+
+/** What fit, evaluate and predict take: a tensor, or (as Keras takes NumPy-like data) nested arrays. */
+export type ModelInput = Tensor | NestedArray | Float32Array | Int32Array;
+
+/** The tensors for inputs given as arrays (float32), made here and freed by the caller via `owned`. */
+function asTensors(inputs: ModelInput[], owned: Tensor[]): Tensor[] {
+  return inputs.map((v) => {
+    if (!(Array.isArray(v) || v instanceof Float32Array || v instanceof Int32Array)) return v as Tensor; // checked where used
+    const t = tensor(v);
+    owned.push(t);
+    return t;
+  });
 }
 
 export class Sequential extends Module {
@@ -181,10 +196,16 @@ export class Sequential extends Module {
     return { loss: this.lossFn!(y, pred), pred };
   }
 
-  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+  async fit(x: ModelInput, y: ModelInput, args: FitArgs = {}): Promise<History> {
     checkOptions('fit', args);
     if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
-    return fitLoop(this, x, y, args);
+    const owned: Tensor[] = [];
+    try {
+      const [xt, yt] = asTensors([x, y], owned);
+      return await fitLoop(this, xt!, yt!, args);
+    } finally {
+      for (const t of owned) t.dispose();
+    }
   }
 
   /**
@@ -209,9 +230,19 @@ export class Sequential extends Module {
   }
 
   /** Predictions in inference mode, in batches. */
-  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+  predict(input: ModelInput, args: { batchSize?: number } = {}): Tensor {
     const op = 'predict';
     checkOptions(op, args);
+    const owned: Tensor[] = [];
+    let out: Tensor | null = null;
+    try {
+      return (out = this.predictTensor(op, asTensors([input], owned)[0]!, args));
+    } finally {
+      for (const t of owned) if (t !== out) t.dispose(); // a layer may hand its input back as it is
+    }
+  }
+
+  private predictTensor(op: string, x: Tensor, args: { batchSize?: number }): Tensor {
     const n = numSamples(op, x);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
@@ -226,14 +257,24 @@ export class Sequential extends Module {
   }
 
   /** [loss, ...metrics] over the data set in inference mode (Keras' evaluate). */
-  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): number[] {
+  evaluate(x: ModelInput, y: ModelInput, args: { batchSize?: number } = {}): number[] {
     const r = this.evaluateDict(x, y, args);
     return [r.loss!, ...this.metricLabels.map((m) => r[m]!)];
   }
 
-  evaluateDict(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Record<string, number> {
+  evaluateDict(xIn: ModelInput, yIn: ModelInput, args: { batchSize?: number } = {}): Record<string, number> {
     const op = 'evaluate';
     checkOptions(op, args);
+    const owned: Tensor[] = [];
+    try {
+      const [x, y] = asTensors([xIn, yIn], owned);
+      return this.evaluateTensors(op, x!, y!, args);
+    } finally {
+      for (const t of owned) t.dispose();
+    }
+  }
+
+  private evaluateTensors(op: string, x: Tensor, y: Tensor, args: { batchSize?: number }): Record<string, number> {
     if (!this.lossFn) throw new TensorboltError(op, 'call compile() before evaluate');
     const n = checkXY(op, x, y);
     const bs = checkBatchSize(op, args.batchSize ?? 32);

@@ -38,7 +38,7 @@ const BINARY: Record<string, { f: (a: number, b: number) => number; da: (a: numb
   minimum: { f: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)), da: (a, b) => +(a <= b), db: (a, b) => +(a > b), a: [-4, 4], b: [-4, 4] },
 };
 const COMPARE: Record<string, (a: number, b: number) => boolean> = {
-  equal: (a, b) => a === b, notEqual: (a, b) => a !== b, greater: (a, b) => a > b,
+  eq: (a, b) => a === b, notEqual: (a, b) => a !== b, greater: (a, b) => a > b,
   greaterEqual: (a, b) => a >= b, less: (a, b) => a < b, lessEqual: (a, b) => a <= b,
 };
 const fns = tb as unknown as Record<string, (a: unknown, b: unknown) => tb.Tensor>;

@@ -45,7 +45,7 @@ const arithmetic: Record<string, BinCase> = {
 };
 
 const comparisons: Record<string, BinCase> = {
-  equal: { fn: tb.equal, f: (a, b) => +(a === b) },
+  eq: { fn: tb.eq, f: (a, b) => +(a === b) },
   notEqual: { fn: tb.notEqual, f: (a, b) => +(a !== b) },
   greater: { fn: tb.greater, f: (a, b) => +(a > b) },
   greaterEqual: { fn: tb.greaterEqual, f: (a, b) => +(a >= b) },
