@@ -259,7 +259,7 @@ export abstract class RecurrentLayer extends Layer {
       cell: this.cell, batchFirst: true, reverse: this.goBackwards, activation: this.activation,
       recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfterFlag(), h0, c0, recurrentMask: rmask, name: this.name,
     });
-    inMask?.dispose();
+    // inMask stays: the product's backward reads it (it goes with the scope, as any intermediate).
     return { y: r.output, h: r.h, c: r.c };
   }
 

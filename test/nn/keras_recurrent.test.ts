@@ -139,6 +139,9 @@ describe('Keras recurrent layers: dropout and training', () => {
     const ta = a.apply(xs, { training: true }).dataSync(), tbv = b.apply(xs, { training: true }).dataSync();
     expect(Array.from(ta)).toEqual(Array.from(tbv));
     expect(Math.max(...Array.from(ta, (v, i) => Math.abs(v - inf[i]!)))).toBeGreaterThan(1e-3);
+    // and the gradients pass through both masks
+    tb.sum(a.apply(xs, { training: true })).backward();
+    for (const [, w] of a.weightsWithNames()) expect(Math.max(...Array.from(w.grad!.dataSync(), Math.abs))).toBeGreaterThan(0);
   });
   it('a Sequential Embedding -> LSTM -> Dense model learns which token came first', async () => {
     tb.setSeed(10);
