@@ -2,8 +2,9 @@
 // `npm run check:cuda`: compile-checks the CUDA backend where CUDA is only partly installed (nvcc and
 // cudart, no GPU, perhaps no cuBLAS), as on CI. Every native/cuda/*.cu is compiled with nvcc for
 // sm_80 and sm_90 (-c, warnings are errors); a file that includes cuBLAS is compiled when the
-// cuBLAS headers are found and otherwise reported as skipped. The N-API layer of the backend
-// (native/napi/cuda/*.cc, only built with TENSORBOLT_CUDA) is compiled with the host compiler.
+// cuBLAS headers are found and otherwise reported as skipped. The N-API layer (native/napi/*.cc and
+// native/napi/cuda/*.cc) is compiled with the host compiler and TENSORBOLT_CUDA, as the CUDA build
+// compiles it (its CUDA half is built only then).
 // Nothing is linked and nothing runs: this proves the code compiles, not that it is right (the
 // op tests in test/cuda do that on a GPU).
 //
@@ -139,14 +140,15 @@ async function main() {
     });
   }
 
-  const napiDir = path.join(root, 'native', 'napi', 'cuda');
-  const napiSources = fs.existsSync(napiDir)
-    ? fs.readdirSync(napiDir).filter((f) => f.endsWith('.cc')).sort().map((f) => path.join(napiDir, f))
-    : [];
+  // The binding with its CUDA half: every kernel's binding (native/napi/*.cc, one template for both
+  // devices) and the device runtime (native/napi/cuda/*.cc), as a TENSORBOLT_CUDA build compiles them.
+  const napiSources = [path.join(root, 'native', 'napi'), path.join(root, 'native', 'napi', 'cuda')]
+    .filter((d) => fs.existsSync(d))
+    .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.cc')).sort().map((f) => path.join(d, f)));
   const nodeInc = nodeIncludes();
   if (napiSources.length && (!nodeInc || !cudaDir)) {
     for (const src of napiSources) skipped.push(src);
-    console.log(`skip native/napi/cuda/*.cc: ${!nodeInc ? 'node-addon-api / node-api-headers are not installed (npm ci)' : 'cuda_runtime_api.h not found'}`);
+    console.log(`skip native/napi/**/*.cc: ${!nodeInc ? 'node-addon-api / node-api-headers are not installed (npm ci)' : 'cuda_runtime_api.h not found'}`);
   } else {
     const cxx = process.env.CXX || 'c++';
     for (const src of napiSources)

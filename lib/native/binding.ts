@@ -30,8 +30,8 @@ export interface NativeInfo {
 
 export interface NativeBinding {
   /**
-   * The CUDA backend: present only in an addon built with `npm run build:cuda`
-   * (native/napi/cuda/, compiled with TENSORBOLT_CUDA). See CudaBinding.
+   * The CUDA backend: present only in an addon built with `npm run build:cuda` (compiled with
+   * TENSORBOLT_CUDA). See CudaBinding.
    */
   cuda?: CudaBinding;
 
@@ -242,12 +242,16 @@ export interface NativeBinding {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The CUDA backend (native/cuda/ kernels, native/napi/cuda/ binding), under `cuda` on the addon.
+// The CUDA backend (native/cuda/ kernels), under `cuda` on the addon.
 //
 // Conventions beyond the CPU binding's:
-// - Data lives in device buffers (DeviceBuffer, from alloc()); every kernel takes them where the CPU
-//   function takes a Float32Array/Int32Array of data, with the same argument order, the same
-//   meaning and the same checks. Shapes, strides and dims stay host Int32Arrays.
+// - Every CPU kernel has a CUDA twin of the same name: one binding (native/napi/<family>_napi.cc)
+//   serves both devices, so the twin takes the same arguments in the same order, with the same
+//   meaning and the same checks. Data lives in device buffers (DeviceBuffer, from alloc() or view())
+//   where the CPU function takes a Float32Array/Int32Array; shapes, strides and dims stay host
+//   Int32Arrays. Only the host's own tools have no twin: setGemmBackend, setNumThreads and
+//   gatherPairAsync (fit's batch gather from host memory); info() differs (CudaDeviceInfo).
+// - Error messages name the function as "tensorbolt.cuda.<name>: ".
 // - Work is queued on one stream and runs asynchronously; download() and synchronize() wait. A
 //   kernel that fails while running, or that finds bad data (a label or index out of range), is
 //   reported by the next download()/synchronize(), naming the op that queued it.
@@ -255,7 +259,10 @@ export interface NativeBinding {
 //   arguments are RangeError/TypeError as on the CPU.
 // ---------------------------------------------------------------------------------------------
 
-/** Device memory for `length` float32 or int32 elements. Opaque: only the binding reads it. */
+/**
+ * Device memory for `length` float32 or int32 elements, or a view of part of another buffer's (same
+ * memory). Opaque: only the binding reads it.
+ */
 export interface DeviceBuffer {
   readonly length: number;
   readonly dtype: 'float32' | 'int32';
@@ -289,20 +296,28 @@ export interface CudaMemoryInfo {
 }
 
 export interface CudaBinding {
-  // ---- runtime (native/napi/cuda/runtime_cuda_napi.cc) ----
+  // ---- runtime and allocator (native/napi/cuda/runtime_cuda_napi.cc) ----
   /** Visible devices; never throws. reason says why when count is 0. */
   deviceCount(): { count: number; reason: string };
   info(): CudaDeviceInfo;
   /** Uninitialized device memory (from the caching allocator). */
   alloc(length: number, dtype: 'float32' | 'int32'): DeviceBuffer;
-  /** Returns the memory to the cache now; the handle is unusable afterwards. Idempotent. */
+  /**
+   * Gives up the handle now; it is unusable afterwards. Idempotent. The memory goes back to the cache
+   * when the buffer and every view of it are freed (or collected).
+   */
   free(buffer: DeviceBuffer): void;
+  /**
+   * Elements [offset, offset + length) of buffer as a buffer of their own (same dtype), sharing its
+   * memory; the memory stays allocated while the view lives, and freeing the view frees only the view.
+   */
+  view(buffer: D, offset: number, length: number): DeviceBuffer;
   /** dst[dstOffset ..] = src (same dtype). Queued; src may be reused at once. */
   upload(dst: D, src: F32 | I32, dstOffset: number): void;
   /** dst = src[srcOffset .. + dst.length). Waits for all queued work and reports its failures. */
   download(src: D, dst: F32 | I32, srcOffset: number): void;
-  /** Device-to-device copy of two buffers of the same dtype and length. */
-  copy(src: D, dst: D): void;
+  /** dst[dstOffset .. + length) = src[srcOffset .. + length), same dtype, queued; the ranges must not partly overlap. */
+  copy(src: D, srcOffset: number, dst: D, dstOffset: number, length: number): void;
   synchronize(): void;
   memory(): CudaMemoryInfo;
   /** Gives cached blocks back to the driver. */
@@ -342,8 +357,12 @@ export interface CudaBinding {
   gather(x: D, indices: D, y: D, outer: number, dim: number, inner: number): void;
   gatherBackward(dy: D, indices: D, dx: D, outer: number, dim: number, inner: number): void;
   oneHot(indices: D, out: D, depth: number, on: number, off: number): void;
-  conv2d(x: D, weight: D, bias: D | null, y: D, dims: I32): void;
-  conv2dBackward(x: D, weight: D, dy: D, dx: D | null, dweight: D | null, dbias: D | null, dims: I32): void;
+  conv2d(x: D, weight: D, bias: D | null, y: D, dims: I32, act: number): void;
+  conv2dBackward(x: D, weight: D, dy: D, dx: D | null, dweight: D | null, dbias: D | null, dims: I32,
+                 y: D | null, act: number): void;
+  linear(x: D, w: D, b: D | null, y: D, m: number, n: number, k: number, transW: boolean, act: number): void;
+  linearBackward(x: D, w: D, dy: D, y: D | null, dx: D | null, dw: D | null, db: D | null,
+                 m: number, n: number, k: number, transW: boolean, act: number): void;
   maxPool2d(x: D, y: D, argmax: D, dims: I32): void;
   maxPool2dBackward(dy: D, argmax: D, dx: D, dims: I32): void;
   avgPool2d(x: D, y: D, dims: I32): void;

@@ -78,6 +78,20 @@ __global__ void BackwardKernel(const float* x, const float* y, const float* dy, 
   TB_CUDA_LOOP(i, n) dx[i] = Backward<OP>(x[i], y[i], dy[i], alpha);
 }
 
+template <bool kBias, bool kRelu>
+__global__ void EpilogueKernel(float* y, int64_t total, int64_t cols, const float* bias) {
+  TB_CUDA_LOOP(i, total) {
+    float v = y[i];
+    if (kBias) v += bias[i % cols];
+    if (kRelu) v = v < 0.f ? 0.f : v;
+    y[i] = v;
+  }
+}
+
+__global__ void ReluGradKernel(const float* y, const float* dy, float* g, int64_t n) {
+  TB_CUDA_LOOP(i, n) g[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
 template <A OP>
 using Tag = std::integral_constant<A, OP>;
 
@@ -115,6 +129,25 @@ Status ActivationBackward(ActivationOp op, const float* x, const float* y, const
     BackwardKernel<decltype(tag)::value><<<GridFor(n), kThreads, 0, stream>>>(x, y, dy, dx, n, alpha);
     return LaunchStatus("activationBackward");
   });
+}
+
+Status FusedEpilogue(float* y, int64_t rows, int64_t cols, const float* bias, FusedAct act, cudaStream_t stream,
+                     const char* op) {
+  const int64_t total = rows * cols;
+  const bool relu = act == FusedAct::kRelu;
+  if (total == 0 || (!bias && !relu)) return Status::Ok();
+  if (bias && relu) EpilogueKernel<true, true><<<GridFor(total), kThreads, 0, stream>>>(y, total, cols, bias);
+  else if (bias) EpilogueKernel<true, false><<<GridFor(total), kThreads, 0, stream>>>(y, total, cols, bias);
+  else EpilogueKernel<false, true><<<GridFor(total), kThreads, 0, stream>>>(y, total, cols, bias);
+  return LaunchStatus(op);
+}
+
+Status FusedGrad(const float* y, const float* dy, float* g, int64_t n, FusedAct act, cudaStream_t stream,
+                 const char* op) {
+  if (n == 0) return Status::Ok();
+  if (act != FusedAct::kRelu) return Status::Error("FusedGrad: no fused activation to differentiate");
+  ReluGradKernel<<<GridFor(n), kThreads, 0, stream>>>(y, dy, g, n);
+  return LaunchStatus(op);
 }
 
 }  // namespace tb::cuda

@@ -17,4 +17,13 @@ Status ActivationForward(ActivationOp op, const float* x, float* y, int64_t n, f
 Status ActivationBackward(ActivationOp op, const float* x, const float* y, const float* dy, float* dx, int64_t n,
                           float alpha, cudaStream_t stream);
 
+// The epilogue of the GEMM-based layers (linear, conv2d): y (rows, cols) = act(y + bias) in place;
+// bias (cols) may be null. NaN passes the ReLU, as in the relu op. op names the caller in errors.
+Status FusedEpilogue(float* y, int64_t rows, int64_t cols, const float* bias, FusedAct act, cudaStream_t stream,
+                     const char* op);
+
+// The gradient through their fused activation: g = dy where y > 0, else 0 (ReLU). g may be dy.
+Status FusedGrad(const float* y, const float* dy, float* g, int64_t n, FusedAct act, cudaStream_t stream,
+                 const char* op);
+
 }  // namespace tb::cuda

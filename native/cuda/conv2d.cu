@@ -8,6 +8,7 @@
 //         dW = dyT @ cols^T is one GEMM.
 // col2im is written as a gather (each thread owns one input cell and sums the windows covering it),
 // so it needs no atomics and no zeroing of dx. Workspaces come from the caching allocator.
+#include "cuda/activation.cuh"
 #include "cuda/common.cuh"
 #include "cuda/conv2d.cuh"
 #include "cuda/gemm.cuh"
@@ -154,7 +155,7 @@ Status BiasGrad(const Conv2dDims& d, const float* dy, float* dbias, cudaStream_t
 }  // namespace
 
 Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
-                     cudaStream_t stream) {
+                     FusedAct act, cudaStream_t stream) {
   if (d.n == 0) return Status::Ok();
   const int64_t K = d.c * d.kh * d.kw, ohw = d.oh * d.ow, OC = d.oc;
   const float beta = bias ? 1.f : 0.f;
@@ -186,12 +187,22 @@ Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, c
                                  y + n0 * OC * ohw, ohw, OC * ohw, nb, stream, "conv2d"));
     }
   }
-  return Status::Ok();
+  // The bias is in already (the GEMMs added to it); the activation is one pass over y.
+  return FusedEpilogue(y, d.n * OC * ohw, 1, nullptr, act, stream, "conv2d");
 }
 
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
-                      float* dweight, float* dbias, cudaStream_t stream) {
+                      float* dweight, float* dbias, const float* y, FusedAct act, cudaStream_t stream) {
   const int64_t K = d.c * d.kh * d.kw, ohw = d.oh * d.ow, OC = d.oc;
+  // Through a fused ReLU, dy counts only where y > 0: mask it once, then differentiate the convolution.
+  Scratch masked;
+  if (act == FusedAct::kRelu && d.n > 0) {
+    if (!y) return Status::Error("the output y is needed for the ReLU gradient");
+    const int64_t total = d.n * OC * ohw;
+    TB_TRY(masked.Alloc(static_cast<size_t>(total) * sizeof(float), "conv2dBackward"));
+    TB_TRY(FusedGrad(y, dy, masked.As<float>(), total, act, stream, "conv2dBackward"));
+    dy = masked.As<float>();
+  }
   if (d.n == 0) {  // no images: the gradients of the weights are zero
     cudaError_t e = cudaSuccess;
     if (dbias) e = cudaMemsetAsync(dbias, 0, static_cast<size_t>(OC) * sizeof(float), stream);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "common/ops.h"
 #include "common/status.h"
 
 namespace tb::cuda {
@@ -16,13 +17,15 @@ struct Conv2dDims {
   bool nhwc;
 };
 
-// y = conv(x, weight) + bias; bias (OC) may be null. Fails when the workspace cannot be allocated
-// (out of memory) or cuBLAS fails.
+// y = act(conv(x, weight) + bias); bias (OC) may be null. Fails when the workspace cannot be
+// allocated (out of memory) or cuBLAS fails.
 Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
-                     cudaStream_t stream);
+                     FusedAct act, cudaStream_t stream);
 
-// Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null.
+// Overwrites whichever of dx (x's shape), dweight (weight's shape), dbias (OC) is non-null. dy is the
+// gradient of the output y; with act = kRelu, y (the forward's output) is needed and dy is taken as
+// zero where y <= 0.
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
-                      float* dweight, float* dbias, cudaStream_t stream);
+                      float* dweight, float* dbias, const float* y, FusedAct act, cudaStream_t stream);
 
 }  // namespace tb::cuda

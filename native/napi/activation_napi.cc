@@ -3,56 +3,52 @@
 
 #include "common/ops.h"
 #include "cpu/activation.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
+#include "napi/pointwise_args.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/activation.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
 
-ActivationOp OpArg(const Args& a, size_t i) {
+ActivationOp OpArg(const ArgsBase& a, size_t i) {
   return static_cast<ActivationOp>(a.Int(i, "op", 0, static_cast<int64_t>(ActivationOp::kCount) - 1));
 }
 
-float AlphaArg(const Args& a, size_t i) {
+float AlphaArg(const ArgsBase& a, size_t i) {
   const double alpha = a.Num(i, "alpha");
   if (!std::isfinite(alpha)) a.ThrowRange(a.Where(i, "alpha") + " must be finite, got " + std::to_string(alpha));
   return static_cast<float>(alpha);
 }
 
+template <class A>
 Napi::Value Activation(const Napi::CallbackInfo& info) {
-  Args a(info, "activation", 4);
+  A a(info, "activation", 4);
   const ActivationOp op = OpArg(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  float* y = a.F32(2, "y", n);
-  a.NoOverlap(2, "y", 1, "x", true);
+  const Pointwise p = ReadPointwise(a, 1, "y");
   const float alpha = AlphaArg(a, 3);
-  cpu::ActivationForward(op, x, y, n, alpha);
+  TB_KERNEL(a, ActivationForward, op, p.x, p.y, p.n, alpha);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "activationBackward", 6);
+  A a(info, "activationBackward", 6);
   const ActivationOp op = OpArg(a, 0);
-  const float* x = a.F32(1, "x");
-  const int64_t n = a.Len(1);
-  const float* y = a.F32(2, "y", n);
-  const float* dy = a.F32(3, "dy", n);
-  float* dx = a.F32(4, "dx", n);
-  a.NoOverlap(4, "dx", 1, "x", true);
-  a.NoOverlap(4, "dx", 2, "y", true);
-  a.NoOverlap(4, "dx", 3, "dy", true);
+  const PointwiseGrad p = ReadPointwiseGrad(a, 1);
   const float alpha = AlphaArg(a, 5);
-  cpu::ActivationBackward(op, x, y, dy, dx, n, alpha);
+  TB_KERNEL(a, ActivationBackward, op, p.x, p.y, p.dy, p.dx, p.n, alpha);
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "activation", Activation);
-  TB_EXPORT(exports, "activationBackward", ActivationBackward);
+  Export(env, exports, "activation", Activation<A>);
+  Export(env, exports, "activationBackward", ActivationBackward<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER_KERNELS(Register);
 
 }  // namespace
 }  // namespace tb::napi

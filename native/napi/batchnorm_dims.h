@@ -8,7 +8,7 @@ struct BatchNormDims {
   int64_t outer, c, inner, total;
 };
 
-inline BatchNormDims ReadBatchNormDims(const Args& a, size_t first) {
+inline BatchNormDims ReadBatchNormDims(const ArgsBase& a, size_t first) {
   constexpr int64_t kMaxDim = INT64_C(1) << 40;
   BatchNormDims d;
   d.outer = a.Int(first, "outer", 0, kMaxDim);

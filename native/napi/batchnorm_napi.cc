@@ -3,17 +3,20 @@
 #include <cmath>
 
 #include "cpu/batchnorm.h"
-#include "napi/args.h"
 #include "napi/batchnorm_dims.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/batchnorm.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
 
 using Dims = BatchNormDims;
 
+template <class A>
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
-  Args a(info, "batchNorm", 14);
+  A a(info, "batchNorm", 14);
   const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.F32(0, "x", d.total);
   const float* gamma = a.F32OrNull(1, "gamma", d.c);
@@ -32,14 +35,14 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   const bool training = a.Bool(13, "training");
   if (training && d.outer * d.inner == 1)
     a.ThrowRange("training needs more than one value per channel (outer*inner = 1)");
-  Status s = cpu::BatchNormForward(x, gamma, beta, y, mean, invstd, runningMean, runningVar, d.outer, d.c,
-                                   d.inner, momentum, eps, training);
-  if (!s.ok) a.ThrowRange(s.message);
+  TB_KERNEL(a, BatchNormForward, x, gamma, beta, y, mean, invstd, runningMean, runningVar, d.outer, d.c, d.inner,
+            momentum, eps, training);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "batchNormBackward", 11);
+  A a(info, "batchNormBackward", 11);
   const Dims d = ReadBatchNormDims(a, 8);
   const float* x = a.F32(0, "x", d.total);
   const float* gamma = a.F32OrNull(1, "gamma", d.c);
@@ -51,16 +54,17 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   float* dbeta = a.F32OrNull(7, "dbeta", d.c);
   a.OutputsDisjoint({{5, "dx"}, {6, "dgamma"}, {7, "dbeta"}},
                     {{0, "x"}, {1, "gamma"}, {2, "mean"}, {3, "invstd"}, {4, "dy"}});
-  cpu::BatchNormBackward(x, gamma, mean, invstd, dy, dx, dgamma, dbeta, d.outer, d.c, d.inner);
+  TB_KERNEL(a, BatchNormBackward, x, gamma, mean, invstd, dy, dx, dgamma, dbeta, d.outer, d.c, d.inner);
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "batchNorm", BatchNorm);
-  TB_EXPORT(exports, "batchNormBackward", BatchNormBackward);
+  Export(env, exports, "batchNorm", BatchNorm<A>);
+  Export(env, exports, "batchNormBackward", BatchNormBackward<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER_KERNELS(Register);
 
 }  // namespace
 }  // namespace tb::napi

@@ -16,8 +16,8 @@ struct DimSpec {
 };
 
 // Reads dims (Int32Array of exactly `count` entries) into out, checking each against specs.
-inline void ReadDims(const Args& a, size_t i, const DimSpec* specs, size_t count, int64_t* out) {
-  const int32_t* p = a.I32(i, "dims", static_cast<int64_t>(count));
+inline void ReadDims(const ArgsBase& a, size_t i, const DimSpec* specs, size_t count, int64_t* out) {
+  const int32_t* p = a.HostI32(i, "dims", static_cast<int64_t>(count));
   for (size_t k = 0; k < count; ++k) {
     const int64_t v = p[k];
     if (v < specs[k].lo || v > specs[k].hi)
@@ -28,7 +28,7 @@ inline void ReadDims(const Args& a, size_t i, const DimSpec* specs, size_t count
 }
 
 // One spatial axis: input size in, kernel k, stride s, leading pad, output size out.
-inline void CheckWindowAxis(const Args& a, const char* axis, int64_t in, int64_t k, int64_t s, int64_t pad,
+inline void CheckWindowAxis(const ArgsBase& a, const char* axis, int64_t in, int64_t k, int64_t s, int64_t pad,
                             int64_t out) {
   const std::string what = std::string(axis) + ": input " + std::to_string(in) + ", kernel " + std::to_string(k) +
                            ", stride " + std::to_string(s) + ", pad " + std::to_string(pad);
@@ -40,14 +40,6 @@ inline void CheckWindowAxis(const Args& a, const char* axis, int64_t in, int64_t
   if (out < lo || out > hi)
     a.ThrowRange(what + ": output size " + std::to_string(out) + " is inconsistent (expected " + std::to_string(lo) +
                  (lo == hi ? "" : ".." + std::to_string(hi)) + ")");
-}
-
-// Whether [p, p+n) and [q, q+m) (in floats) share memory: an output aliasing an input would be
-// overwritten while still being read.
-inline bool Overlaps(const void* p, int64_t n, const void* q, int64_t m) {
-  if (!p || !q || n == 0 || m == 0) return false;
-  const auto a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
-  return a < b + static_cast<uintptr_t>(m) * 4 && b < a + static_cast<uintptr_t>(n) * 4;
 }
 
 }  // namespace tb::napi

@@ -4,9 +4,10 @@
 
 #include "common/ops.h"
 #include "cpu/linear.h"
-#include "napi/args.h"
-#include "napi/conv2d_dims.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/linear.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
@@ -17,7 +18,7 @@ struct Dims {
   FusedAct act;
 };
 
-Dims ReadDims(const Args& a, size_t i) {
+Dims ReadDims(const ArgsBase& a, size_t i) {
   Dims d{a.Int(i, "m"), a.Int(i + 1, "n"), a.Int(i + 2, "k"), a.Bool(i + 3, "transW"),
          static_cast<FusedAct>(a.Int(i + 4, "act", 0, static_cast<int64_t>(FusedAct::kCount) - 1))};
   CheckedProduct(a, {d.m, d.k});
@@ -26,36 +27,22 @@ Dims ReadDims(const Args& a, size_t i) {
   return d;
 }
 
-struct Buf {
-  const float* p;
-  int64_t n;
-  const char* name;
-};
-
-void NoAlias(const Args& a, std::initializer_list<Buf> outs, std::initializer_list<Buf> ins) {
-  for (auto o = outs.begin(); o != outs.end(); ++o) {
-    for (const auto& in : ins)
-      if (Overlaps(o->p, o->n, in.p, in.n)) a.Throw(std::string(o->name) + " must not share memory with " + in.name);
-    for (auto q = o + 1; q != outs.end(); ++q)
-      if (Overlaps(o->p, o->n, q->p, q->n)) a.Throw(std::string(o->name) + " must not share memory with " + q->name);
-  }
-}
-
+template <class A>
 Napi::Value Linear(const Napi::CallbackInfo& info) {
-  Args a(info, "linear", 9);
+  A a(info, "linear", 9);
   const Dims d = ReadDims(a, 4);
   const float* x = a.F32(0, "x", d.m * d.k);
   const float* w = a.F32(1, "w", d.n * d.k);
   const float* b = a.F32OrNull(2, "b", d.n);
   float* y = a.F32(3, "y", d.m * d.n);
-  NoAlias(a, {{y, d.m * d.n, "y"}}, {{x, d.m * d.k, "x"}, {w, d.n * d.k, "w"}, {b, b ? d.n : 0, "b"}});
-  const Status st = cpu::LinearForward(x, w, d.transW, b, y, d.m, d.n, d.k, d.act);
-  if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.linear: " + st.message);
+  a.OutputsUnshared({{3, "y"}}, {{0, "x"}, {1, "w"}, {2, "b"}});
+  TB_KERNEL(a, LinearForward, x, w, d.transW, b, y, d.m, d.n, d.k, d.act);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "linearBackward", 12);
+  A a(info, "linearBackward", 12);
   const Dims d = ReadDims(a, 7);
   const float* x = a.F32(0, "x", d.m * d.k);
   const float* w = a.F32(1, "w", d.n * d.k);
@@ -65,19 +52,18 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   float* dx = a.F32OrNull(4, "dx", d.m * d.k);
   float* dw = a.F32OrNull(5, "dw", d.n * d.k);
   float* db = a.F32OrNull(6, "db", d.n);
-  NoAlias(a, {{dx, dx ? d.m * d.k : 0, "dx"}, {dw, dw ? d.n * d.k : 0, "dw"}, {db, db ? d.n : 0, "db"}},
-          {{x, d.m * d.k, "x"}, {w, d.n * d.k, "w"}, {dy, d.m * d.n, "dy"}, {y, y ? d.m * d.n : 0, "y"}});
-  const Status st = cpu::LinearBackward(x, w, d.transW, dy, y, d.act, dx, dw, db, d.m, d.n, d.k);
-  if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.linearBackward: " + st.message);
+  a.OutputsUnshared({{4, "dx"}, {5, "dw"}, {6, "db"}}, {{0, "x"}, {1, "w"}, {2, "dy"}, {3, "y"}});
+  TB_KERNEL(a, LinearBackward, x, w, d.transW, dy, y, d.act, dx, dw, db, d.m, d.n, d.k);
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "linear", Linear);
-  TB_EXPORT(exports, "linearBackward", LinearBackward);
+  Export(env, exports, "linear", Linear<A>);
+  Export(env, exports, "linearBackward", LinearBackward<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER_KERNELS(Register);
 
 }  // namespace
 }  // namespace tb::napi

@@ -6,15 +6,17 @@
 #include <string>
 
 #include "cpu/optim.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/optim.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
 
 constexpr int64_t kMaxStep = INT64_C(1) << 52;
 
-float Finite(const Args& a, size_t i, const char* name) {
+float Finite(const ArgsBase& a, size_t i, const char* name) {
   const double d = a.Num(i, name);
   // Checked after the narrowing too: a finite double such as 1e300 is infinite as a float.
   if (!std::isfinite(d) || !std::isfinite(static_cast<float>(d)))
@@ -22,13 +24,27 @@ float Finite(const Args& a, size_t i, const char* name) {
   return static_cast<float>(d);
 }
 
-float InRange(const Args& a, size_t i, const char* name, double lo, double hi, bool hiOpen) {
+float InRange(const ArgsBase& a, size_t i, const char* name, double lo, double hi, bool hiOpen) {
   const float v = Finite(a, i, name);
   if (v < lo || v > hi || (hiOpen && v == hi))
     a.ThrowRange(a.Where(i, name) + " = " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
                  std::to_string(hi) + (hiOpen ? ")" : "]"));
   return v;
 }
+
+// sumSquares returns a number: on the device it waits for the result.
+double SumOfSquares(const Args&, int64_t n, const float* x) { return cpu::SumSquares(n, x); }
+#ifdef TENSORBOLT_CUDA
+double SumOfSquares(const DevArgs& a, int64_t n, const float* x) {
+  cudaStream_t stream = a.Stream();
+  ::tb::cuda::Scratch out;
+  a.Check(out.Alloc(sizeof(double), "cuda.sumSquares"));
+  a.Check(::tb::cuda::SumSquares(n, x, out.As<double>(), stream));
+  double host = 0.0;
+  a.Check(::tb::cuda::CopyToHost(&host, out.As<double>(), sizeof host, "cuda.sumSquares"));
+  return host;
+}
+#endif
 
 // The parameter (argument 0) and its gradient (argument 1), which must have the same length.
 struct ParamGrad {
@@ -37,7 +53,8 @@ struct ParamGrad {
   int64_t n;
 };
 
-ParamGrad Pair(const Args& a) {
+template <class A>
+ParamGrad Pair(const A& a) {
   float* p = a.F32(0, "param");
   const int64_t n = a.Len(0);
   const float* g = a.F32(1, "grad", n);
@@ -45,8 +62,9 @@ ParamGrad Pair(const Args& a) {
   return {p, g, n};
 }
 
+template <class A>
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  Args a(info, "sgdStep", 9);
+  A a(info, "sgdStep", 9);
   auto [p, g, n] = Pair(a);
   float* buf = a.F32OrNull(2, "momentumBuf", n);
   const float lr = Finite(a, 3, "lr"), momentum = Finite(a, 4, "momentum"), damp = Finite(a, 5, "dampening"),
@@ -56,12 +74,13 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   if (momentum != 0.f && a.IsNull(2)) a.Throw("momentum " + std::to_string(momentum) + " needs a momentumBuf");
   if (nesterov && momentum == 0.f) a.ThrowRange("nesterov needs a non-zero momentum");
   a.OutputsDisjoint({{0, "param"}, {2, "momentumBuf"}}, {{1, "grad"}});
-  cpu::SgdStep(n, p, g, buf, lr, momentum, damp, wd, nesterov, first);
+  TB_KERNEL(a, SgdStep, n, p, g, buf, lr, momentum, damp, wd, nesterov, first);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  Args a(info, "adamStep", 12);
+  A a(info, "adamStep", 12);
   auto [p, g, n] = Pair(a);
   float* m = a.F32(2, "m", n);
   float* v = a.F32(3, "v", n);
@@ -73,12 +92,13 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const bool decoupled = a.Bool(10, "decoupled");
   const int64_t step = a.Int(11, "step", 1, kMaxStep);
   a.OutputsDisjoint({{0, "param"}, {2, "m"}, {3, "v"}, {4, "vmax"}}, {{1, "grad"}});
-  cpu::AdamStep(n, p, g, m, v, vmax, lr, beta1, beta2, eps, wd, decoupled, step);
+  TB_KERNEL(a, AdamStep, n, p, g, m, v, vmax, lr, beta1, beta2, eps, wd, decoupled, step);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
-  Args a(info, "rmspropStep", 11);
+  A a(info, "rmspropStep", 11);
   auto [p, g, n] = Pair(a);
   float* sq = a.F32(2, "sq", n);
   float* mom = a.F32OrNull(3, "momBuf", n);
@@ -89,12 +109,13 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   const bool epsInSqrt = a.Bool(10, "epsInSqrt");
   if (momentum > 0.f && a.IsNull(3)) a.Throw("momentum " + std::to_string(momentum) + " needs a momBuf");
   a.OutputsDisjoint({{0, "param"}, {2, "sq"}, {3, "momBuf"}, {4, "gradAvg"}}, {{1, "grad"}});
-  cpu::RmspropStep(n, p, g, sq, mom, gavg, lr, alpha, eps, wd, momentum, epsInSqrt);
+  TB_KERNEL(a, RmspropStep, n, p, g, sq, mom, gavg, lr, alpha, eps, wd, momentum, epsInSqrt);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
-  Args a(info, "adagradStep", 9);
+  A a(info, "adagradStep", 9);
   auto [p, g, n] = Pair(a);
   float* sum = a.F32(2, "sum", n);
   const float lr = Finite(a, 3, "lr"), lrDecay = InRange(a, 4, "lrDecay", 0, HUGE_VAL, false),
@@ -102,46 +123,51 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   const int64_t step = a.Int(7, "step", 1, kMaxStep);
   const bool epsInSqrt = a.Bool(8, "epsInSqrt");
   a.OutputsDisjoint({{0, "param"}, {2, "sum"}}, {{1, "grad"}});
-  cpu::AdagradStep(n, p, g, sum, lr, lrDecay, wd, eps, step, epsInSqrt);
+  TB_KERNEL(a, AdagradStep, n, p, g, sum, lr, lrDecay, wd, eps, step, epsInSqrt);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value AdadeltaStep(const Napi::CallbackInfo& info) {
-  Args a(info, "adadeltaStep", 8);
+  A a(info, "adadeltaStep", 8);
   auto [p, g, n] = Pair(a);
   float* sq = a.F32(2, "sq", n);
   float* acc = a.F32(3, "acc", n);
   const float lr = Finite(a, 4, "lr"), rho = InRange(a, 5, "rho", 0, 1, false),
               eps = InRange(a, 6, "eps", 0, HUGE_VAL, false), wd = Finite(a, 7, "weightDecay");
   a.OutputsDisjoint({{0, "param"}, {2, "sq"}, {3, "acc"}}, {{1, "grad"}});
-  cpu::AdadeltaStep(n, p, g, sq, acc, lr, rho, eps, wd);
+  TB_KERNEL(a, AdadeltaStep, n, p, g, sq, acc, lr, rho, eps, wd);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
-  Args a(info, "sumSquares", 1);
+  A a(info, "sumSquares", 1);
   const float* x = a.F32(0, "x");
-  return Napi::Number::New(info.Env(), cpu::SumSquares(a.Len(0), x));
+  return Napi::Number::New(info.Env(), SumOfSquares(a, a.Len(0), x));
 }
 
+template <class A>
 Napi::Value Scale(const Napi::CallbackInfo& info) {
-  Args a(info, "scale", 2);
+  A a(info, "scale", 2);
   float* x = a.F32(0, "x");
-  cpu::Scale(a.Len(0), x, Finite(a, 1, "alpha"));
+  const float alpha = Finite(a, 1, "alpha");
+  TB_KERNEL(a, Scale, a.Len(0), x, alpha);
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "sgdStep", SgdStep);
-  TB_EXPORT(exports, "adamStep", AdamStep);
-  TB_EXPORT(exports, "rmspropStep", RmspropStep);
-  TB_EXPORT(exports, "adagradStep", AdagradStep);
-  TB_EXPORT(exports, "adadeltaStep", AdadeltaStep);
-  TB_EXPORT(exports, "sumSquares", SumSquares);
-  TB_EXPORT(exports, "scale", Scale);
+  Export(env, exports, "sgdStep", SgdStep<A>);
+  Export(env, exports, "adamStep", AdamStep<A>);
+  Export(env, exports, "rmspropStep", RmspropStep<A>);
+  Export(env, exports, "adagradStep", AdagradStep<A>);
+  Export(env, exports, "adadeltaStep", AdadeltaStep<A>);
+  Export(env, exports, "sumSquares", SumSquares<A>);
+  Export(env, exports, "scale", Scale<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER_KERNELS(Register);
 
 }  // namespace
 }  // namespace tb::napi

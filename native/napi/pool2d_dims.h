@@ -16,7 +16,7 @@ struct PoolSizes {
 
 // Dims is cpu::Pool2dDims or cuda::Pool2dDims (same fields).
 template <class Dims>
-PoolSizes<Dims> ReadPoolDims(const Args& a, size_t i) {
+PoolSizes<Dims> ReadPoolDims(const ArgsBase& a, size_t i) {
   constexpr int64_t kMax = INT32_MAX;
   static constexpr DimSpec kSpecs[13] = {
       {"n", 0, kMax},       {"c", 1, kMax},       {"h", 1, kMax},       {"w", 1, kMax},       {"oh", 1, kMax},

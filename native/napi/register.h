@@ -23,4 +23,3 @@ struct AutoRegister {
 #define TB_NAPI_CONCAT2(a, b) a##b
 #define TB_NAPI_CONCAT(a, b) TB_NAPI_CONCAT2(a, b)
 #define TB_NAPI_REGISTER(fn) static ::tb::napi::AutoRegister TB_NAPI_CONCAT(tb_register_, __LINE__)(fn)
-#define TB_EXPORT(exports, name, fn) (exports).Set(name, Napi::Function::New(env, fn, name))

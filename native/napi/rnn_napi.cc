@@ -3,14 +3,16 @@
 // rnnForward(x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws, dims)
 // rnnBackward(x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch, dims)
 // embeddingBackward(dy, indices, dw, numEmbeddings, dim, paddingIdx, ws)
-// dims: the Int32Array of common/rnn.h (RnnDimIndex order).
+// dims: the host Int32Array of common/rnn.h (RnnDimIndex order).
+// Each binding is written over the device's argument reader A (napi/kernel.h). Only the CPU
+// registers them for now: the CUDA twins (native/cuda/rnn.cu) are not written yet; with them, the
+// cpu:: calls become TB_KERNEL and the registration TB_NAPI_REGISTER_KERNELS.
 #include <string>
 
 #include "common/rnn.h"
 #include "cpu/embedding.h"
 #include "cpu/rnn.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
 
 namespace tb::napi {
 namespace {
@@ -22,10 +24,10 @@ struct RnnSizes {
   int64_t x, wx, wh, gh, state, y, ws, scratch;
 };
 
-RnnSizes ReadRnnDims(const Args& a, size_t i) {
+RnnSizes ReadRnnDims(const ArgsBase& a, size_t i) {
   RnnSizes s;
-  const int32_t* v = a.I32(i, "dims");
-  const Status st = ParseRnnDims(v, a.Len(i), &s.d);
+  const int32_t* v = a.HostI32(i, "dims", kRnnDimsLen);
+  const Status st = ParseRnnDims(v, kRnnDimsLen, &s.d);
   if (!st.ok) a.ThrowRange(st.message);
   const RnnDims& d = s.d;
   const int64_t G = d.Gates();
@@ -45,11 +47,12 @@ RnnSizes ReadRnnDims(const Args& a, size_t i) {
   return s;
 }
 
-void CheckState(const Args& a, const RnnSizes& s, size_t i, const char* name, bool lstmOnly) {
+void CheckState(const ArgsBase& a, const RnnSizes& s, size_t i, const char* name, bool lstmOnly) {
   if (lstmOnly && s.d.cell != RnnCell::kLstm && !a.IsNull(i))
     a.Throw(std::string(name) + " must be null for a " + RnnCellName(s.d.cell) + " cell (only an LSTM has a cell state)");
 }
 
+// A pure function of the dims: the host computes it for either device.
 Napi::Value RnnSizesFn(const Napi::CallbackInfo& info) {
   Args a(info, "rnnSizes", 1);
   const RnnSizes s = ReadRnnDims(a, 0);
@@ -59,8 +62,9 @@ Napi::Value RnnSizesFn(const Napi::CallbackInfo& info) {
   return out;
 }
 
+template <class A>
 Napi::Value RnnForward(const Napi::CallbackInfo& info) {
-  Args a(info, "rnnForward", 13);
+  A a(info, "rnnForward", 13);
   const RnnSizes s = ReadRnnDims(a, 12);
   const bool lstm = s.d.cell == RnnCell::kLstm;
   CheckState(a, s, 6, "c0", true);
@@ -79,13 +83,13 @@ Napi::Value RnnForward(const Napi::CallbackInfo& info) {
   float* ws = a.F32(11, "ws", s.ws);
   a.OutputsDisjoint({{8, "y"}, {9, "hN"}, {10, "cN"}, {11, "ws"}},
                     {{0, "x"}, {1, "wx"}, {2, "wh"}, {3, "bx"}, {4, "bh"}, {5, "h0"}, {6, "c0"}, {7, "rmask"}});
-  const Status st = cpu::RnnForward(s.d, x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws);
-  if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.rnnForward: " + st.message);
+  a.Check(cpu::RnnForward(s.d, x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws));
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "rnnBackward", 18);
+  A a(info, "rnnBackward", 18);
   const RnnSizes s = ReadRnnDims(a, 17);
   CheckState(a, s, 3, "c0", true);
   CheckState(a, s, 8, "dcN", true);
@@ -111,14 +115,13 @@ Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
                      {16, "scratch"}},
                     {{0, "x"}, {1, "wx"}, {2, "wh"}, {3, "c0"}, {4, "rmask"}, {5, "ws"}, {6, "dy"}, {7, "dhN"},
                      {8, "dcN"}});
-  const Status st =
-      cpu::RnnBackward(s.d, x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch);
-  if (!st.ok) throw Napi::Error::New(info.Env(), "tensorbolt.rnnBackward: " + st.message);
+  a.Check(cpu::RnnBackward(s.d, x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch));
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "embeddingBackward", 7);
+  A a(info, "embeddingBackward", 7);
   const int32_t* idx = a.I32(1, "indices");
   const int64_t n = a.Len(1);
   const int64_t V = a.Int(3, "numEmbeddings", 1), D = a.Int(4, "dim", 1);
@@ -128,19 +131,21 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   if (n + V + 1 > INT32_MAX) a.ThrowRange("indices and rows must number below 2^31");
   int32_t* ws = a.I32(6, "ws", V + 1 + n);
   a.OutputsDisjoint({{2, "dw"}, {6, "ws"}}, {{0, "dy"}, {1, "indices"}});
-  const Status st = cpu::EmbeddingBackward(dy, idx, n, dw, V, D, pad, ws);
-  if (!st.ok) a.ThrowRange(st.message);
+  a.Check(cpu::EmbeddingBackward(dy, idx, n, dw, V, D, pad, ws));
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "rnnSizes", RnnSizesFn);
-  TB_EXPORT(exports, "rnnForward", RnnForward);
-  TB_EXPORT(exports, "rnnBackward", RnnBackward);
-  TB_EXPORT(exports, "embeddingBackward", EmbeddingBackward);
+  Export(env, exports, "rnnForward", RnnForward<A>);
+  Export(env, exports, "rnnBackward", RnnBackward<A>);
+  Export(env, exports, "embeddingBackward", EmbeddingBackward<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER([](Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "rnnSizes", RnnSizesFn);
+  Register<Args>(env, exports);
+});
 
 }  // namespace
 }  // namespace tb::napi

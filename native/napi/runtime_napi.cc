@@ -3,8 +3,7 @@
 
 #include "common/parallel.h"
 #include "cpu/gemm.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
 
 namespace tb::napi {
 namespace {
@@ -54,9 +53,9 @@ Napi::Value SetNumThreadsFn(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "info", Info);
-  TB_EXPORT(exports, "setGemmBackend", SetGemmBackend);
-  TB_EXPORT(exports, "setNumThreads", SetNumThreadsFn);
+  Export(env, exports, "info", Info);
+  Export(env, exports, "setGemmBackend", SetGemmBackend);
+  Export(env, exports, "setNumThreads", SetNumThreadsFn);
 }
 
 TB_NAPI_REGISTER(Register);

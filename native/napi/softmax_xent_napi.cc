@@ -6,8 +6,10 @@
 #include <cstdint>
 
 #include "cpu/softmax_xent.h"
-#include "napi/args.h"
-#include "napi/register.h"
+#include "napi/kernel.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/softmax_xent.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
@@ -15,7 +17,8 @@ namespace {
 // The kernels read inputs after writing outputs, so sharing memory would corrupt results. With
 // allowSame, two arrays over exactly the same memory pass (kernels that read each element just
 // before writing the same element).
-void CheckNoOverlap(const Args& a, size_t i, const char* ni, size_t j, const char* nj, bool allowSame = false) {
+template <class A>
+void CheckNoOverlap(const A& a, size_t i, const char* ni, size_t j, const char* nj, bool allowSame = false) {
   const auto [p, pe] = a.Span(i);  // empty for null and for empty arrays
   const auto [q, qe] = a.Span(j);
   if (p == pe || q == qe) return;
@@ -23,20 +26,22 @@ void CheckNoOverlap(const Args& a, size_t i, const char* ni, size_t j, const cha
   if (p < qe && q < pe) a.ThrowRange(std::string(ni) + " and " + nj + " must not share memory");
 }
 
+template <class A>
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
-  Args a(info, "softmax", 6);
+  A a(info, "softmax", 6);
   const int64_t outer = a.Int(2, "outer"), dim = a.Int(3, "dim"), inner = a.Int(4, "inner");
   const int64_t total = CheckedProduct(a, {outer, dim, inner});
   const float* x = a.F32(0, "x", total);
   float* y = a.F32(1, "y", total);
   const bool log = a.Bool(5, "log");
   CheckNoOverlap(a, 0, "x", 1, "y");
-  cpu::SoftmaxForward(x, y, outer, dim, inner, log);
+  TB_KERNEL(a, SoftmaxForward, x, y, outer, dim, inner, log);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "softmaxBackward", 7);
+  A a(info, "softmaxBackward", 7);
   const int64_t outer = a.Int(3, "outer"), dim = a.Int(4, "dim"), inner = a.Int(5, "inner");
   const int64_t total = CheckedProduct(a, {outer, dim, inner});
   const float* y = a.F32(0, "y", total);
@@ -45,7 +50,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const bool log = a.Bool(6, "log");
   CheckNoOverlap(a, 0, "y", 2, "dx", true);
   CheckNoOverlap(a, 1, "dy", 2, "dx", true);
-  cpu::SoftmaxBackward(y, dy, dx, outer, dim, inner, log);
+  TB_KERNEL(a, SoftmaxBackward, y, dy, dx, outer, dim, inner, log);
   return info.Env().Undefined();
 }
 
@@ -57,7 +62,8 @@ struct XentArgs {
 };
 
 // Arguments 1..5 of both xent functions: n, c, labels, targets, smoothing.
-XentArgs ReadXent(const Args& a) {
+template <class A>
+XentArgs ReadXent(const A& a) {
   XentArgs r;
   r.n = a.Int(1, "n");
   r.c = a.Int(2, "c");
@@ -72,8 +78,9 @@ XentArgs ReadXent(const Args& a) {
   return r;
 }
 
+template <class A>
 Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
-  Args a(info, "softmaxXent", 8);
+  A a(info, "softmaxXent", 8);
   const XentArgs x = ReadXent(a);
   const int64_t nc = x.n * x.c;
   const float* logits = a.F32(0, "logits", nc);
@@ -83,13 +90,13 @@ Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
     for (size_t out : {6, 7}) CheckNoOverlap(a, in, in == 0 ? "logits" : in == 3 ? "labels" : "targets", out,
                                              out == 6 ? "probs" : "loss");
   CheckNoOverlap(a, 6, "probs", 7, "loss");
-  Status st = cpu::SoftmaxXentForward(logits, x.n, x.c, x.labels, x.targets, x.smoothing, probs, loss);
-  if (!st.ok) a.ThrowRange(st.message);
+  TB_KERNEL(a, SoftmaxXentForward, logits, x.n, x.c, x.labels, x.targets, x.smoothing, probs, loss);
   return info.Env().Undefined();
 }
 
+template <class A>
 Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "softmaxXentBackward", 8);
+  A a(info, "softmaxXentBackward", 8);
   const XentArgs x = ReadXent(a);
   const int64_t nc = x.n * x.c;
   const float* probs = a.F32(0, "probs", nc);
@@ -99,19 +106,19 @@ Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
   CheckNoOverlap(a, 4, "targets", 7, "dlogits");
   CheckNoOverlap(a, 3, "labels", 7, "dlogits");
   CheckNoOverlap(a, 6, "dloss", 7, "dlogits");
-  Status st = cpu::SoftmaxXentBackward(probs, x.n, x.c, x.labels, x.targets, x.smoothing, dloss, dlogits);
-  if (!st.ok) a.ThrowRange(st.message);
+  TB_KERNEL(a, SoftmaxXentBackward, probs, x.n, x.c, x.labels, x.targets, x.smoothing, dloss, dlogits);
   return info.Env().Undefined();
 }
 
+template <class A>
 void Register(Napi::Env env, Napi::Object exports) {
-  TB_EXPORT(exports, "softmax", Softmax);
-  TB_EXPORT(exports, "softmaxBackward", SoftmaxBackward);
-  TB_EXPORT(exports, "softmaxXent", SoftmaxXent);
-  TB_EXPORT(exports, "softmaxXentBackward", SoftmaxXentBackward);
+  Export(env, exports, "softmax", Softmax<A>);
+  Export(env, exports, "softmaxBackward", SoftmaxBackward<A>);
+  Export(env, exports, "softmaxXent", SoftmaxXent<A>);
+  Export(env, exports, "softmaxXentBackward", SoftmaxXentBackward<A>);
 }
 
-TB_NAPI_REGISTER(Register);
+TB_NAPI_REGISTER_KERNELS(Register);
 
 }  // namespace
 }  // namespace tb::napi

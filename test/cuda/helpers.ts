@@ -2,7 +2,7 @@
 // (the reference, itself tested against float64 references in test/native and test/ops) and the
 // CUDA binding on device copies of them; then compares the outputs. Used only when a CUDA build is
 // loaded and a GPU is visible.
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { CudaBinding, DeviceBuffer, NativeBinding } from '../../lib/native/binding.js';
 import { mulberry } from '../helpers/opcheck.js';
 
@@ -78,4 +78,14 @@ export function compareKernel(
   } finally {
     for (const i of data) if (devArgs[i]) cuda.free(devArgs[i] as DeviceBuffer);
   }
+}
+
+/**
+ * A turn of the event loop after each test of the file. The kernel comparisons run synchronously
+ * (for seconds each on the emulator); a file of them with no turn between tests keeps the worker from
+ * reading the runner's replies, and past vitest's 60 s RPC timeout on a loaded machine the run fails
+ * with "Timeout calling onTaskUpdate" although every test passed.
+ */
+export function yieldBetweenTests(): void {
+  afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 }

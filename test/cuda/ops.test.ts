@@ -15,10 +15,11 @@ import { describe, expect, it } from 'vitest';
 import type { CudaBinding, NativeBinding } from '../../lib/native/binding.js';
 import { cudaBinding, native } from '../../lib/native/load.js';
 import { ActivationOp, ArgReduceOp, BinaryOp, ReduceOp, UnaryOp } from '../../lib/native/opcodes.js';
-import { EXACT, compareKernel, download, rand, randInt, upload, type Tol } from './helpers.js';
+import { EXACT, compareKernel, download, rand, randInt, upload, yieldBetweenTests, type Tol } from './helpers.js';
 
 const cuda = cudaBinding();
 const cpu = native();
+yieldBetweenTests();
 
 const POINTWISE: Tol = { atol: 1e-6, rtol: 1e-5 };
 const SUMS: Tol = { atol: 1e-5, rtol: 1e-5 };
@@ -263,23 +264,67 @@ describe.skipIf(!cuda)('CUDA kernels against the CPU kernels', () => {
     ];
     for (const [label, d] of cases)
       for (const layout of [0, 1])
-        for (const withBias of [true, false])
-          it(`${label}, ${layout ? 'NHWC' : 'NCHW'}, ${withBias ? 'bias' : 'no bias'}: forward and all gradients`, () => {
+        for (const [withBias, act] of [[true, 0], [false, 0], [true, 1]] as const)
+          it(`${label}, ${layout ? 'NHWC' : 'NCHW'}, ${withBias ? 'bias' : 'no bias'}${act ? ', fused ReLU' : ''}: forward and all gradients`, () => {
             const [n, c, h, w, oc, kh, kw, oh, ow] = d as [number, number, number, number, number, number, number, number, number];
             const dims = Int32Array.from([...d, layout]);
             const xs = n * c * h * w, ws = oc * c * kh * kw, ys = n * oc * oh * ow;
             const tol = gemmTol(c * kh * kw * 4);
-            const bias = withBias ? rand(oc, 82) : null;
-            // trailing act (CPU: none; the CUDA kernel has no fused activation yet and ignores extra arguments)
-            same('conv2d', [rand(xs, 80), rand(ws, 81), bias, new Float32Array(ys), dims, 0], [0, 1, 2, 3], [3], tol);
-            same('conv2dBackward', [rand(xs, 80), rand(ws, 81), rand(ys, 83), new Float32Array(xs), new Float32Array(ws),
-              withBias ? new Float32Array(oc) : null, dims, null, 0], [0, 1, 2, 3, 4, 5], withBias ? [3, 4, 5] : [3, 4],
+            const x = rand(xs, 80), wt = rand(ws, 81), bias = withBias ? rand(oc, 82) : null;
+            same('conv2d', [x, wt, bias, new Float32Array(ys), dims, act], [0, 1, 2, 3], [3], tol);
+            // With the fused ReLU the backward reads the forward's output (the CPU's, so both mask alike).
+            const y = act ? new Float32Array(ys) : null;
+            if (y) cpu.conv2d(x, wt, bias, y, dims, act);
+            same('conv2dBackward', [x, wt, rand(ys, 83), new Float32Array(xs), new Float32Array(ws),
+              withBias ? new Float32Array(oc) : null, dims, y, act], [0, 1, 2, 3, 4, 5, 7], withBias ? [3, 4, 5] : [3, 4],
             [tol, gemmTol(n * oh * ow), gemmTol(n * oh * ow)]);
           });
+    it('fused ReLU zeroes negative outputs and their gradients (some outputs are exactly 0 before it)', () => {
+      // 1x1 kernel with a zero weight row: that channel is bias only, and a negative bias there is cut to 0.
+      const dims = Int32Array.from([2, 3, 4, 4, 2, 1, 1, 4, 4, 1, 1, 0, 0, 0]);
+      const wt = Float32Array.from([0.5, -1, 2, 0, 0, 0]), bias = Float32Array.from([0.1, -0.3]);
+      const x = rand(96, 87);
+      same('conv2d', [x, wt, bias, new Float32Array(64), dims, 1], [0, 1, 2, 3], [3], gemmTol(3));
+      const y = new Float32Array(64);
+      cpu.conv2d(x, wt, bias, y, dims, 1);
+      expect(y.slice(16, 32).every((v) => v === 0)).toBe(true);
+      same('conv2dBackward', [x, wt, rand(64, 88), new Float32Array(96), new Float32Array(6), new Float32Array(2), dims, y, 1],
+        [0, 1, 2, 3, 4, 5, 7], [3, 4, 5], [gemmTol(2), gemmTol(32), gemmTol(32)]);
+    });
     it('no images: zero weight and bias gradients', () => {
       const dims = Int32Array.from([0, 2, 4, 4, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0]);
       same('conv2dBackward', [new Float32Array(0), rand(54, 84), new Float32Array(0), null, rand(54, 85), rand(3, 86), dims, null, 0],
         [0, 1, 2, 4, 5], [4, 5], EXACT);
+    });
+  });
+
+  describe('linear (GEMM with a fused bias and ReLU)', () => {
+    for (const transW of [false, true])
+      for (const [withBias, act] of [[true, 0], [false, 0], [true, 1], [false, 1]] as const)
+        it(`transW=${transW}, ${withBias ? 'bias' : 'no bias'}, act ${act}: forward and all gradients`, () => {
+          const m = 33, n = 21, k = 47;
+          const x = rand(m * k, 130, -2, 2), w = rand(n * k, 131), b = withBias ? rand(n, 132) : null;
+          same('linear', [x, w, b, new Float32Array(m * n), m, n, k, transW, act], [0, 1, 2, 3], [3], gemmTol(k));
+          const y = new Float32Array(m * n);
+          cpu.linear(x, w, b, y, m, n, k, transW, act);
+          same('linearBackward', [x, w, rand(m * n, 133), act ? y : null, new Float32Array(m * k), new Float32Array(n * k),
+            new Float32Array(n), m, n, k, transW, act], [0, 1, 2, 3, 4, 5, 6], [4, 5, 6],
+          [gemmTol(n), gemmTol(m), gemmTol(m)]);
+        });
+    it('a mostly-zero input (the CPU takes its sparse path) gives the same answer', () => {
+      const m = 64, n = 32, k = 256;
+      const x = rand(m * k, 134).map((v) => (v > 0.6 ? v : 0));
+      same('linear', [x, rand(k * n, 135), rand(n, 136), new Float32Array(m * n), m, n, k, false, 1], [0, 1, 2, 3], [3], gemmTol(k));
+      same('linearBackward', [x, rand(k * n, 135), rand(m * n, 137), null, null, new Float32Array(k * n), null, m, n, k, false, 0],
+        [0, 1, 2, 3, 4, 5, 6], [5], gemmTol(m));
+    });
+    it('k = 0 gives act(bias); m = 0 gives zero weight and bias gradients; only the gradients asked for', () => {
+      same('linear', [new Float32Array(0), new Float32Array(0), Float32Array.from([1, -2, 3]), rand(6, 138), 2, 3, 0, false, 1],
+        [0, 1, 2, 3], [3], EXACT);
+      same('linearBackward', [new Float32Array(0), rand(12, 139), new Float32Array(0), null, new Float32Array(0),
+        rand(12, 140), rand(3, 141), 0, 3, 4, true, 0], [0, 1, 2, 4, 5, 6], [5, 6], EXACT);
+      same('linearBackward', [rand(20, 142), rand(12, 143), rand(15, 144), null, null, null, new Float32Array(3), 5, 3, 4, true, 0],
+        [0, 1, 2, 6], [6], SUMS);
     });
   });
 
@@ -419,54 +464,6 @@ describe.skipIf(!cuda)('CUDA kernels against the CPU kernels', () => {
       const dims = Int32Array.from([0, 2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0]);
       same('maxPool2d', [f(0), f(0), new Int32Array(0), dims], [0, 1, 2], [1], EXACT);
       same('avgPool2dBackward', [f(0), f(0), dims], [0, 1], [1], EXACT);
-    });
-  });
-
-  describe('runtime', () => {
-    it('every CPU kernel has a CUDA twin', () => {
-      // gatherPairAsync is fit's input pipeline on the host (the next batch copied from host memory on a
-      // worker thread), not a device kernel: the device has gather.
-      const knobs = new Set(['info', 'setGemmBackend', 'setNumThreads', 'cuda', 'gatherPairAsync']);
-      // The fused dense op (GEMM + bias + ReLU in one call, native/cpu/linear.cc) came after the CUDA
-      // kernels; on CUDA it is still to be written (gemm + a bias/ReLU epilogue kernel). Listed here
-      // so that any other CPU kernel without a twin still fails this test.
-      const notYet = new Set(['linear', 'linearBackward']);
-      for (const k of notYet) knobs.add(k);
-      const missing = Object.keys(cpu).filter((k) => !knobs.has(k) && typeof (g as unknown as Record<string, unknown>)[k] !== 'function');
-      expect(missing).toEqual([]);
-    });
-    it('reuses freed blocks instead of calling cudaMalloc again', () => {
-      const before = g.memory().deviceMallocs;
-      for (let i = 0; i < 50; i++) g.free(g.alloc(123457, 'float32'));
-      expect(g.memory().deviceMallocs - before).toBeLessThanOrEqual(1);
-      expect(g.memory().cacheHits).toBeGreaterThan(0);
-    });
-    it('out-of-memory is a JS error with a code, naming the call', () => {
-      let err: (Error & { code?: string }) | undefined;
-      try {
-        g.alloc(2 ** 40, 'float32');  // 4 TiB
-      } catch (e) {
-        err = e as Error & { code?: string };
-      }
-      expect(err?.message).toMatch(/tensorbolt\.cuda\.alloc: out of GPU memory/);
-      expect(err?.code).toBe('ERR_TENSORBOLT_CUDA_OOM');
-      g.synchronize();  // the failure left nothing behind
-    });
-    it('rejects freed buffers, host arrays and wrong dtypes by argument', () => {
-      const a = g.alloc(4, 'float32'), i = g.alloc(4, 'int32');
-      g.free(a);
-      expect(() => g.fill(a, 1)).toThrow(/cuda\.fill: argument 0 \(out\) was freed/);
-      expect(() => (g.fill as (...x: unknown[]) => void)(new Float32Array(4), 1)).toThrow(/must be a CUDA device buffer/);
-      expect(() => g.axpy(1, i, i)).toThrow(/must be a float32 device buffer, got int32/);
-      expect(() => g.upload(i, new Float32Array(4), 0)).toThrow(/Int32Array/);
-      expect(() => g.upload(i, new Int32Array(5), 0)).toThrow(/exceed/);
-      g.free(i);
-    });
-    it('info describes the device', () => {
-      const info = g.info();
-      expect(info.name.length).toBeGreaterThan(0);
-      expect(Number(info.computeCapability)).toBeGreaterThanOrEqual(8);
-      expect(info.cublasVersion).toBeGreaterThan(0);
     });
   });
 });

@@ -40,7 +40,7 @@ describe('native rnnSizes / rnnForward / rnnBackward', () => {
     expect(call({})).not.toThrow();
     expect(call({ 0: f(5) })).toThrow(/tensorbolt\.rnnForward: argument 0 \(x\) has 5 elements, expected 12/);
     expect(call({ 11: f(ws - 1) })).toThrow(/argument 11 \(ws\) has/);
-    expect(call({ 12: Int32Array.from([2, 2, 3]) })).toThrow(/dims must hold 12 entries, got 3/);
+    expect(call({ 12: Int32Array.from([2, 2, 3]) })).toThrow(/argument 12 \(dims\) has 3 elements, expected 12/);
     expect(call({ 12: dims(T, B, F, H, 3) })).toThrow(/cell 3 is not 0 \(rnn\), 1 \(lstm\) or 2 \(gru\)/);
     expect(call({ 12: dims(T, B, F, H, 1, [2]) })).toThrow(/is a flag \(0 or 1\), got 2/);
     expect(call({ 12: dims(T, B, F, 0, 1) })).toThrow(/hidden size H = 0 must be >= 1/);

@@ -1,9 +1,9 @@
 // The device half of the binding's argument checking. Device buffers cross into JS as plain objects
-// (with read-only `length` and `dtype`) that are type-tagged and wrap a DeviceBuffer; every function
-// of the `cuda` sub-object checks them like the CPU functions check typed arrays (kind, dtype,
-// length) and turns a failed tb::Status into a thrown JS error whose message names the function and
-// whose `code` names the failure (ERR_TENSORBOLT_CUDA_OOM, _LAUNCH, _CUBLAS, _DEVICE; bad data is a
-// RangeError). Compiled only with TENSORBOLT_CUDA.
+// (with read-only `length` and `dtype`) that are type-tagged and wrap a DeviceBuffer; DevArgs reads
+// them with the accessors Args uses for typed arrays (F32, I32, Any32, Len, Span), so every kernel
+// binding is one template for both devices, and turns a failed tb::Status into a thrown JS error
+// whose message names the function and whose `code` names the failure (ERR_TENSORBOLT_CUDA_OOM,
+// _LAUNCH, _CUBLAS, _DEVICE; bad data is a RangeError). Compiled only with TENSORBOLT_CUDA.
 #pragma once
 #ifndef TENSORBOLT_CUDA
 #error "native/napi/cuda/ is built only with -DTENSORBOLT_CUDA (npm run build:cuda)"
@@ -11,18 +11,32 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "common/status.h"
 #include "cuda/runtime.cuh"
 #include "napi/args.h"
 
-namespace tb::napi::cuda {
+namespace tb::napi {
 
-// Memory from tb::cuda::Malloc; ptr is null once freed.
+// One block from the caching allocator, shared by a buffer and every view of it: it goes back to
+// the cache when the last of them is freed or collected, so a view never outlives its memory.
+struct DeviceMemory {
+  void* base = nullptr;
+  explicit DeviceMemory(void* p) : base(p) {}
+  DeviceMemory(const DeviceMemory&) = delete;
+  DeviceMemory& operator=(const DeviceMemory&) = delete;
+  ~DeviceMemory() { ::tb::cuda::Free(base); }
+};
+
+// What a handle wraps: `length` 4-byte elements from ptr, inside mem (at an offset for a view).
+// mem and ptr are null once the handle was freed.
 struct DeviceBuffer {
+  std::shared_ptr<DeviceMemory> mem;
   void* ptr = nullptr;
-  int64_t length = 0;  // elements (4 bytes each)
+  int64_t length = 0;
   bool isInt = false;
 };
 
@@ -50,28 +64,24 @@ inline const char* CodeName(StatusCode c) {
   }
 }
 
-struct DevArgs : Args {
-  DevArgs(const Napi::CallbackInfo& i, const char* name, size_t expected) : Args(i, name, expected) {}
+class DevArgs : public BufferArgs<DevArgs> {
+ public:
+  DevArgs(const Napi::CallbackInfo& i, const char* name, size_t expected) : BufferArgs(i, name, expected, "cuda.") {}
 
-  // Throws the JS error for a failed status: "tensorbolt.<fn>: <message>", with a `code`.
-  [[noreturn]] void ThrowStatus(const Status& s) const {
-    const std::string msg = std::string("tensorbolt.") + fn + ": " + s.message;
-    Napi::Error e = s.code == StatusCode::kInvalid ? Napi::RangeError::New(info.Env(), msg)
-                                                   : Napi::Error::New(info.Env(), msg);
-    e.Value().Set("code", CodeName(s.code));
-    throw e;
-  }
   void Check(const Status& s) const {
-    if (!s.ok) ThrowStatus(s);
+    if (!s.ok) ThrowStatus(s, CodeName(s.code));
   }
 
   // The stream, initializing the device on first use.
   cudaStream_t Stream() const {
-    Check(tb::cuda::Init());
-    return tb::cuda::Stream();
+    Check(::tb::cuda::Init());
+    return ::tb::cuda::Stream();
   }
 
+  // The live buffer at argument i (unwrapped once per argument and call).
   DeviceBuffer* Buf(size_t i, const char* name) const {
+    DeviceBuffer** slot = i < kCached ? &bufs_[i] : nullptr;
+    if (slot && *slot) return *slot;
     Napi::Value v = info[i];
     if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&BufferTag()))
       Throw(Where(i, name) + " must be a CUDA device buffer (from cuda.alloc)");
@@ -79,13 +89,36 @@ struct DevArgs : Args {
     if (napi_unwrap(info.Env(), v, &p) != napi_ok || !p) Throw(Where(i, name) + " is not a live device buffer");
     auto* b = static_cast<DeviceBuffer*>(p);
     if (!b->ptr) Throw(Where(i, name) + " was freed (cuda.free)");
+    if (slot) *slot = b;
     return b;
   }
-  // Length in elements of the device buffer at i (already checked).
-  int64_t DevLen(size_t i) const { return Buf(i, "buffer")->length; }
 
+  float* F32(size_t i, const char* name, int64_t n = -1) const { return Checked<float>(i, name, false, n); }
+  int32_t* I32(size_t i, const char* name, int64_t n = -1) const { return Checked<int32_t>(i, name, true, n); }
+  // Either dtype; reports the length and kind.
+  void* Any32(size_t i, const char* name, int64_t* len, bool* isInt) const {
+    DeviceBuffer* b = Buf(i, name);
+    *len = b->length;
+    *isInt = b->isInt;
+    return b->ptr;
+  }
+  // Length in elements of the device buffer at i (already checked).
+  int64_t Len(size_t i) const { return Buf(i, "buffer")->length; }
+  // The device bytes [begin, end) of the buffer at i; empty for null/undefined and empty buffers. One
+  // address space holds every buffer, so views of one block overlap exactly where their bytes do.
+  std::pair<uintptr_t, uintptr_t> Span(size_t i) const {
+    if (IsNull(i)) return {0, 0};
+    const DeviceBuffer* b = Buf(i, "buffer");
+    if (b->length == 0) return {0, 0};
+    const auto p = reinterpret_cast<uintptr_t>(b->ptr);
+    return {p, p + static_cast<uintptr_t>(b->length) * 4};
+  }
+  static const char* KindName(bool isInt) { return isInt ? "an int32 device buffer" : "a float32 device buffer"; }
+  static const char* TypeName(bool isInt) { return isInt ? "int32" : "float32"; }
+
+ private:
   template <class T>
-  T* Typed(size_t i, const char* name, bool wantInt, int64_t n) const {
+  T* Checked(size_t i, const char* name, bool wantInt, int64_t n) const {
     DeviceBuffer* b = Buf(i, name);
     if (b->isInt != wantInt)
       Throw(Where(i, name) + " must be a " + (wantInt ? "int32" : "float32") + " device buffer, got " +
@@ -94,32 +127,9 @@ struct DevArgs : Args {
       ThrowRange(Where(i, name) + " has " + std::to_string(b->length) + " elements, expected " + std::to_string(n));
     return static_cast<T*>(b->ptr);
   }
-  float* DevF32(size_t i, const char* name, int64_t n = -1) const { return Typed<float>(i, name, false, n); }
-  int32_t* DevI32(size_t i, const char* name, int64_t n = -1) const { return Typed<int32_t>(i, name, true, n); }
-  float* DevF32OrNull(size_t i, const char* name, int64_t n = -1) const {
-    return IsNull(i) ? nullptr : DevF32(i, name, n);
-  }
-  int32_t* DevI32OrNull(size_t i, const char* name, int64_t n = -1) const {
-    return IsNull(i) ? nullptr : DevI32(i, name, n);
-  }
-  // Either dtype; reports the length and kind.
-  void* DevAny32(size_t i, const char* name, int64_t* len, bool* isInt) const {
-    DeviceBuffer* b = Buf(i, name);
-    *len = b->length;
-    *isInt = b->isInt;
-    return b->ptr;
-  }
 
-  // Two arguments naming the same buffer (device buffers never share memory otherwise).
-  bool Same(size_t i, size_t j) const {
-    if (IsNull(i) || IsNull(j)) return false;
-    return Buf(i, "buffer")->ptr == Buf(j, "buffer")->ptr;
-  }
-  void NoAlias(size_t out, const char* outName, size_t in, const char* inName) const {
-    if (Same(out, in)) Throw(std::string(outName) + " must not be the same buffer as " + inName);
-  }
+  static constexpr size_t kCached = 16;
+  mutable DeviceBuffer* bufs_[kCached] = {};
 };
 
-#define TB_CUDA_EXPORT(obj, name, fn) (obj).Set(name, Napi::Function::New(env, fn, name))
-
-}  // namespace tb::napi::cuda
+}  // namespace tb::napi

@@ -112,8 +112,10 @@ async function main() {
   }, 0);
   const deps = Math.max(newest(path.join(root, 'native'), /\.(h|cuh)$/), newest(__dirname, /\.(h|cjs)$/));
   const jobs = [];
+  const objects = [];
   const add = (file, lang, original) => {
     const o = path.join(obj, path.relative(src, file).replace(/[\\/]/g, '_') + '.o');
+    objects.push(o);
     if (fs.existsSync(o) && mtime(o) > Math.max(deps, mtime(original))) return;
     jobs.push([path.relative(src, file), cxx, [...(lang ? ['-x', lang] : []), ...common, '-c', file, '-o', o]]);
   };
@@ -126,11 +128,13 @@ async function main() {
     }
   }
   const emuObj = path.join(obj, 'emu.o');
+  objects.push(emuObj);
   if (!fs.existsSync(emuObj) || mtime(emuObj) < Math.max(deps, mtime(path.join(__dirname, 'emu.cc'))))
     jobs.push(['emu.cc', cxx, [...common, '-c', path.join(__dirname, 'emu.cc'), '-o', emuObj]]);
   const limit = Math.max(1, Number(process.env.TB_CHECK_JOBS) || os.cpus().length);
   await run(jobs, limit);
-  const objects = fs.readdirSync(obj).filter((f) => f.endsWith('.o')).map((f) => path.join(obj, f));
+  // Objects of sources that no longer exist are removed, never linked.
+  for (const f of fs.readdirSync(obj)) if (!objects.includes(path.join(obj, f))) fs.rmSync(path.join(obj, f));
   execFileSync(cxx, ['-shared', '-fopenmp', '-o', path.join(out, 'tensorbolt.node'), ...objects, ...blas('libraries')],
     { stdio: 'inherit' });
   console.log(`cuda-emu: built ${path.relative(root, path.join(out, 'tensorbolt.node'))} (${jobs.length} files compiled) ` +
