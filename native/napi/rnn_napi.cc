@@ -4,15 +4,17 @@
 // rnnBackward(x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch, dims)
 // embeddingBackward(dy, indices, dw, numEmbeddings, dim, paddingIdx, ws)
 // dims: the host Int32Array of common/rnn.h (RnnDimIndex order).
-// Each binding is written over the device's argument reader A (napi/kernel.h). Only the CPU
-// registers them for now: the CUDA twins (native/cuda/rnn.cu) are not written yet; with them, the
-// cpu:: calls become TB_KERNEL and the registration TB_NAPI_REGISTER_KERNELS.
+// Each binding is written once over the device's argument reader (napi/kernel.h) and registered for
+// both devices; rnnSizes is a pure function of the dims, answered on the host for both.
 #include <string>
 
 #include "common/rnn.h"
 #include "cpu/embedding.h"
 #include "cpu/rnn.h"
 #include "napi/kernel.h"
+#ifdef TENSORBOLT_CUDA
+#include "cuda/rnn.cuh"
+#endif
 
 namespace tb::napi {
 namespace {
@@ -83,7 +85,7 @@ Napi::Value RnnForward(const Napi::CallbackInfo& info) {
   float* ws = a.F32(11, "ws", s.ws);
   a.OutputsDisjoint({{8, "y"}, {9, "hN"}, {10, "cN"}, {11, "ws"}},
                     {{0, "x"}, {1, "wx"}, {2, "wh"}, {3, "bx"}, {4, "bh"}, {5, "h0"}, {6, "c0"}, {7, "rmask"}});
-  a.Check(cpu::RnnForward(s.d, x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws));
+  TB_KERNEL(a, RnnForward, s.d, x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws);
   return info.Env().Undefined();
 }
 
@@ -115,7 +117,7 @@ Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
                      {16, "scratch"}},
                     {{0, "x"}, {1, "wx"}, {2, "wh"}, {3, "c0"}, {4, "rmask"}, {5, "ws"}, {6, "dy"}, {7, "dhN"},
                      {8, "dcN"}});
-  a.Check(cpu::RnnBackward(s.d, x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch));
+  TB_KERNEL(a, RnnBackward, s.d, x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch);
   return info.Env().Undefined();
 }
 
@@ -131,7 +133,7 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   if (n + V + 1 > INT32_MAX) a.ThrowRange("indices and rows must number below 2^31");
   int32_t* ws = a.I32(6, "ws", V + 1 + n);
   a.OutputsDisjoint({{2, "dw"}, {6, "ws"}}, {{0, "dy"}, {1, "indices"}});
-  a.Check(cpu::EmbeddingBackward(dy, idx, n, dw, V, D, pad, ws));
+  TB_KERNEL(a, EmbeddingBackward, dy, idx, n, dw, V, D, pad, ws);
   return info.Env().Undefined();
 }
 
@@ -142,10 +144,8 @@ void Register(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "embeddingBackward", EmbeddingBackward<A>);
 }
 
-TB_NAPI_REGISTER([](Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "rnnSizes", RnnSizesFn);
-  Register<Args>(env, exports);
-});
+TB_NAPI_REGISTER_KERNELS(Register);
+TB_NAPI_REGISTER([](Napi::Env env, Napi::Object exports) { Export(env, exports, "rnnSizes", RnnSizesFn); });
 
 }  // namespace
 }  // namespace tb::napi
