@@ -356,6 +356,14 @@ export interface CudaBinding {
               accumulate: boolean): void;
   gather(x: D, indices: D, y: D, outer: number, dim: number, inner: number): void;
   gatherBackward(dy: D, indices: D, dx: D, outer: number, dim: number, inner: number): void;
+  /** Same dims and workspace layout as the CPU's (a forward on one device, a backward on the other, read the same ws). */
+  rnnForward(x: D, wx: D, wh: D, bx: D | null, bh: D | null, h0: D | null, c0: D | null, rmask: D | null, y: D, hN: D,
+             cN: D | null, ws: D, dims: I32): void;
+  rnnBackward(x: D, wx: D, wh: D, c0: D | null, rmask: D | null, ws: D, dy: D | null, dhN: D | null, dcN: D | null,
+              dx: D | null, dwx: D | null, dwh: D | null, dbx: D | null, dbh: D | null, dh0: D | null, dc0: D | null,
+              scratch: D, dims: I32): void;
+  /** An index out of range is reported by the next download(), as gatherBackward's. */
+  embeddingBackward(dy: D, indices: D, dw: D, numEmbeddings: number, dim: number, paddingIdx: number, ws: D): void;
   oneHot(indices: D, out: D, depth: number, on: number, off: number): void;
   conv2d(x: D, weight: D, bias: D | null, y: D, dims: I32, act: number): void;
   conv2dBackward(x: D, weight: D, dy: D, dx: D | null, dweight: D | null, dbias: D | null, dims: I32,
