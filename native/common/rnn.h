@@ -65,6 +65,16 @@ struct RnnDims {
   int64_t ScratchSize() const { return ScratchZerosOffset() + H; }
 };
 
+// A weight as the (in, G·H) matrix the equations use, whatever its storage (PyTorch stores the
+// transpose): Col(c) and Ld() address its columns c.. as a GEMM operand, on either device.
+struct RnnWeight {
+  const float* w;
+  int64_t in, gh;
+  bool trans;
+  const float* Col(int64_t c) const { return trans ? w + c * in : w + c; }
+  int64_t Ld() const { return trans ? in : gh; }
+};
+
 inline const char* RnnCellName(RnnCell c) {
   return c == RnnCell::kLstm ? "lstm" : c == RnnCell::kGru ? "gru" : "rnn";
 }

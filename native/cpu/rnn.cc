@@ -33,15 +33,7 @@ using rnn::WithAct;
 // thread count. 32 rows keep each step's GEMM efficient.
 constexpr int64_t kBlock = 32;
 
-// A weight as the (in, G·H) matrix the equations use, whatever its storage (PyTorch stores the
-// transpose). Col(c) and Ld() address columns c.. of that matrix for a GEMM operand.
-struct WMat {
-  const float* w;
-  int64_t in, gh;
-  bool trans;
-  const float* Col(int64_t c) const { return trans ? w + c * in : w + c; }
-  int64_t Ld() const { return trans ? in : gh; }
-};
+using WMat = RnnWeight;
 
 using GemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
                         float, float*, int64_t);

@@ -171,14 +171,7 @@ __global__ void ColSums(const float* g, int64_t rows, int64_t cols, int64_t ld, 
   }
 }
 
-// A weight as the (in, G·H) matrix of the equations (PyTorch stores its transpose).
-struct WMat {
-  const float* w;
-  int64_t in, gh;
-  bool trans;
-  const float* Col(int64_t c) const { return trans ? w + c * in : w + c; }
-  int64_t Ld() const { return trans ? in : gh; }
-};
+using WMat = RnnWeight;
 
 Status MulW(const WMat& W, int64_t c, int64_t nc, int64_t m, const float* A, int64_t lda, float beta, float* C,
             int64_t ldc, cudaStream_t st) {
