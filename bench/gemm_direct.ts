@@ -22,6 +22,17 @@ function build(root: string): { exe: string } | { error: string } {
   return { exe };
 }
 
+/** Runs a direct-GEMM program (`exe reps n...`, one JSON line per size) and reads its samples by n. */
+export function runSamples(exe: string, reps: number, sizes: number[], env: NodeJS.ProcessEnv = process.env): Record<string, number[]> {
+  const out = execFileSync(exe, [String(reps), ...sizes.map(String)], { encoding: 'utf8', env });
+  const m: Record<string, number[]> = {};
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line) as { n: number; samples_ms: number[] };
+    m[r.n] = r.samples_ms;
+  }
+  return m;
+}
+
 export function gemmDirect(sizes: number[], reps: number, threads?: number): Record<string, number[]> | string {
   const root = packageRoot();
   try {
@@ -29,13 +40,7 @@ export function gemmDirect(sizes: number[], reps: number, threads?: number): Rec
     if ('error' in b) return b.error;
     const exe = b.exe;
     const env = threads ? { ...process.env, OPENBLAS_NUM_THREADS: String(threads) } : process.env;
-    const out = execFileSync(exe, [String(reps), ...sizes.map(String)], { encoding: 'utf8', env });
-    const m: Record<string, number[]> = {};
-    for (const line of out.trim().split('\n')) {
-      const r = JSON.parse(line) as { n: number; samples_ms: number[] };
-      m[r.n] = r.samples_ms;
-    }
-    return m;
+    return runSamples(exe, reps, sizes, env);
   } catch (e) {
     return `could not build or run bench/gemm_direct.cc: ${(e as Error).message.split('\n')[0]}`;
   }

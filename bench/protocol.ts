@@ -26,6 +26,8 @@ export interface TrainSpec {
   threads?: number;
   /** Stop timing training after this many seconds once one step is timed (for very slow peers). */
   maxSeconds?: number;
+  /** Where the model trains ('cuda': npm run bench -- --device cuda); default 'cpu'. */
+  device?: 'cpu' | 'cuda';
 }
 
 export interface ConvSpec {
@@ -44,7 +46,22 @@ export interface GemmSpec {
   threads?: number;
 }
 
-export type Spec = TrainSpec | ConvSpec | GemmSpec;
+/** Square sgemm through tb.matmul on the GPU (each sample ends with tb.cuda.synchronize()). */
+export interface CudaGemmSpec {
+  task: 'cudaGemm';
+  framework: 'tensorbolt';
+  sizes: number[];
+  reps: number;
+}
+
+export type Spec = TrainSpec | ConvSpec | GemmSpec | CudaGemmSpec;
+
+export interface CudaGemmResult {
+  /** n to samples in ms. */
+  matmul: Record<string, number[]>;
+  device: string;
+  version: string;
+}
 
 export interface TrainResult {
   trainStepMs: number[];

@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models lstm,mlp]
+// npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
@@ -23,10 +24,27 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
-    // a subset of the training workloads (comma-separated), without the kernel tables
+    // a subset of the training workloads (comma-separated), without the kernel tables (with --device
+    // cuda: of the GPU's workloads)
     models: { type: 'string' },
+    // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
+    device: { type: 'string', default: 'cpu' },
+    batches: { type: 'string' },
+    sizes: { type: 'string' },
+    'allow-emulator': { type: 'boolean', default: false },
   },
 });
+if (opts.device !== 'cpu' && opts.device !== 'cuda') {
+  process.stderr.write(`npm run bench: --device must be cpu or cuda, got '${opts.device}'\n`);
+  process.exit(2);
+}
+if (opts.device === 'cuda') {
+  const { deviceBench } = await import('./device_bench.js');
+  process.exit(await deviceBench({
+    quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, models: opts.models,
+    batches: opts.batches, sizes: opts.sizes, out: opts.out, allowEmulator: opts['allow-emulator']!,
+  }));
+}
 const quick = opts.quick!;
 const only = opts.models ? opts.models.split(',').map((x) => x.trim()) : null;
 if (only && !only.every((x) => (MODELS as string[]).includes(x))) throw new Error(`--models takes a comma-separated list of ${MODELS.join(', ')}; got '${opts.models}'`);

@@ -3,7 +3,10 @@
 // binding at the CNN's shapes, and square sgemm through the binding and tb.matmul.
 import * as tb from '../lib/index.js';
 import { native } from '../lib/native/load.js';
-import { CONV_SHAPES, peakRssMb, type ConvResult, type ConvSpec, type GemmResult, type GemmSpec, type TrainResult, type TrainSpec } from './protocol.js';
+import {
+  CONV_SHAPES, peakRssMb, type ConvResult, type ConvSpec, type CudaGemmResult, type CudaGemmSpec, type GemmResult, type GemmSpec,
+  type TrainResult, type TrainSpec,
+} from './protocol.js';
 import { gemmDirect } from './gemm_direct.js';
 import { timeMs } from './stats.js';
 
@@ -23,7 +26,8 @@ export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
     tb.layers.lstm({ units: 128 }),
     tb.layers.dense({ units: 10, activation: 'softmax' }),
   ]);
-  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // on a GPU (--device cuda) the batches are gathered on the host and uploaded, as a PyTorch DataLoader's are
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'], device: spec.device ?? 'cpu' });
 
   // Steady state: fit over the training set, stopped (model.stopTraining) once warmup + steps
   // batches have run; each sample is the time between two consecutive batch ends (the whole step,
@@ -139,4 +143,24 @@ export function tbGemm(spec: GemmSpec): GemmResult {
   }
   const info = tb.backendInfo();
   return { binding, matmul, direct: directError ?? direct, threads, openblas: info.openblasConfig || 'portable GEMM', version: tb.version, peakRssMb: peakRssMb() };
+}
+
+/** Square sgemm on the GPU through tb.matmul; every sample waits for the device (tb.cuda.synchronize). */
+export function tbCudaGemm(spec: CudaGemmSpec): CudaGemmResult {
+  const matmul: Record<string, number[]> = {};
+  for (const n of spec.sizes) {
+    const a = tb.randn([n, n], 0, 1, { seed: 1, device: 'cuda' });
+    const b = tb.randn([n, n], 0, 1, { seed: 2, device: 'cuda' });
+    const inner = n <= 512 ? 20 : n <= 2048 ? 5 : 1;
+    tb.matmul(a, b).dispose();
+    tb.cuda.synchronize();
+    matmul[n] = [];
+    for (let r = 0; r < spec.reps; r++)
+      matmul[n]!.push(timeMs(() => {
+        for (let q = 0; q < inner; q++) tb.matmul(a, b).dispose();
+        tb.cuda.synchronize();
+      }) / inner);
+    tb.dispose([a, b]);
+  }
+  return { matmul, device: tb.cuda.info().device?.name ?? 'none', version: tb.version };
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer of the tensorbolt benchmark: the same MNIST MLP / Keras CNN, batch, optimizer and
-protocol as the Node peers (bench/protocol.ts), or conv2d timings at the CNN's shapes. Prints its
-result as one JSON line after RESULT_TAG.
+"""PyTorch peer of the tensorbolt benchmark: the same MNIST MLP / Keras CNN, batch, optimizer and
+protocol as the Node peers (bench/protocol.ts), on the CPU or (eager mode) on a GPU; or conv2d
+timings at the CNN's shapes; or square sgemm on a GPU (torch.mm, i.e. cuBLAS). Prints its result as
+one JSON line after RESULT_TAG.
 
 Usage: python3 bench/torch_bench.py '<json spec>'   (prints RESULT_TAG + JSON)
   spec: {"task": "train", "model": "mlp"|"cnn"|"lstm", "mnistDir": ..., "threads": n, "warmup": w,
-         "steps": s, "inferSteps": i, "epoch": bool, "batch": 128, "seed": 1}
+         "steps": s, "inferSteps": i, "epoch": bool, "batch": 128, "seed": 1, "device": "cpu"|"cuda"}
      or {"task": "conv", "threads": n, "reps": r, "batch": 128}
+     or {"task": "gemm", "threads": n, "sizes": [...], "reps": r}   (on the GPU)
 The thread count must also be in OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before Python starts
 (the caller sets them): torch.set_num_threads alone leaves the BLAS pool at its default size.
 """
@@ -91,14 +93,16 @@ def train(spec):
     torch.manual_seed(spec.get("seed", 1))
     (xtr, ytr), (xte, yte) = mnist(spec["mnistDir"])
     bs = spec.get("batch", 128)
-    model = build(spec["model"])
+    dev = torch.device(spec.get("device", "cpu"))
+    model = build(spec["model"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     n = xtr.shape[0]
     g = torch.Generator().manual_seed(spec.get("seed", 1))
 
     def step(idx):
-        x = xtr[idx]
-        y = ytr[idx]
+        # on a GPU: gathered on the host and uploaded, as tensorbolt's fit does (and a DataLoader would)
+        x = xtr[idx].to(dev)
+        y = ytr[idx].to(dev)
         opt.zero_grad(set_to_none=True)
         out = model(x)
         loss = F.cross_entropy(out, y)
@@ -127,8 +131,8 @@ def train(spec):
         for b in range(spec["warmup"] + spec["inferSteps"]):
             lo = (b * bs) % (xte.shape[0] - bs)
             t0 = time.perf_counter()
-            out = model(xte[lo: lo + bs])
-            out.argmax(1)
+            out = model(xte[lo: lo + bs].to(dev))
+            out.argmax(1).cpu()  # the classes back on the host (a GPU run waits for them here)
             dt = (time.perf_counter() - t0) * 1e3
             if b >= spec["warmup"]:
                 infer.append(dt)
@@ -145,7 +149,7 @@ def train(spec):
         correct = 0
         with torch.no_grad():
             for lo in range(0, xte.shape[0], 1000):
-                correct += (model(xte[lo: lo + 1000]).argmax(1) == yte[lo: lo + 1000]).sum().item()
+                correct += (model(xte[lo: lo + 1000].to(dev)).argmax(1).cpu() == yte[lo: lo + 1000]).sum().item()
         result["testAccuracy"] = correct / xte.shape[0]
     return result
 
@@ -189,6 +193,29 @@ def conv(spec):
     return {"convMs": out}
 
 
+def gemm(spec):
+    """Square sgemm on the GPU: torch.mm (cuBLAS), FP32 (TF32 off), each sample ending in a synchronize."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    out = {}
+    for n in spec["sizes"]:
+        a = torch.randn(n, n, device="cuda")
+        b = torch.randn(n, n, device="cuda")
+        inner = 20 if n <= 512 else 5 if n <= 2048 else 1
+        torch.mm(a, b)
+        torch.cuda.synchronize()
+        ts = []
+        for _ in range(spec["reps"]):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                torch.mm(a, b)
+            torch.cuda.synchronize()
+            ts.append((time.perf_counter() - t0) * 1e3 / inner)
+        out[str(n)] = ts
+    return {"gemmMs": out, "device": torch.cuda.get_device_name(0)}
+
+
 def main():
     spec = json.loads(sys.argv[1])
     import torch
@@ -196,6 +223,8 @@ def main():
     torch.set_num_threads(spec["threads"])
     if spec["task"] == "train":
         res = train(spec)
+    elif spec["task"] == "gemm":
+        res = gemm(spec)
     else:
         res = conv(spec)
     res.update({

@@ -10,9 +10,9 @@ import * as tb from './index.js';
 
 const USAGE = `usage:
   tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
-                         [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--quiet]
-  tensorbolt info
-  tensorbolt bench [--quick]
+                         [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--device cpu|cuda|auto] [--quiet]
+  tensorbolt info [--device cpu|cuda|auto]
+  tensorbolt bench [--quick] [--device cuda]
   tensorbolt --version | --help`;
 
 const TRAIN_HELP = `usage: tensorbolt train mnist [options]
@@ -25,6 +25,7 @@ Trains a model on MNIST (shipped offline), then prints test accuracy, a report a
   --seed S              seed of initialization and shuffling (default 1234)
   --limit N             train on the first N images only
   --threads T           threads for the kernels (at most the cores of this machine)
+  --device D            cpu (default), cuda (a CUDA build and a GPU; see docs/cuda.md), or auto (cuda when usable)
   --save DIR            save the model there (model.json + weights.bin, TensorFlow.js layers format)
   --quiet               no summary and no progress bar
   -h, --help            this help`;
@@ -82,8 +83,27 @@ const TRAIN_OPTIONS = {
   model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
   optimizer: { type: 'string', default: 'adam' }, lr: { type: 'string' }, seed: { type: 'string' },
   save: { type: 'string' }, limit: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  device: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+/** --device: 'cpu', 'cuda' (refused, saying why, where no GPU is usable) or 'auto' (cuda when usable). */
+function deviceArg(v: string | undefined): tb.DeviceName {
+  if (v === undefined || v === 'cpu') return 'cpu';
+  if (v === 'auto') return tb.cuda.isAvailable() ? 'cuda' : 'cpu';
+  if (v !== 'cuda') fail(`--device must be cpu, cuda or auto, got '${v}'`);
+  if (!tb.cuda.isAvailable()) {
+    console.error(`tensorbolt: --device cuda: ${tb.cuda.info().built ? `the CUDA build cannot be used: ${tb.cuda.info().reason}` : 'this install has no CUDA build (npm run build:cuda where the CUDA toolkit with cuBLAS is installed; see docs/cuda.md)'}`);
+    process.exit(1);
+  }
+  return 'cuda';
+}
+
+/** The device line of train and info: where tensors live, and what runs them. */
+function deviceLine(device: tb.DeviceName): string {
+  const i = tb.backendInfo();
+  if (device === 'cuda') return `cuda (${tb.cuda.info().device!.name}; matmul precision ${tb.getMatmulPrecision()})`;
+  return `cpu (${i.gemm}${i.openblas ? ', ' + i.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${i.threads} threads`;
+}
 
 async function train(argv: string[]): Promise<void> {
   const valued = new Set(Object.entries(TRAIN_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`));
@@ -110,6 +130,7 @@ async function train(argv: string[]): Promise<void> {
   const lr = values.lr !== undefined ? num(values.lr, 'lr', 0, false) : undefined;
   const optimizer = tb.optim.optimizerFromName(optName, lr !== undefined ? { learningRate: lr } : {});
   const limitArg = values.limit ? num(values.limit, 'limit', 60000) : Infinity;
+  const device = deviceArg(values.device);
 
   const t0 = performance.now();
   const { train: tr, test } = await tb.datasets.mnist();
@@ -120,10 +141,9 @@ async function train(argv: string[]): Promise<void> {
   console.log(`MNIST: ${xTrain.shape[0]} training and ${test.images.shape[0]} test images (loaded in ${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 
   const model = kind === 'cnn' ? tb.models.mnistCnn() : tb.models.mnistMlp();
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'], device });
   if (!values.quiet) model.summary();
-  const info = tb.backendInfo();
-  console.log(`backend: cpu (${info.gemm}${info.openblas ? ', ' + info.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${info.threads} threads; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
+  console.log(`device: ${deviceLine(device)}; optimizer ${optName}${lr !== undefined ? ` lr ${lr}` : ''}, batch ${batchSize}, ${epochs} epoch(s), seed ${seed}`);
   const tFit = performance.now();
   await model.fit(xTrain, yTrain, { batchSize, epochs, validationData: [test.images, yTest], verbose: values.quiet ? 0 : 1 });
   const fitSecs = (performance.now() - tFit) / 1000;
@@ -160,10 +180,13 @@ function cudaLine(): string {
     `matmul precision ${tb.getMatmulPrecision()}`;
 }
 
-function info(): void {
+function info(argv: string[]): void {
+  const { values } = parsed(() => parseArgs({ args: argv, options: { device: { type: 'string', default: 'auto' } } }));
+  const device = deviceArg(values.device);
   const i = tb.backendInfo();
   console.log(`tensorbolt ${tb.version}`);
-  console.log(`backend:   cpu`);
+  // what `train --device ${values.device}` would run on
+  console.log(`device:    ${deviceLine(device)}`);
   console.log(`gemm:      ${i.gemm}${i.openblas ? ` (${i.openblasConfig})` : ' (OpenBLAS not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt)'}`);
   console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
   console.log(`compiler:  ${i.compiler}`);
@@ -184,8 +207,8 @@ const [cmd, ...rest] = process.argv.slice(2);
 const helpAsked = rest.includes('--help') || rest.includes('-h');
 try {
   if (cmd === 'train') await train(rest);
-  else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info\nPrints the version, the backend, the GEMM library, threads, the addon loaded and CUDA status.');
-  else if (cmd === 'info') info();
+  else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info [--device cpu|cuda|auto]\nPrints the version, the device in use (default auto: cuda when a CUDA build and a GPU are usable), the GEMM library, threads, the addon loaded and CUDA status.');
+  else if (cmd === 'info') info(rest);
   else if (cmd === 'bench') bench(rest);
   else if (cmd === '--version' || cmd === '-v' || cmd === 'version') console.log(tb.version);
   else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') console.log(USAGE);

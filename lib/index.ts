@@ -1,7 +1,7 @@
 // tensorbolt's public entry.
 export { Tensor, type NestedArray, type DType, type Device } from './tensor/tensor.js';
 export { TensorboltError } from './tensor/errors.js';
-export { memory, type MemoryInfo } from './tensor/engine.js';
+export { memory, type MemoryInfo, type DeviceMemoryInfo } from './tensor/engine.js';
 export { tidy, keep, dispose } from './tensor/tidy.js';
 export { noGrad, isGradEnabled, backward, type BackwardOptions } from './tensor/autograd.js';
 export { setSeed, Random } from './tensor/random.js';
@@ -24,7 +24,7 @@ export * from './ops/tensor_methods.js';
 export {
   backendInfo, setNumThreads, setGemmBackend, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision,
 } from './ops/runtime.js';
-export { cuda, type DeviceName, type CreateOptions, type CudaInfo } from './tensor/device.js';
+export { cuda, setDefaultDevice, getDefaultDevice, type DeviceName, type CreateOptions, type CudaInfo } from './tensor/device.js';
 export * from './ops/device.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';

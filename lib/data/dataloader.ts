@@ -5,7 +5,7 @@
 import type { DType } from '../tensor/engine.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Random, globalRandom } from '../tensor/random.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, hostEmpty } from '../tensor/tensor.js';
 import { TensorDataset, describe, rowSource, type Dataset, type RowSource, type SampleValue } from './dataset.js';
 import type { Transform } from './transforms.js';
 
@@ -116,12 +116,12 @@ export class DataLoader implements Iterable<Batch> {
     const count = end - start;
     const xs = this.xSpec;
     const ys = this.ySpec;
-    const x = empty([count, ...xs.shape], xs.dtype);
-    const y = empty([count, ...ys.shape], ys.dtype);
+    const x = hostEmpty([count, ...xs.shape], xs.dtype);
+    const y = hostEmpty([count, ...ys.shape], ys.dtype);
     try {
       const src = rowSource(this.dataset);
-      if (src) this.fillRows(src, order, start, end, x.buf(), y.buf());
-      else this.fillSamples(order, start, end, x.buf(), y.buf());
+      if (src) this.fillRows(src, order, start, end, x.host(), y.host());
+      else this.fillSamples(order, start, end, x.host(), y.host());
     } catch (e) {
       x.dispose();
       y.dispose();

@@ -74,8 +74,8 @@ export class TensorDataset implements Dataset {
 
   get(i: number): Sample {
     checkIndex('TensorDataset.get', i, this.length);
-    const xb = this.x.buf('TensorDataset.get');
-    const yb = this.y.buf('TensorDataset.get');
+    const xb = this.x.host('TensorDataset.get');
+    const yb = this.y.host('TensorDataset.get');
     const xs = this.x.rank === 1 ? xb[i]! : xb.subarray(i * this.xRow, (i + 1) * this.xRow);
     const ys = this.y.rank === 1 ? yb[i]! : yb.subarray(i * this.yRow, (i + 1) * this.yRow);
     return [xs, ys];
@@ -84,8 +84,8 @@ export class TensorDataset implements Dataset {
   /** @internal */
   rows(): RowSource {
     return {
-      xBuf: this.x.buf('DataLoader'),
-      yBuf: this.y.buf('DataLoader'),
+      xBuf: this.x.host('DataLoader'),
+      yBuf: this.y.host('DataLoader'),
       xRow: this.xRow,
       yRow: this.yRow,
       row: (i) => i,

@@ -1,7 +1,7 @@
 // Whole-tensor preprocessing: one-hot labels and per-channel normalization. Plain data preparation,
 // not recorded for autograd.
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, hostEmpty, hostValues } from '../tensor/tensor.js';
 import { applyNormalize, checkStats } from './channels.js';
 
 /**
@@ -14,7 +14,7 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
   let values: ArrayLike<number>;
   let shape: number[];
   if (labels instanceof Tensor) {
-    values = labels.buf(op);
+    values = hostValues(labels, op);
     shape = labels.shape.slice();
   } else if (labels instanceof Int32Array || Array.isArray(labels)) {
     values = labels as ArrayLike<number>;
@@ -41,8 +41,8 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
     if (v < 0 || v >= k) throw new TensorboltError(op, `labels[${i}] = ${v} is outside [0, ${k}) for numClasses = ${k}`);
   }
   if (shape.length > 1 && shape[shape.length - 1] === 1) shape.pop();
-  const out = empty([...shape, k], 'float32');
-  const b = out.f32(op);
+  const out = hostEmpty([...shape, k], 'float32');
+  const b = out.host(op) as Float32Array;
   b.fill(0);
   for (let i = 0; i < n; i++) b[i * k + values[i]!] = 1;
   return out;
@@ -55,14 +55,14 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
 export function normalize(x: Tensor, mean: number | readonly number[], std: number | readonly number[]): Tensor {
   const op = 'normalize';
   if (!(x instanceof Tensor)) throw new TensorboltError(op, `expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-  const src = x.buf(op);
+  const src = hostValues(x, op);
   const m = typeof mean === 'number' ? [mean] : mean;
   const s = typeof std === 'number' ? [std] : std;
   checkStats(op, m, s);
   const c = x.rank === 0 ? 1 : x.shape[x.rank - 1]!;
   if (m.length !== 1 && m.length !== c)
     throw new TensorboltError(op, `${m.length} channel statistics for input ${fmtShape(x.shape)} with ${c} channels on the last axis`);
-  const out = empty(x.shape, 'float32');
-  applyNormalize(src, out.f32(op), c, m, s);
+  const out = hostEmpty(x.shape, 'float32');
+  applyNormalize(src, out.host(op) as Float32Array, c, m, s);
   return out;
 }

@@ -6,7 +6,7 @@
 //   __metadata__                   format, epoch, the optimizer's class, hyper-parameters, steps, extra
 import { resolve } from 'node:path';
 import { TensorboltError } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, assign } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Module } from '../nn/module.js';
 import { Optimizer, type OptimizerStateDict } from '../optim/optimizer.js';
@@ -157,7 +157,7 @@ function restore(file: string, tensors: TensorDict, metadata: Record<string, str
   try {
     if (optSd && opt) opt.loadStateDict(optSd); // validates fully before it changes anything
     noGrad(() => {
-      for (const [k, t] of own) (t.buf(op) as Float32Array | Int32Array).set(modelSd[k]!.buf(op) as Float32Array);
+      for (const [k, t] of own) assign(t, modelSd[k]!, op); // onto the model's device
     });
   } catch (e) {
     if (e instanceof TensorboltError) throw bad(e.message);

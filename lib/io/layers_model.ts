@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { TensorboltError } from '../tensor/errors.js';
+import { assign, hostValues } from '../tensor/tensor.js';
+import type { DeviceName } from '../tensor/device.js';
 import { version } from '../version.js';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -55,6 +57,8 @@ export interface LoadOptions {
    * (default true, as Keras's load_model(compile=True)); false ignores both.
    */
   includeOptimizer?: boolean;
+  /** The device the model is put on (default: the default device); model.to(device) later moves it too. */
+  device?: DeviceName;
 }
 
 export function dirFromUrl(op: string, url: string): string {
@@ -71,7 +75,7 @@ export function toArtifacts(model: Sequential, opts: SaveOptions = {}): { json: 
     throw new TensorboltError('save', 'the model must be built (fit, predict, or a first layer with inputShape) before saving');
   const entries: NamedWeight[] = [];
   for (const l of model.layers)
-    for (const [name, t] of l.weightsWithNames()) entries.push({ spec: { name, shape: t.shape.slice(), dtype: 'float32' }, data: t.buf('save') as Float32Array });
+    for (const [name, t] of l.weightsWithNames()) entries.push({ spec: { name, shape: t.shape.slice(), dtype: 'float32' }, data: hostValues(t, 'save') as Float32Array });
   let trainingConfig: TrainingConfig | undefined;
   if (opts.includeOptimizer) {
     trainingConfig = trainingConfigOf(model);
@@ -247,7 +251,7 @@ export function fromArtifacts(json: ModelJson, weights: Uint8Array, file = 'mode
     if (w.spec.shape.join(',') !== t.shape.join(','))
       throw new TensorboltError(op, `${file}: weight '${name}' has shape [${w.spec.shape.join(',')}] in the manifest but the layer needs [${t.shape.join(',')}]`);
     if (w.spec.dtype !== 'float32') throw new TensorboltError(op, `${file}: weight '${name}' has dtype ${w.spec.dtype}; layer weights are float32`);
-    (t.buf(op) as Float32Array).set(w.data);
+    assign(t, w.data, op); // onto the layer's device
   }
   if (opts.includeOptimizer !== false && json.trainingConfig)
     applyTrainingConfig(file, model, json.trainingConfig, all.filter((w) => w.spec.group === 'optimizer'));
@@ -276,5 +280,7 @@ export async function loadLayersModel(url: string, opts: LoadOptions = {}): Prom
     return readFileSync(wp);
   });
   const all = Buffer.concat(bufs);
-  return fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path, opts);
+  const model = fromArtifacts(json, new Uint8Array(all.buffer, all.byteOffset, all.byteLength), path, opts);
+  if (opts.device !== undefined) model.to(opts.device);
+  return model;
 }

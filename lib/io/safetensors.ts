@@ -10,7 +10,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues } from '../tensor/tensor.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
 import { Module } from '../nn/module.js';
 import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
@@ -45,7 +46,7 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
     if (name === '' || name === '__metadata__') throw new TensorboltError(op, `'${name}' cannot name a tensor in safetensors`);
     if (!(t instanceof Tensor))
       throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t}): pass an object of named tensors, such as model.stateDict()`);
-    const data = t.buf(op);
+    const data = hostValues(t, op); // a device tensor is read back
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
     parts.push(bytes);
@@ -200,7 +201,18 @@ export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
   return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), abs, op);
 }
 
-/** tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict). */
-export function load(path: string): TensorDict {
-  return loadSafetensors(path).tensors;
+/**
+ * tb.load('x.safetensors'): the named tensors (pass them to module.loadStateDict), on the default
+ * device or on opts.device. A file saved from any device loads on any device.
+ */
+export function load(path: string, opts: { device?: DeviceName } = {}): TensorDict {
+  checkOptions('load', opts);
+  const be = backendFor('load', opts.device);
+  const tensors = loadSafetensors(path).tensors;
+  for (const [k, t] of Object.entries(tensors)) {
+    if (t._be === be) continue;
+    tensors[k] = copyTo(t, be, 'load');
+    t.dispose();
+  }
+  return tensors;
 }

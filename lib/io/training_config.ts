@@ -16,7 +16,7 @@ import { Adam, AdamW } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
 import { optimizerFromName, type KerasOptimizerOptions } from '../optim/keras.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { hostValues, type Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../train/sequential.js';
 import type { NamedWeight } from './layers_model.js';
 
@@ -98,7 +98,7 @@ export function optimizerWeights(model: Sequential): NamedWeight[] {
   for (const [ours, suffix] of buffers)
     weights.forEach(([name, p], i) => {
       const t = states[i]!.buffers[ours];
-      const data = t ? (t.buf('save') as Float32Array) : new Float32Array(p.size);
+      const data = t ? (hostValues(t, 'save') as Float32Array) : new Float32Array(p.size);
       out.push({ spec: { name: `${name}/${suffix}`, shape: p.shape.slice(), dtype: 'float32', group: 'optimizer' }, data });
     });
   return out;

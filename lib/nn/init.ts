@@ -1,6 +1,7 @@
 // Weight initializers that need more than one random draw per element.
 import { globalRandom, type Random } from '../tensor/random.js';
-import { empty, type Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /**
  * Keras's Orthogonal initializer: a (rows, cols) matrix whose rows (rows <= cols) or columns are
@@ -25,10 +26,9 @@ export function orthogonal(rows: number, cols: number, gain = 1, rng: Random = g
     const s = 1 / Math.sqrt(norm);
     for (let i = 0; i < m; i++) vj[i]! *= s;
   }
-  const t = empty([rows, cols]);
-  const out = t.f32('orthogonal');
+  const out = new Float32Array(rows * cols);
   // rows >= cols: the vectors are the columns; otherwise they are the rows.
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (rows >= cols ? a[c * m + r]! : a[r * m + c]!);
-  return t;
+  return tensor(out, [rows, cols]); // on the default device, as every initializer's draw
 }

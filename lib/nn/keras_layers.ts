@@ -91,6 +91,7 @@ export abstract class Layer extends Module {
     if (!this.built) {
       this.computeOutputShape(sample);
       this.build(sample);
+      this.syncDevice(); // a layer built after its model moved (model.to) joins the model's device
     } else if (sample.join(',') !== this.builtInputShape!.join(',')) {
       throw new TensorboltError(this.name, `expected input shape [null,${this.builtInputShape!.join(',')}], got ${fmtShape(x.shape)}`);
     }

@@ -4,7 +4,7 @@
 // TensorFlow.js names them ('<layer>/kernel', '<layer>/recurrent_kernel', '<layer>/bias').
 // Each layer's work is one recurrence op (lib/ops/rnn.ts) per direction.
 import { TensorboltError, checkOptions, fmtShape, fmtValue } from '../tensor/errors.js';
-import { ones, zeros, rand } from '../tensor/creation.js';
+import { ones, zeros, rand, tensor } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -326,9 +326,9 @@ export class LSTM extends RecurrentLayer {
     this.unitForgetBias = args.unitForgetBias !== false;
   }
   protected override initialBias(): Tensor {
-    const b = zeros([4 * this.units]);
-    if (this.unitForgetBias) b.f32(this.name).fill(1, this.units, 2 * this.units);
-    return b;
+    const b = new Float32Array(4 * this.units);
+    if (this.unitForgetBias) b.fill(1, this.units, 2 * this.units);
+    return tensor(b, [4 * this.units]);
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), unit_forget_bias: this.unitForgetBias, implementation: 2 };

@@ -5,8 +5,8 @@
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { engine } from '../tensor/engine.js';
 import { noGrad } from '../tensor/autograd.js';
-import { Tensor } from '../tensor/tensor.js';
-import { resolveDevice, type DeviceName } from '../tensor/device.js';
+import { Tensor, assign, relocate } from '../tensor/tensor.js';
+import { backendFor, getDefaultDevice, type DeviceName } from '../tensor/device.js';
 
 const PARAM = Symbol('tensorbolt.parameter');
 
@@ -30,6 +30,8 @@ export abstract class Module {
   training = true;
   private _buffers = new Map<string, Tensor>();
   private _bufferNames = new Set<string>();
+  /** @internal The device given to to(), where parameters made later (lazy builds) are put too. */
+  _device: DeviceName | null = null;
 
   // Most modules take and return one Tensor; recurrent ones take an initial state and return
   // [output, state] (PyTorch's conventions), so the base signature allows any.
@@ -151,27 +153,52 @@ export abstract class Module {
         throw new TensorboltError(op, `keys differ: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
     }
     // Check every entry before copying any: a bad entry must not leave the module half loaded.
-    const copies: [Float32Array, ArrayLike<number>][] = [];
+    const copies: [Tensor, Tensor | Float32Array][] = [];
     for (const [k, dst] of Object.entries(own)) {
       const src = sd[k];
       if (src === undefined) continue;
       if (!(src instanceof Tensor) && !(src instanceof Float32Array))
         throw new TensorboltError(op, `'${k}' must be a Tensor or a Float32Array, got ${src === null ? 'null' : typeof src}`);
-      const data = src instanceof Tensor ? src.buf(op) : src;
+      if (src instanceof Tensor) src.buf(op);
+      const n = src instanceof Tensor ? src.size : src.length;
       if (src instanceof Tensor && src.shape.join(',') !== dst.shape.join(','))
         throw new TensorboltError(op, `'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(dst.shape)}`);
-      if (data.length !== dst.size) throw new TensorboltError(op, `'${k}' has ${data.length} values, expected ${dst.size}`);
-      copies.push([dst.buf(op) as Float32Array, data]);
+      if (n !== dst.size) throw new TensorboltError(op, `'${k}' has ${n} values, expected ${dst.size}`);
+      dst.buf(op);
+      copies.push([dst, src]);
     }
+    // Onto this module's devices, from tensors on any device.
     noGrad(() => {
-      for (const [dst, data] of copies) dst.set(data);
+      for (const [dst, src] of copies) assign(dst, src, op);
     });
   }
 
-  /** Moves the module's parameters and buffers to a device ('cpu' holds them in this version; see Tensor.to). */
-  to(device: DeviceName): this {
-    resolveDevice(`${this.constructor.name}.to`, device);
+  /**
+   * Moves every parameter (with its gradient) and buffer to `device`, in place: the Tensor objects
+   * stay the same, so an optimizer made before keeps working (its state follows on its next step).
+   */
+  to(device: DeviceName | 'cuda:0'): this {
+    const op = `${this.constructor.name}.to`;
+    const be = backendFor(op, device);
+    for (const m of this.modules()) m._device = be.device;
+    this.syncDevice(op);
     return this;
+  }
+
+  /** Where the parameters live: the device given to to(), else the first parameter's, else the default device. */
+  get device(): DeviceName {
+    return this._device ?? this.parameters()[0]?.device ?? getDefaultDevice();
+  }
+
+  /** @internal Puts every parameter, gradient and buffer on the device given to to() (after a lazy build). */
+  syncDevice(op = `${this.constructor.name}.to`): void {
+    if (this._device === null) return;
+    const be = backendFor(op, this._device);
+    for (const p of this.parameters()) {
+      relocate(p, be, op);
+      if (p.grad && !p.grad.isDisposed) relocate(p.grad, be, op);
+    }
+    for (const [, b] of this.namedBuffers()) relocate(b, be, op);
   }
 
   /** Total number of parameter values. */

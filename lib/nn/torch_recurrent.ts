@@ -5,7 +5,8 @@
 // with states (numLayers·directions, batch, hidden). Each layer and direction is one recurrence op.
 import { TensorboltError, fmtShape, fmtValue, checkOptions } from '../tensor/errors.js';
 import { randn, rand } from '../tensor/creation.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, relocate } from '../tensor/tensor.js';
+import { backendFor } from '../tensor/device.js';
 import { concat, slice, stack } from '../ops/layout.js';
 import { reshape } from '../ops/reshape.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
@@ -31,8 +32,11 @@ export class Embedding extends Module {
     if (p !== undefined && (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings))
       throw new TensorboltError('Embedding', `paddingIdx must be an integer in [${-numEmbeddings}, ${numEmbeddings}), got ${fmtValue(p)}`);
     this.paddingIdx = p === undefined ? null : p < 0 ? p + numEmbeddings : p;
-    this.weight = parameter(randn([numEmbeddings, embeddingDim]));
-    if (this.paddingIdx !== null) this.weight.f32('Embedding').fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    // Drawn on the host (the padding row zeroed there), then put on the default device.
+    const w = randn([numEmbeddings, embeddingDim], 0, 1, { device: 'cpu' });
+    if (this.paddingIdx !== null) w.host('Embedding').fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    relocate(w, backendFor('Embedding'), 'Embedding');
+    this.weight = parameter(w);
   }
   /** int32 indices of any shape -> indices.shape + [embeddingDim]. */
   forward(indices: Tensor): Tensor {

@@ -1,6 +1,5 @@
 // Pointwise activations (one native kernel each, forward and gradient), and the name -> function
 // table that layers use for their `activation` option.
-import { native } from '../native/load.js';
 import { ActivationOp, type ActivationOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError } from '../tensor/errors.js';
@@ -12,13 +11,14 @@ function activate(op: string, code: ActivationOpName, x: Tensor, alpha = 0): Ten
   tensorArg(op, x);
   requireFloat(op, x);
   const k = ActivationOp[code];
-  const out = empty(x.shape);
-  native().activation(k, x.f32(op), out.f32(op), alpha);
+  const be = x._be;
+  const out = empty(be, x.shape);
+  be.activation(k, x.f32(op), out.f32(op), alpha);
   // sigmoid and tanh take their derivative from the output, the rest from x; out is alive whenever
   // this runs (disposing it drops the node).
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
-    native().activationBackward(k, x.f32(op), out.f32(op), dy.f32(op), dx.f32(op), alpha);
+    const dx = empty(be, x.shape);
+    be.activationBackward(k, x.f32(op), out.f32(op), dy.f32(op), dx.f32(op), alpha);
     return [dx];
   });
 }

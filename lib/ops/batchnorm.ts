@@ -1,12 +1,13 @@
 // Batch normalization along one channel axis: y = (x - mean) / sqrt(var + eps) * gamma + beta.
 // Training uses the batch statistics (and updates the running ones in place); eval uses the running
 // statistics, which makes the op a per-channel affine map.
-import { native } from '../native/load.js';
+import type { F32Buf } from '../native/backend.js';
+import { BinaryOp } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { normAxis, outerDimInner } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { describe, requireFloat, tensorArg } from './util.js';
+import { backendOf, describe, requireFloat, tensorArg, type OpBackend } from './util.js';
 
 export interface BatchNormParams {
   /** Scale (C), or null for 1. */
@@ -71,11 +72,13 @@ export function batchNorm(x: Tensor, params: BatchNormParams, opts: BatchNormOpt
   if (training && outer * inner === 1)
     throw new TensorboltError(op, `training needs more than one value per channel, got input shape ${fmtShape(x.shape)} with channel axis ${axis}`);
 
-  const y = empty(x.shape);
-  const mean = empty([c]);
-  const invstd = empty([c]);
+  const be = backendOf(op, x, gamma, beta, runningMean);
+  backendOf(op, x, runningVar);
+  const y = empty(be, x.shape);
+  const mean = empty(be, [c]);
+  const invstd = empty(be, [c]);
   try {
-    native().batchNorm(x.f32(op), gamma ? gamma.f32(op) : null, beta ? beta.f32(op) : null, y.f32(op), mean.f32(op),
+    be.batchNorm(x.f32(op), gamma ? gamma.f32(op) : null, beta ? beta.f32(op) : null, y.f32(op), mean.f32(op),
       invstd.f32(op), runningMean.f32(op), runningVar.f32(op), outer, c, inner, momentum, eps, training);
   } catch (e) {
     y.dispose();
@@ -88,15 +91,15 @@ export function batchNorm(x: Tensor, params: BatchNormParams, opts: BatchNormOpt
   if (gamma) inputs.push(gamma);
   if (beta) inputs.push(beta);
   return record(op, y, inputs, (dy) => {
-    const dx = x.requiresGrad ? empty(x.shape) : null;
-    const dgamma = gamma?.requiresGrad ? empty([c]) : null;
-    const dbeta = beta?.requiresGrad ? empty([c]) : null;
+    const dx = x.requiresGrad ? empty(be, x.shape) : null;
+    const dgamma = gamma?.requiresGrad ? empty(be, [c]) : null;
+    const dbeta = beta?.requiresGrad ? empty(be, [c]) : null;
     const g = gamma ? gamma.f32(op) : null;
     if (training) {
-      native().batchNormBackward(x.f32(op), g, mean.f32(op), invstd.f32(op), dy.f32(op), dx ? dx.f32(op) : null,
+      be.batchNormBackward(x.f32(op), g, mean.f32(op), invstd.f32(op), dy.f32(op), dx ? dx.f32(op) : null,
         dgamma ? dgamma.f32(op) : null, dbeta ? dbeta.f32(op) : null, outer, c, inner);
     } else {
-      affineBackward(x.f32(op), g, mean.f32(op), invstd.f32(op), dy.f32(op), dx ? dx.f32(op) : null,
+      affineBackward(be, x.f32(op), g, mean.f32(op), invstd.f32(op), dy.f32(op), dx ? dx.f32(op) : null,
         dgamma ? dgamma.f32(op) : null, dbeta ? dbeta.f32(op) : null, outer, c, inner);
     }
     const grads: (Tensor | null)[] = [dx];
@@ -108,35 +111,33 @@ export function batchNorm(x: Tensor, params: BatchNormParams, opts: BatchNormOpt
 
 /**
  * Gradients of the eval-mode map y = (x - mean) * invstd * gamma + beta with mean/invstd fixed:
- * dx = dy * gamma * invstd, dgamma = sum(dy * (x - mean) * invstd), dbeta = sum(dy).
+ * dx = dy * gamma * invstd, dgamma = sum(dy * (x - mean)) * invstd, dbeta = sum(dy), the sums over
+ * every axis but the channel. Broadcasting kernels over the (outer, C, inner) view, channel vectors
+ * read with strides (0, 1, 0); the sums accumulate in double (sumToStrides).
  */
-function affineBackward(x: Float32Array, gamma: Float32Array | null, mean: Float32Array, invstd: Float32Array,
-                        dy: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
-                        outer: number, c: number, inner: number): void {
-  // Walks memory in order (both layouts), accumulating per channel.
-  const sdy = new Float64Array(c);
-  const sdyx = new Float64Array(c);
-  const k = new Float64Array(c);
-  for (let ch = 0; ch < c; ch++) k[ch] = (gamma ? gamma[ch]! : 1) * invstd[ch]!;
-  let j = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let ch = 0; ch < c; ch++) {
-      const mu = mean[ch]!;
-      const kc = k[ch]!;
-      let a = 0;
-      let b = 0;
-      for (const end = j + inner; j < end; j++) {
-        const d = dy[j]!;
-        a += d;
-        b += d * (x[j]! - mu);
-        if (dx) dx[j] = d * kc;
-      }
-      sdy[ch] += a;
-      sdyx[ch] += b;
-    }
+function affineBackward(be: OpBackend, x: F32Buf, gamma: F32Buf | null, mean: F32Buf, invstd: F32Buf, dy: F32Buf,
+                        dx: F32Buf | null, dgamma: F32Buf | null, dbeta: F32Buf | null, outer: number, c: number, inner: number): void {
+  const shape = Int32Array.of(outer, c, inner);
+  const full = Int32Array.of(c * inner, inner, 1);
+  const chan = Int32Array.of(0, 1, 0);
+  const vec = Int32Array.of(1);
+  const cShape = Int32Array.of(c);
+  if (dx) {
+    const k = gamma ? (be.alloc(c, 'float32') as F32Buf) : invstd;
+    if (gamma) be.binary(BinaryOp.mul, gamma, vec, invstd, vec, k, cShape);
+    be.binary(BinaryOp.mul, dy, full, k, chan, dx, shape);
+    if (k !== invstd) be.free(k);
   }
-  for (let ch = 0; ch < c; ch++) {
-    if (dbeta) dbeta[ch] = sdy[ch]!;
-    if (dgamma) dgamma[ch] = sdyx[ch]! * invstd[ch]!;
+  if (dbeta) be.sumToStrides(dy, shape, dbeta, chan);
+  if (dgamma) {
+    const xm = be.alloc(outer * c * inner, 'float32') as F32Buf;
+    try {
+      be.binary(BinaryOp.sub, x, full, mean, chan, xm, shape);
+      be.binary(BinaryOp.mul, xm, full, dy, full, xm, shape);
+      be.sumToStrides(xm, shape, dgamma, chan);
+      be.binary(BinaryOp.mul, dgamma, vec, invstd, vec, dgamma, cShape);
+    } finally {
+      be.free(xm);
+    }
   }
 }

@@ -1,12 +1,11 @@
 // 2-D convolution (im2col + GEMM in native/cpu/conv2d.cc) and its gradients, in the Keras/TF.js
 // layout (NHWC, weight (KH, KW, C, OC)) or the PyTorch layout (NCHW, weight (OC, C, KH, KW)).
 // Also the window arithmetic (output sizes, 'same' padding) that pooling shares.
-import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { describe, fusedActivationCode, i32, requireFloat, requireRank, tensorArg, type FusedActivation } from './util.js';
+import { backendOf, describe, fusedActivationCode, i32, requireFloat, requireRank, tensorArg, type FusedActivation } from './util.js';
 
 export type { FusedActivation } from './util.js';
 
@@ -173,16 +172,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   } else {
     bias = null;
   }
-  const out = empty(plan.outShape);
-  const g = native();
+  const g = backendOf(op, x, weight, bias);
+  const out = empty(g, plan.outShape);
   g.conv2d(x.f32(op), weight.f32(op), bias ? bias.f32(op) : null, out.f32(op), plan.dims, act);
   const b = bias;
   const inputs = b ? [x, weight, b] : [x, weight];
   // With a fused ReLU the backward reads the output (alive whenever this runs: disposing it drops the node).
   return record(op, out, inputs, (dy) => {
-    const dx = x.requiresGrad ? empty(x.shape) : null;
-    const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    const db = b && b.requiresGrad ? empty(b.shape) : null;
+    const dx = x.requiresGrad ? empty(g, x.shape) : null;
+    const dw = weight.requiresGrad ? empty(g, weight.shape) : null;
+    const db = b && b.requiresGrad ? empty(g, b.shape) : null;
     g.conv2dBackward(x.f32(op), weight.f32(op), dy.f32(op), dx ? dx.f32(op) : null, dw ? dw.f32(op) : null,
       db ? db.f32(op) : null, plan.dims, act ? out.f32(op) : null, act);
     return b ? [dx, dw, db] : [dx, dw];

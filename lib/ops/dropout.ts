@@ -1,6 +1,5 @@
 // Inverted dropout: during training each element is zeroed with probability `rate` and the survivors
 // are scaled by 1/(1-rate), so inference needs no rescaling; outside training it is the identity.
-import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError } from '../tensor/errors.js';
 import { globalRandom } from '../tensor/random.js';
@@ -37,12 +36,14 @@ export function dropout(x: Tensor, rate: number, opts: DropoutOptions = {}): Ten
   if (!training || rate === 0) return x;
   // Draw even for empty tensors so the global stream advances the same way whatever the shape.
   const s = seed ?? drawSeed();
-  const y = empty(x.shape);
-  const mask = empty(x.shape);
-  native().dropout(x.f32(op), y.f32(op), mask.f32(op), rate, s);
+  // The mask is a function of (seed, index) on every backend: one seed, one mask, whatever the device.
+  const be = x._be;
+  const y = empty(be, x.shape);
+  const mask = empty(be, x.shape);
+  be.dropout(x.f32(op), y.f32(op), mask.f32(op), rate, s);
   return record(op, y, [x], (dy) => {
-    const dx = empty(x.shape);
-    native().dropoutBackward(dy.f32(op), mask.f32(op), dx.f32(op));
+    const dx = empty(be, x.shape);
+    be.dropoutBackward(dy.f32(op), mask.f32(op), dx.f32(op));
     return [dx];
   }, [mask]);
 }

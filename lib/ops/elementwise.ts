@@ -2,24 +2,27 @@
 // (float32 1/0 results, no gradient), unary math, clip and where. Shapes broadcast as in NumPy;
 // the kernels get per-output-axis strides (0 on a broadcast axis) and reduce gradients back to each
 // operand's own shape.
-import { native } from '../native/load.js';
 import { BinaryOp, UnaryOp, type BinaryOpName, type UnaryOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import type { TensorLike } from '../tensor/creation.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, type Shape } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { i32, numberArg, operand, requireFloat } from './util.js';
+import { backendOf, i32, numberArg, operand, requireFloat, type OpBackend } from './util.js';
 
 // ---- helpers ----
 
-/** Converts arguments to tensors. Constants made here come back in `owned`: save or dispose them. */
+/**
+ * Converts arguments to tensors, constants on the tensor arguments' device. Constants made here come
+ * back in `owned`: save or dispose them.
+ */
 function operandsOf(op: string, args: readonly (readonly [unknown, string])[]): { ts: Tensor[]; owned: Tensor[] } {
   const ts: Tensor[] = [];
   const owned: Tensor[] = [];
+  const device = (args.find(([x]) => x instanceof Tensor)?.[0] as Tensor | undefined)?.device;
   try {
     for (const [x, name] of args) {
-      const o = operand(op, x as TensorLike, name);
+      const o = operand(op, x as TensorLike, name, device);
       ts.push(o.t);
       if (o.owned) owned.push(o.t);
     }
@@ -43,18 +46,18 @@ function guarded<T>(temps: Tensor[], fn: () => T): T {
 }
 
 /** g (shape outShape) summed over the axes that `shape` broadcasts; g itself when nothing is summed. */
-function sumTo(g: Tensor, shape: Shape, outShape: Shape, op: string): Tensor {
+function sumTo(be: OpBackend, g: Tensor, shape: Shape, outShape: Shape, op: string): Tensor {
   if (shapesEqual(shape, outShape)) return g;
-  const r = empty(shape);
-  native().sumToStrides(g.f32(op), i32(outShape), r.f32(op), broadcastStrides(shape, outShape));
+  const r = empty(be, shape);
+  be.sumToStrides(g.f32(op), i32(outShape), r.f32(op), broadcastStrides(shape, outShape));
   return r;
 }
 
 /** A float32 copy of an int32 tensor (comparisons and where's condition accept int32). */
-function asFloat(t: Tensor): Tensor {
+function asFloat(be: OpBackend, t: Tensor): Tensor {
   if (t.dtype === 'float32') return t;
-  const f = empty(t.shape);
-  native().cast(t.buf('cast'), f.f32('cast'));
+  const f = empty(be, t.shape);
+  be.cast(t.buf('cast'), f.f32('cast'));
   return f;
 }
 
@@ -71,30 +74,31 @@ function binary(op: BinaryOpName, aIn: TensorLike, bIn: TensorLike): Tensor {
 }
 
 function binaryCore(op: BinaryOpName, a: Tensor, b: Tensor, outShape: number[], owned: Tensor[]): Tensor {
+  const be = guarded(owned, () => backendOf(op, a, b));
   const code = BinaryOp[op];
   const as = broadcastStrides(a.shape, outShape);
   const bs = broadcastStrides(b.shape, outShape);
   const os = i32(outShape);
-  const out = empty(outShape);
-  native().binary(code, a.f32(op), as, b.f32(op), bs, out.f32(op), os);
+  const out = empty(be, outShape);
+  be.binary(code, a.f32(op), as, b.f32(op), bs, out.f32(op), os);
   return record(op, out, [a, b], (dy) => {
     if (op === 'add' || op === 'sub') {
       // Needs no operand values: a plain broadcast reduction (and a sign flip for sub's b).
-      const da = a.requiresGrad ? sumTo(dy, a.shape, outShape, op) : null;
+      const da = a.requiresGrad ? sumTo(be, dy, a.shape, outShape, op) : null;
       let db: Tensor | null = null;
       if (b.requiresGrad) {
-        db = sumTo(dy, b.shape, outShape, op);
+        db = sumTo(be, dy, b.shape, outShape, op);
         if (op === 'sub') {
-          const neg = db === dy ? empty(b.shape) : db;
-          native().unary(UnaryOp.neg, db.f32(op), neg.f32(op), 0, 0);
+          const neg = db === dy ? empty(be, b.shape) : db;
+          be.unary(UnaryOp.neg, db.f32(op), neg.f32(op), 0, 0);
           db = neg;
         }
       }
       return [da, db];
     }
-    const da = a.requiresGrad ? empty(a.shape) : null;
-    const db = b.requiresGrad ? empty(b.shape) : null;
-    native().binaryBackward(code, a.f32(op), as, b.f32(op), bs, dy.f32(op), os, da ? da.f32(op) : null, db ? db.f32(op) : null);
+    const da = a.requiresGrad ? empty(be, a.shape) : null;
+    const db = b.requiresGrad ? empty(be, b.shape) : null;
+    be.binaryBackward(code, a.f32(op), as, b.f32(op), bs, dy.f32(op), os, da ? da.f32(op) : null, db ? db.f32(op) : null);
     return [da, db];
   }, owned);
 }
@@ -144,11 +148,12 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 function compare(code: BinaryOpName, aIn: TensorLike, bIn: TensorLike, op: string = code): Tensor {
   const { ts: [a0, b0], owned } = operandsOf(op, [[aIn, 'a'], [bIn, 'b']]);
   const outShape = guarded(owned, () => broadcastShapes(op, a0!.shape, b0!.shape));
-  const a = asFloat(a0!);
-  const b = asFloat(b0!);
-  const out = empty(outShape);
-  native().binary(BinaryOp[code], a.f32(op), broadcastStrides(a.shape, outShape), b.f32(op),
-                  broadcastStrides(b.shape, outShape), out.f32(op), i32(outShape));
+  const be = guarded(owned, () => backendOf(op, a0!, b0!));
+  const a = asFloat(be, a0!);
+  const b = asFloat(be, b0!);
+  const out = empty(be, outShape);
+  be.binary(BinaryOp[code], a.f32(op), broadcastStrides(a.shape, outShape), b.f32(op),
+            broadcastStrides(b.shape, outShape), out.f32(op), i32(outShape));
   if (a !== a0) a.dispose();
   if (b !== b0) b.dispose();
   for (const t of owned) t.dispose();
@@ -186,12 +191,13 @@ function unary(op: string, code: UnaryOpName, xIn: TensorLike, p1 = 0, p2 = 0): 
   const { ts: [x], owned } = operandsOf(op, [[xIn, 'x']]);
   guarded(owned, () => requireFloat(op, x!, 'x'));
   const c = UnaryOp[code];
-  const out = empty(x!.shape);
-  native().unary(c, x!.f32(op), out.f32(op), p1, p2);
+  const be = x!._be;
+  const out = empty(be, x!.shape);
+  be.unary(c, x!.f32(op), out.f32(op), p1, p2);
   return record(op, out, [x!], (dy) => {
-    const dx = empty(x!.shape);
+    const dx = empty(be, x!.shape);
     // out is alive here: its graph node (this closure) is dropped when it is disposed.
-    native().unaryBackward(c, x!.f32(op), out.f32(op), dy.f32(op), dx.f32(op), p1, p2);
+    be.unaryBackward(c, x!.f32(op), out.f32(op), dy.f32(op), dx.f32(op), p1, p2);
     return [dx];
   }, owned);
 }
@@ -263,18 +269,19 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
       throw new TensorboltError(op, `cond ${fmtShape(c0!.shape)}, a ${fmtShape(x!.shape)} and b ${fmtShape(y!.shape)} cannot be broadcast together`);
     }
   });
-  const c = asFloat(c0!);
+  const be = guarded(owned, () => backendOf(op, c0!, x!, y!));
+  const c = asFloat(be, c0!);
   const saved = c === c0 ? owned : [...owned, c];
   const cs = broadcastStrides(c.shape, outShape);
   const as = broadcastStrides(x!.shape, outShape);
   const bs = broadcastStrides(y!.shape, outShape);
   const os = i32(outShape);
-  const out = empty(outShape);
-  native().where(c.f32(op), cs, x!.f32(op), as, y!.f32(op), bs, out.f32(op), os);
+  const out = empty(be, outShape);
+  be.where(c.f32(op), cs, x!.f32(op), as, y!.f32(op), bs, out.f32(op), os);
   return record(op, out, [x!, y!], (dy) => {
-    const da = x!.requiresGrad ? empty(x!.shape) : null;
-    const db = y!.requiresGrad ? empty(y!.shape) : null;
-    native().whereBackward(c.f32(op), cs, dy.f32(op), os, da ? da.f32(op) : null, as, db ? db.f32(op) : null, bs);
+    const da = x!.requiresGrad ? empty(be, x!.shape) : null;
+    const db = y!.requiresGrad ? empty(be, y!.shape) : null;
+    be.whereBackward(c.f32(op), cs, dy.f32(op), os, da ? da.f32(op) : null, as, db ? db.f32(op) : null, bs);
     return [da, db];
   }, saved);
 }

@@ -1,20 +1,10 @@
 // Embedding lookup: rows of a table picked by integer indices, and its gradient, a per-row sum
-// written as a gather (native/cpu/embedding.cc) so that repeated indices add up in the same order
+// written as a gather (embeddingBackward: native/cpu/embedding.cc, native/cuda/rnn.cu) so that repeated indices add up in the same order
 // on any thread count. Keras's Embedding and PyTorch's nn.Embedding use it.
-import { native } from '../native/load.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
-import { Tensor, empty } from '../tensor/tensor.js';
-import { requireFloat, tensorArg } from './util.js';
-
-// ---- the native kernels of this op family ----
-const kernels = {
-  /** The table's rows idx into out; throws (RangeError) on an index outside [0, rows). */
-  lookup: (table: Float32Array, idx: Int32Array, out: Float32Array, rows: number, dim: number): void =>
-    native().gather(table, idx, out, 1, rows, dim),
-  backward: (dy: Float32Array, idx: Int32Array, dw: Float32Array, rows: number, dim: number, paddingIdx: number,
-    ws: Int32Array): void => native().embeddingBackward(dy, idx, dw, rows, dim, paddingIdx, ws),
-};
+import { Tensor, copyTo, empty } from '../tensor/tensor.js';
+import { backendOf, requireFloat, tensorArg } from './util.js';
 
 export interface EmbeddingOptions {
   /** A row that gets no gradient (PyTorch's padding_idx); negative counts from the end. */
@@ -44,24 +34,27 @@ export function embedding(weight: Tensor, indices: Tensor, opts: EmbeddingOption
       throw new TensorboltError(op, `paddingIdx must be an integer in [${-V}, ${V}) for ${V} rows, got ${fmtValue(p)}`);
     pad = p < 0 ? p + V : p;
   }
-  const idx = indices.i32(op);
-  const out = empty([...indices.shape, D]);
+  const be = backendOf(op, weight, indices);
+  const out = empty(be, [...indices.shape, D]);
   try {
-    kernels.lookup(weight.f32(op), idx, out.f32(op), V, D);
+    // The gather kernel checks the indices: on the CPU at once, on a GPU at the next read of a result.
+    be.gather(weight.f32(op), indices.i32(op), out.f32(op), 1, V, D);
   } catch (e) {
     out.dispose();
     const why = (e as Error).message.replace(/^tensorbolt\.gather: /, '').replace(/ of dim$/, '');
     throw new TensorboltError(op, `indices ${fmtShape(indices.shape)} into a table of ${V} rows ${fmtShape(weight.shape)}: ${why}`);
   }
   if (!needsGrad(weight)) return out;
-  // The backward reads the indices later: its own copy, so a caller reusing the array is safe.
-  const saved = empty(indices.shape, 'int32');
-  saved.i32(op).set(idx);
+  // The backward reads the indices later: its own copy, so a caller reusing the tensor is safe.
+  const saved = copyTo(indices, be, op);
   return record(op, out, [weight], (dy) => {
-    const dw = empty(weight.shape);
-    const ws = empty([V + 1 + saved.size], 'int32');
+    const dw = empty(be, weight.shape);
+    const ws = empty(be, [V + 1 + saved.size], 'int32');
     try {
-      kernels.backward(dy.f32(op), saved.i32(op), dw.f32(op), V, D, pad, ws.i32(op));
+      be.embeddingBackward(dy.f32(op), saved.i32(op), dw.f32(op), V, D, pad, ws.i32(op));
+    } catch (e) {
+      dw.dispose();
+      throw e;
     } finally {
       ws.dispose();
     }

@@ -1,15 +1,14 @@
 // Ops that move data without arithmetic: transpose/permute, slice, concat, stack, gather, oneHot,
 // broadcastTo, pad. All run on the native strided copy or gather kernels; each gradient is the
 // reverse movement (a gather's is a scatter-add). They work on int32 tensors too (no gradient).
-import { native } from '../native/load.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { tensor } from '../tensor/creation.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { checkShape, normAxis, outerDimInner, shapesEqual, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
-import { Tensor, empty, type NestedArray } from '../tensor/tensor.js';
+import { Tensor, copyTo, empty, type NestedArray } from '../tensor/tensor.js';
 import { sumToShape } from './reduce.js';
 import { inversePerm, permuteInto, stridesI32 } from './strided.js';
-import { describe, numberArg, tensorArg } from './util.js';
+import { backendOf, backendOfAll, describe, numberArg, tensorArg, type OpBackend } from './util.js';
 
 function intList(op: string, v: unknown, name: string): number[] {
   if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isInteger(d)))
@@ -17,9 +16,9 @@ function intList(op: string, v: unknown, name: string): number[] {
   return v.slice();
 }
 
-function zerosOf(shape: Shape, dtype: Tensor['dtype'] = 'float32'): Tensor {
-  const t = empty(shape, dtype);
-  native().fill(t.buf(), 0);
+function zerosOf(be: OpBackend, shape: Shape, dtype: Tensor['dtype'] = 'float32'): Tensor {
+  const t = empty(be, shape, dtype);
+  be.fill(t.buf(), 0);
   return t;
 }
 
@@ -47,12 +46,13 @@ function permuteOp(op: string, x: Tensor, perm: number[] | undefined): Tensor {
       throw new TensorboltError(op, `perm ${fmtValue(perm)} is not a permutation of the ${x.rank} axes of x ${fmtShape(x.shape)}`);
   }
   const outShape = p.map((a) => x.shape[a]!);
-  const out = empty(outShape, x.dtype);
-  permuteInto(x.buf(op), x.shape, p, out.buf(op));
+  const be = x._be;
+  const out = empty(be, outShape, x.dtype);
+  permuteInto(be, x.buf(op), x.shape, p, out.buf(op));
   const inv = inversePerm(p);
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
-    permuteInto(dy.f32(op), outShape, inv, dx.f32(op));
+    const dx = empty(be, x.shape);
+    permuteInto(be, dy.f32(op), outShape, inv, dx.f32(op));
     return [dx];
   });
 }
@@ -81,13 +81,14 @@ export function slice(x: Tensor, begin: number | number[], size?: number | numbe
   }
   const st = stridesOf(x.shape);
   const offset = start.reduce((acc, bi, i) => acc + bi * st[i]!, 0);
-  const out = empty(outShape, x.dtype);
+  const be = x._be;
+  const out = empty(be, outShape, x.dtype);
   if (out.size > 0)
-    native().copyStrided(x.buf(op), offset, Int32Array.from(st), out.buf(op), 0, stridesI32(outShape), Int32Array.from(outShape), false);
+    be.copyStrided(x.buf(op), offset, Int32Array.from(st), out.buf(op), 0, stridesI32(outShape), Int32Array.from(outShape), false);
   return record(op, out, [x], (dy) => {
-    const dx = zerosOf(x.shape);
+    const dx = zerosOf(be, x.shape);
     if (dy.size > 0)
-      native().copyStrided(dy.f32(op), 0, stridesI32(outShape), dx.f32(op), offset, Int32Array.from(st), Int32Array.from(outShape), false);
+      be.copyStrided(dy.f32(op), 0, stridesI32(outShape), dx.f32(op), offset, Int32Array.from(st), Int32Array.from(outShape), false);
     return [dx];
   });
 }
@@ -95,23 +96,24 @@ export function slice(x: Tensor, begin: number | number[], size?: number | numbe
 /** Joins tensors viewed as (outer, dims[k], inner) along the middle axis into outShape. */
 function joinMiddle(op: string, ts: Tensor[], outer: number, dims: number[], inner: number, outShape: number[]): Tensor {
   const total = dims.reduce((a, d) => a + d, 0);
-  const out = empty(outShape, ts[0]!.dtype);
+  const be = backendOfAll(op, ts);
+  const out = empty(be, outShape, ts[0]!.dtype);
   const offsets: number[] = [];
   let off = 0;
   for (let k = 0; k < ts.length; k++) {
     offsets.push(off);
     const n = dims[k]! * inner;
     if (outer * n > 0)
-      native().copyStrided(ts[k]!.buf(op), 0, Int32Array.of(n, 1), out.buf(op), off * inner, Int32Array.of(total * inner, 1), Int32Array.of(outer, n), false);
+      be.copyStrided(ts[k]!.buf(op), 0, Int32Array.of(n, 1), out.buf(op), off * inner, Int32Array.of(total * inner, 1), Int32Array.of(outer, n), false);
     off += dims[k]!;
   }
   return record(op, out, ts, (dy) =>
     ts.map((t, k) => {
       if (!t.requiresGrad) return null;
-      const g = empty(t.shape);
+      const g = empty(be, t.shape);
       const n = dims[k]! * inner;
       if (outer * n > 0)
-        native().copyStrided(dy.f32(op), offsets[k]! * inner, Int32Array.of(total * inner, 1), g.f32(op), 0, Int32Array.of(n, 1), Int32Array.of(outer, n), false);
+        be.copyStrided(dy.f32(op), offsets[k]! * inner, Int32Array.of(total * inner, 1), g.f32(op), 0, Int32Array.of(n, 1), Int32Array.of(outer, n), false);
       return g;
     }));
 }
@@ -160,28 +162,36 @@ export function stack(tensors: Tensor[], axis = 0): Tensor {
   return joinMiddle(op, ts, sizeOf(shape.slice(0, a)), ts.map(() => 1), sizeOf(shape.slice(a)), outShape);
 }
 
-/** Indices as an int32 tensor; `owned` when made here (the caller disposes it). */
-function indexTensor(op: string, indices: unknown): { t: Tensor; owned: boolean } {
+/** Indices as an int32 tensor (made on `device` from arrays); `owned` when made here (the caller disposes it). */
+function indexTensor(op: string, indices: unknown, device?: Tensor['device']): { t: Tensor; owned: boolean } {
+  const opts = device === undefined ? {} : { device };
   if (indices instanceof Tensor) {
     indices.buf(op);
     if (indices.dtype !== 'int32')
       throw new TensorboltError(op, `indices must be an int32 tensor, got ${indices.dtype} ${fmtShape(indices.shape)} (use .cast('int32'))`);
     return { t: indices, owned: false };
   }
-  if (indices instanceof Int32Array) return { t: tensor(indices.slice()), owned: true };
+  if (indices instanceof Int32Array) return { t: tensor(indices.slice(), undefined, opts), owned: true };
   if (typeof indices === 'number' || Array.isArray(indices)) {
     const bad = (v: unknown): boolean =>
       Array.isArray(v) ? v.some(bad) : typeof v !== 'number' || !Number.isInteger(v);
     if (bad(indices)) throw new TensorboltError(op, `indices must be integers, got ${fmtValue(indices)}`);
-    return { t: tensor(indices as NestedArray, undefined, 'int32'), owned: true };
+    return { t: tensor(indices as NestedArray, undefined, { dtype: 'int32', ...opts }), owned: true };
   }
   throw new TensorboltError(op, `indices must be an int32 Tensor or an array of integers, got ${describe(indices)}`);
 }
 
-function checkIndexRange(op: string, idx: Int32Array, limit: number, what: string): void {
-  for (let k = 0; k < idx.length; k++) {
-    const v = idx[k]!;
-    if (v < 0 || v >= limit) throw new TensorboltError(op, `indices[${k}] = ${v} is out of range [0, ${limit}) ${what}`);
+/**
+ * Runs a kernel that checks its indices (the kernels do: on the CPU at once, on a GPU at the next
+ * read of a result), turning an index out of range into a TensorboltError naming op and `what`.
+ */
+function withIndexCheck(op: string, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    const m = /index (-?\d+) at position (\d+) is outside \[0, (\d+)\)/.exec((e as Error).message);
+    if (!m) throw e;
+    throw new TensorboltError(op, `indices[${m[2]}] = ${m[1]} is out of range [0, ${m[3]}) ${what}`);
   }
 }
 
@@ -194,30 +204,32 @@ export function gather(x: Tensor, indices: Tensor | NestedArray | Int32Array, ax
   tensorArg(op, x, 'x');
   if (x.rank === 0) throw new TensorboltError(op, `x must have rank >= 1, got a scalar ${fmtShape(x.shape)}`);
   const a = normAxis(op, axis, x.rank);
-  const { t: idx, owned } = indexTensor(op, indices);
+  const { t: idx, owned } = indexTensor(op, indices, x.device);
   const [outer, dim, inner] = outerDimInner(x.shape, a);
-  const ib = idx.i32(op);
+  const outShape = [...x.shape.slice(0, a), ...idx.shape, ...x.shape.slice(a + 1)];
+  let out: Tensor | null = null;
+  let be: OpBackend;
   try {
-    checkIndexRange(op, ib, dim, `for axis ${a} of x ${fmtShape(x.shape)}`);
+    be = backendOf(op, x, idx);
+    out = empty(be, outShape, x.dtype);
+    withIndexCheck(op, `for axis ${a} of x ${fmtShape(x.shape)}`, () => be.gather(x.buf(op), idx.i32(op), out!.buf(op), outer, dim, inner));
   } catch (e) {
+    out?.dispose();
     if (owned) idx.dispose();
     throw e;
   }
-  const outShape = [...x.shape.slice(0, a), ...idx.shape, ...x.shape.slice(a + 1)];
-  const out = empty(outShape, x.dtype);
-  native().gather(x.buf(op), ib, out.buf(op), outer, dim, inner);
   // Backward reads the indices later: keep our own copy unless we already own them.
   let saved: Tensor | null = null;
-  if (needsGrad(x)) saved = owned ? idx : tensor(ib.slice(), idx.shape.slice(), 'int32');
+  if (needsGrad(x)) saved = owned ? idx : copyTo(idx, be, op);
   else if (owned) idx.dispose();
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
-    native().gatherBackward(dy.f32(op), saved!.i32(op), dx.f32(op), outer, dim, inner);
+    const dx = empty(be, x.shape);
+    be.gatherBackward(dy.f32(op), saved!.i32(op), dx.f32(op), outer, dim, inner);
     return [dx];
   }, saved ? [saved] : []);
 }
 
-/** float32 one-hot encoding: shape indices.shape + [depth] (tf.oneHot). */
+/** float32 one-hot encoding: shape indices.shape + [depth] (tf.oneHot), on the indices' device. */
 export function oneHot(indices: Tensor | NestedArray | Int32Array, depth: number, onValue = 1, offValue = 0): Tensor {
   const op = 'oneHot';
   if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1)
@@ -226,10 +238,14 @@ export function oneHot(indices: Tensor | NestedArray | Int32Array, depth: number
   numberArg(op, offValue, 'offValue');
   const { t: idx, owned } = indexTensor(op, indices);
   try {
-    const ib = idx.i32(op);
-    checkIndexRange(op, ib, depth, `(depth ${depth})`);
-    const out = empty([...idx.shape, depth]);
-    native().oneHot(ib, out.f32(op), depth, onValue, offValue);
+    const be = idx._be;
+    const out = empty(be, [...idx.shape, depth]);
+    try {
+      withIndexCheck(op, `(depth ${depth})`, () => be.oneHot(idx.i32(op), out.f32(op), depth, onValue, offValue));
+    } catch (e) {
+      out.dispose();
+      throw e;
+    }
     return out;
   } finally {
     if (owned) idx.dispose();
@@ -247,9 +263,9 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   const src = new Int32Array(target.length);
   const st = stridesOf(x.shape);
   x.shape.forEach((d, i) => { src[i + lead] = d === 1 ? 0 : st[i]!; });
-  const out = empty(target, x.dtype);
+  const out = empty(x._be, target, x.dtype);
   if (out.size > 0)
-    native().copyStrided(x.buf(op), 0, src, out.buf(op), 0, stridesI32(target), Int32Array.from(target), false);
+    x._be.copyStrided(x.buf(op), 0, src, out.buf(op), 0, stridesI32(target), Int32Array.from(target), false);
   const inShape = x.shape.slice();
   return record(op, out, [x], (dy) => [sumToShape(dy, inShape)]);
 }
@@ -267,15 +283,16 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
   const outShape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
   const ost = stridesOf(outShape);
   const offset = paddings.reduce((acc, pr, i) => acc + pr[0] * ost[i]!, 0);
-  const out = empty(outShape, x.dtype);
-  native().fill(out.buf(op), value);
+  const be = x._be;
+  const out = empty(be, outShape, x.dtype);
+  be.fill(out.buf(op), value);
   const inShape = Int32Array.from(x.shape);
   if (x.size > 0)
-    native().copyStrided(x.buf(op), 0, stridesI32(x.shape), out.buf(op), offset, Int32Array.from(ost), inShape, false);
+    be.copyStrided(x.buf(op), 0, stridesI32(x.shape), out.buf(op), offset, Int32Array.from(ost), inShape, false);
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
+    const dx = empty(be, x.shape);
     if (x.size > 0)
-      native().copyStrided(dy.f32(op), offset, Int32Array.from(ost), dx.f32(op), 0, stridesI32(x.shape), inShape, false);
+      be.copyStrided(dy.f32(op), offset, Int32Array.from(ost), dx.f32(op), 0, stridesI32(x.shape), inShape, false);
     return [dx];
   });
 }

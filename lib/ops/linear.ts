@@ -1,11 +1,10 @@
 // The dense layer as one op: y = act(x @ W + b) with its gradients, one native call each way
 // (native/cpu/linear.cc). Keras's Dense and PyTorch's Linear use it; the same result as
 // act(add(matmul(x, W), b)) without the intermediates.
-import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { fusedActivationCode, requireFloat, tensorArg, type FusedActivation } from './util.js';
+import { backendOf, fusedActivationCode, requireFloat, tensorArg, type FusedActivation } from './util.js';
 
 export interface LinearOptions {
   /** Applied to the output in the same pass: 'relu' or 'linear' (none, the default). */
@@ -44,15 +43,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     bias = null;
   }
   const m = x.shape.slice(0, -1).reduce((a, c) => a * c, 1);
-  const out = empty([...x.shape.slice(0, -1), n]);
-  const g = native();
+  const g = backendOf(op, x, weight, bias);
+  const out = empty(g, [...x.shape.slice(0, -1), n]);
   g.linear(x.f32(op), weight.f32(op), bias ? bias.f32(op) : null, out.f32(op), m, n, k, tw, act);
   const b = bias;
   // With a fused ReLU the backward reads the output (alive whenever this runs: disposing it drops the node).
   return record(op, out, b ? [x, weight, b] : [x, weight], (dy) => {
-    const dx = x.requiresGrad ? empty(x.shape) : null;
-    const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    const db = b && b.requiresGrad ? empty(b.shape) : null;
+    const dx = x.requiresGrad ? empty(g, x.shape) : null;
+    const dw = weight.requiresGrad ? empty(g, weight.shape) : null;
+    const db = b && b.requiresGrad ? empty(g, b.shape) : null;
     g.linearBackward(x.f32(op), weight.f32(op), dy.f32(op), act ? out.f32(op) : null, dx ? dx.f32(op) : null,
       dw ? dw.f32(op) : null, db ? db.f32(op) : null, m, n, k, tw, act);
     return b ? [dx, dw, db] : [dx, dw];

@@ -1,12 +1,13 @@
 // Matrix products on GEMM: matmul (2-D and batched, with transposes and broadcasting of a 2-D
 // operand over the other's batch) and its gradients.
-import { native } from '../native/load.js';
+import type { F32Buf } from '../native/backend.js';
+import { ReduceOp } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { shapesEqual, sizeOf } from '../tensor/shape.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { reshape } from './reshape.js';
-import { requireFloat, tensorArg } from './util.js';
+import { backendOf, requireFloat, tensorArg, type OpBackend } from './util.js';
 
 export interface MatmulOptions {
   transposeA?: boolean;
@@ -15,21 +16,31 @@ export interface MatmulOptions {
 
 /**
  * out (batch, m, n) = op(x) @ op(y). x is (bx, r, c) with bx = batch or 1 (stride 0), same for y.
- * When accumulate, out += instead of =. Batches of a broadcast operand reuse its one matrix.
+ * Batches of a broadcast operand reuse its one matrix.
  */
-function gemmBatched(x: Float32Array, y: Float32Array, out: Float32Array, tx: boolean, ty: boolean,
-                     m: number, n: number, k: number, batch: number, xBatched: boolean, yBatched: boolean, beta = 0): void {
-  native().gemm(x, y, out, tx, ty, m, n, k, 1, beta, batch, xBatched ? m * k : 0, yBatched ? k * n : 0, m * n);
+function gemmBatched(be: OpBackend, x: F32Buf, y: F32Buf, out: F32Buf, tx: boolean, ty: boolean,
+                     m: number, n: number, k: number, batch: number, xBatched: boolean, yBatched: boolean): void {
+  be.gemm(x, y, out, tx, ty, m, n, k, 1, 0, batch, xBatched ? m * k : 0, yBatched ? k * n : 0, m * n);
 }
 
-/** Sum over the batch of op(x_b) @ op(y_b) into a single (m, n) out. */
-function gemmSumBatch(x: Float32Array, y: Float32Array, out: Float32Array, tx: boolean, ty: boolean,
+/**
+ * The sum over the batch of op(x_b) @ op(y_b) into a single (m, n) out: the gradient of a 2-D operand
+ * broadcast over the other's batch. When both are batched, x is read transposed and y is not, the
+ * batch joins the reduction axis of one GEMM ((batch·k, m)ᵀ @ (batch·k, n)); otherwise the products
+ * go to a (batch, m, n) scratch that one reduction sums.
+ */
+function gemmSumBatch(be: OpBackend, x: F32Buf, y: F32Buf, out: F32Buf, tx: boolean, ty: boolean,
                       m: number, n: number, k: number, batch: number, xBatched: boolean, yBatched: boolean): void {
-  const g = native();
-  for (let b = 0; b < batch; b++) {
-    const xb = xBatched ? x.subarray(b * m * k, (b + 1) * m * k) : x;
-    const yb = yBatched ? y.subarray(b * k * n, (b + 1) * k * n) : y;
-    g.gemm(xb, yb, out, tx, ty, m, n, k, 1, b === 0 ? 0 : 1, 1, 0, 0, 0);
+  if (xBatched && yBatched && tx && !ty) {
+    be.gemm(x, y, out, true, false, m, n, batch * k, 1, 0, 1, 0, 0, 0);
+    return;
+  }
+  const parts = be.alloc(batch * m * n, 'float32') as F32Buf;
+  try {
+    gemmBatched(be, x, y, parts, tx, ty, m, n, k, batch, xBatched, yBatched);
+    be.reduce(ReduceOp.sum, parts, out, 1, batch, m * n);
+  } finally {
+    be.free(parts);
   }
 }
 
@@ -72,30 +83,31 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const batch = sizeOf(batchShape);
   const aB = aBatch.length > 0;
   const bB = bBatch.length > 0;
-  const out = empty([...batchShape, m, n]);
-  gemmBatched(a.f32(op), b.f32(op), out.f32(op), tA, tB, m, n, k, batch, aB, bB);
+  const be = backendOf(op, a, b);
+  const out = empty(be, [...batchShape, m, n]);
+  gemmBatched(be, a.f32(op), b.f32(op), out.f32(op), tA, tB, m, n, k, batch, aB, bB);
   return record(op, out, [a, b], (dy) => {
     const g = dy.f32(op);
     let da: Tensor | null = null;
     let db: Tensor | null = null;
     if (a.requiresGrad) {
       // dA = dY @ op(B)ᵀ, laid out as A is stored (transposed back when tA).
-      da = empty(a.shape);
+      da = empty(be, a.shape);
       const A = da.f32(op);
       const B = b.f32(op);
       const [r, c] = tA ? [k, m] : [m, k];
       const fn = aB ? gemmBatched : gemmSumBatch;
-      if (!tA) fn(g, B, A, false, !tB, r, c, n, batch, true, bB); // (m,n)@(n,k)
-      else fn(B, g, A, tB, true, r, c, n, batch, bB, true); // (k,n)@(n,m)
+      if (!tA) fn(be, g, B, A, false, !tB, r, c, n, batch, true, bB); // (m,n)@(n,k)
+      else fn(be, B, g, A, tB, true, r, c, n, batch, bB, true); // (k,n)@(n,m)
     }
     if (b.requiresGrad) {
-      db = empty(b.shape);
+      db = empty(be, b.shape);
       const Bd = db.f32(op);
       const A = a.f32(op);
       const [r, c] = tB ? [n, k] : [k, n];
       const fn = bB ? gemmBatched : gemmSumBatch;
-      if (!tB) fn(A, g, Bd, !tA, false, r, c, m, batch, aB, true); // (k,m)@(m,n)
-      else fn(g, A, Bd, true, tA, r, c, m, batch, true, aB); // (n,m)@(m,k)
+      if (!tB) fn(be, A, g, Bd, !tA, false, r, c, m, batch, aB, true); // (k,m)@(m,n)
+      else fn(be, g, A, Bd, true, tA, r, c, m, batch, true, aB); // (n,m)@(m,k)
     }
     return [da, db];
   });

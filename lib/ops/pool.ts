@@ -1,6 +1,5 @@
 // 2-D max and average pooling (native/cpu/pool2d.cc) and their gradients, NHWC or NCHW; global
 // pooling is the same kernel with one window covering the whole image.
-import { native } from '../native/load.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
@@ -56,23 +55,23 @@ function checkInput(op: string, x: Tensor): void {
 }
 
 function maxPoolWith(op: string, x: Tensor, plan: PoolPlan, outShape: number[]): Tensor {
-  const g = native();
-  const out = empty(outShape);
-  const argmax = empty(outShape, 'int32');
+  const g = x._be;
+  const out = empty(g, outShape);
+  const argmax = empty(g, outShape, 'int32');
   g.maxPool2d(x.f32(op), out.f32(op), argmax.i32(op), plan.dims);
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
+    const dx = empty(g, x.shape);
     g.maxPool2dBackward(dy.f32(op), argmax.i32(op), dx.f32(op), plan.dims);
     return [dx];
   }, [argmax]);
 }
 
 function avgPoolWith(op: string, x: Tensor, plan: PoolPlan, outShape: number[]): Tensor {
-  const g = native();
-  const out = empty(outShape);
+  const g = x._be;
+  const out = empty(g, outShape);
   g.avgPool2d(x.f32(op), out.f32(op), plan.dims);
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
+    const dx = empty(g, x.shape);
     g.avgPool2dBackward(dy.f32(op), dx.f32(op), plan.dims);
     return [dx];
   });

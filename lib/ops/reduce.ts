@@ -5,7 +5,6 @@
 // one run (ignoring size-1 axes) map onto that view directly; any other set is first permuted so
 // the kept axes lead and the reduced ones trail, then reduced as one merged axis. Either way a
 // max/min gradient goes to the first extremum in row-major order of the reduced block.
-import { native } from '../native/load.js';
 import { ArgReduceOp, ReduceOp, type ReduceOpName } from '../native/opcodes.js';
 import { record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
@@ -63,13 +62,14 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
   if ((name === 'max' || name === 'min') && p.dim === 0 && p.outer * p.inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axes ${fmtValue(axes)}`);
   const code = ReduceOp[name];
+  const be = x._be;
   let xp: Tensor | null = null;
   if (p.perm) {
-    xp = empty(p.permShape);
-    permuteInto(x.f32(op), x.shape, p.perm, xp.f32(op));
+    xp = empty(be, p.permShape);
+    permuteInto(be, x.f32(op), x.shape, p.perm, xp.f32(op));
   }
-  const out = empty(outShape);
-  native().reduce(code, (xp ?? x).f32(op), out.f32(op), p.outer, p.dim, p.inner);
+  const out = empty(be, outShape);
+  be.reduce(code, (xp ?? x).f32(op), out.f32(op), p.outer, p.dim, p.inner);
   // Only max/min/prod read x in backward; sum and mean need nothing but dy.
   if (xp && name !== 'max' && name !== 'min' && name !== 'prod') {
     xp.dispose();
@@ -77,12 +77,12 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
   }
   const inShape = x.shape.slice();
   return record(op, out, [x], (dy) => {
-    const dxp = empty(p.permShape);
+    const dxp = empty(be, p.permShape);
     // x's own buffer has the right length for sum/mean, whose gradient does not read it.
-    native().reduceBackward(code, (xp ?? x).f32(op), out.f32(op), dy.f32(op), dxp.f32(op), p.outer, p.dim, p.inner);
+    be.reduceBackward(code, (xp ?? x).f32(op), out.f32(op), dy.f32(op), dxp.f32(op), p.outer, p.dim, p.inner);
     if (!p.perm) return [dxp];
-    const dx = empty(inShape);
-    permuteInto(dxp.f32(op), p.permShape, inversePerm(p.perm), dx.f32(op));
+    const dx = empty(be, inShape);
+    permuteInto(be, dxp.f32(op), p.permShape, inversePerm(p.perm), dx.f32(op));
     dxp.dispose();
     return [dx];
   }, xp ? [xp] : []);
@@ -170,8 +170,8 @@ function argOp(name: 'argMax' | 'argMin', x: Tensor, axis: number): Tensor {
   const [outer, dim, inner] = outerDimInner(x.shape, a);
   if (dim === 0 && outer * inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axis ${axis}`);
-  const out = empty(x.shape.filter((_, i) => i !== a), 'int32');
-  native().argReduce(ArgReduceOp[name], x.f32(op), out.i32(op), outer, dim, inner);
+  const out = empty(x._be, x.shape.filter((_, i) => i !== a), 'int32');
+  x._be.argReduce(ArgReduceOp[name], x.f32(op), out.i32(op), outer, dim, inner);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // A recurrent layer (SimpleRNN, LSTM or GRU cell), one direction, over a whole sequence, as one op:
-// forward through every step in one native call (native/cpu/rnn.cc), backward through time in one.
+// forward through every step in one kernel call (rnnForward: native/cpu/rnn.cc, native/cuda/rnn.cu),
+// backward through time in one, on the inputs' device.
 // Keras's and PyTorch's layers (lib/nn) build stacks, directions and dropout from it.
 //
 // The op has three outputs (the sequence, the last h, the last c). The tape records one node per
@@ -7,11 +8,11 @@
 // the op's inputs; each output is recorded as a node of the anchor that only hands its gradient
 // over (sharing its memory, no copy). The tape runs the anchor's node after every output's node,
 // so the native backward sees all the gradients at once.
-import { native } from '../native/load.js';
+import { rnnWorkspaceSizes, type F32Buf } from '../native/backend.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty, view } from '../tensor/tensor.js';
-import { requireFloat, tensorArg } from './util.js';
+import { backendOfAll, requireFloat, tensorArg } from './util.js';
 
 export type RnnCellKind = 'rnn' | 'lstm' | 'gru';
 export type RecurrentActivation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
@@ -20,19 +21,6 @@ export type RecurrentActivation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 
 const CELL: Record<RnnCellKind, number> = { rnn: 0, lstm: 1, gru: 2 };
 const ACT: Record<RecurrentActivation, number> = { tanh: 0, sigmoid: 1, hardSigmoid: 2, relu: 3, linear: 4 };
 const GATES: Record<RnnCellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
-
-// ---- the native kernels of this op family (the only native calls of recurrent layers) ----
-type F32 = Float32Array;
-const kernels = {
-  sizes: (dims: Int32Array): [number, number] => native().rnnSizes(dims),
-  forward: (x: F32, wx: F32, wh: F32, bx: F32 | null, bh: F32 | null, h0: F32 | null, c0: F32 | null,
-    rmask: F32 | null, y: F32, hN: F32, cN: F32 | null, ws: F32, dims: Int32Array): void =>
-    native().rnnForward(x, wx, wh, bx, bh, h0, c0, rmask, y, hN, cN, ws, dims),
-  backward: (x: F32, wx: F32, wh: F32, c0: F32 | null, rmask: F32 | null, ws: F32, dy: F32 | null, dhN: F32 | null,
-    dcN: F32 | null, dx: F32 | null, dwx: F32 | null, dwh: F32 | null, dbx: F32 | null, dbh: F32 | null,
-    dh0: F32 | null, dc0: F32 | null, scratch: F32, dims: Int32Array): void =>
-    native().rnnBackward(x, wx, wh, c0, rmask, ws, dy, dhN, dcN, dx, dwx, dwh, dbx, dbh, dh0, dc0, scratch, dims),
-};
 
 export interface RecurrenceWeights {
   /** (features, G·units) in the 'keras' layout, (G·units, features) in the 'torch' layout. */
@@ -158,37 +146,56 @@ export function recurrence(x: Tensor, weights: RecurrenceWeights, opts: Recurren
   const dims = Int32Array.of(T, B, F, H, CELL[cell], batchFirst ? 1 : 0, opts.reverse ? 1 : 0, torch ? 1 : 0,
     activationArg(op, 'activation', opts.activation, 'tanh'), activationArg(op, 'recurrentActivation', opts.recurrentActivation, 'sigmoid'),
     resetAfter ? 1 : 0, kerasGru ? 1 : 0);
-  const GH = G * H;
-  const bx = bias ? (stacked ? bias.f32(op).subarray(0, GH) : bias.f32(op)) : null;
-  const bh = stacked ? bias!.f32(op).subarray(GH) : recBias ? recBias.f32(op) : null;
-
-  const [wsLen, scratchLen] = kernels.sizes(dims);
-  const output = empty(batchFirst ? [B, T, H] : [T, B, H]);
-  const h = empty([B, H]);
-  const c = lstm ? empty([B, H]) : null;
-  const ws = empty([wsLen]);
-  kernels.forward(x.f32(op), kernel.f32(op), recurrentKernel.f32(op), bx, bh, h0 ? h0.f32(op) : null,
-    c0 ? c0.f32(op) : null, rmask ? rmask.f32(op) : null, output.f32(op), h.f32(op), c ? c.f32(op) : null, ws.f32(op), dims);
-
   const inputs = [x, kernel, recurrentKernel, bias, recBias, h0, c0].filter((t): t is Tensor => t !== null);
+  const be = backendOfAll(op, rmask ? [...inputs, rmask] : inputs);
+  const GH = G * H;
+  // Keras's stacked (2, G·H) bias is the input and the recurrent bias: two views of its rows (of a
+  // parameter, which outlives them).
+  const row = (b: F32Buf, i: number) => be.view(b, i * GH, GH) as F32Buf;
+  const bx = bias ? (stacked ? row(bias.f32(op), 0) : bias.f32(op)) : null;
+  const bh = stacked ? row(bias!.f32(op), 1) : recBias ? recBias.f32(op) : null;
+  const f = (t: Tensor | null) => (t ? t.f32(op) : null);
+
+  const [wsLen, scratchLen] = rnnWorkspaceSizes(dims);
+  const output = empty(be, batchFirst ? [B, T, H] : [T, B, H]);
+  const h = empty(be, [B, H]);
+  const c = lstm ? empty(be, [B, H]) : null;
+  // The saved activations (gates, the h each step read, c): pooled by the device's allocator, so a
+  // training loop reuses the same memory step after step.
+  const ws = empty(be, [wsLen]);
+  try {
+    be.rnnForward(x.f32(op), kernel.f32(op), recurrentKernel.f32(op), bx, bh, f(h0), f(c0), f(rmask), output.f32(op),
+      h.f32(op), f(c), ws.f32(op), dims);
+  } catch (e) {
+    for (const t of [output, h, c, ws]) t?.dispose();
+    throw e;
+  }
+
   if (!needsGrad(...inputs)) {
     ws.dispose();
     return { output, h, c };
   }
   // The outputs' gradients, handed over by their nodes (null: that output was not used).
   const got: { dy: Tensor | null; dh: Tensor | null; dc: Tensor | null } = { dy: null, dh: null, dc: null };
-  const anchor = record(op, empty([0]), inputs, () => {
-    const grad = (t: Tensor | null) => (t && t.requiresGrad ? empty(t.shape) : null);
+  const anchor = record(op, empty(be, [0]), inputs, () => {
+    const grad = (t: Tensor | null) => (t && t.requiresGrad ? empty(be, t.shape) : null);
     const dx = grad(x), dwx = grad(kernel), dwh = grad(recurrentKernel), db = grad(bias), dbh2 = grad(recBias);
     const dh0 = grad(h0), dc0 = grad(c0);
-    const scratch = empty([scratchLen]);
-    const f = (t: Tensor | null) => (t ? t.f32(op) : null);
+    // A stacked bias's two gradients are written apart, then copied into its rows (a view handed to
+    // the kernel would keep the gradient's device memory until collected).
+    const dbRows = db && stacked ? [empty(be, [GH]), empty(be, [GH])] : null;
+    const scratch = empty(be, [scratchLen]);
     try {
-      kernels.backward(x.f32(op), kernel.f32(op), recurrentKernel.f32(op), f(c0), f(rmask), ws.f32(op), f(got.dy), f(got.dh),
-        f(got.dc), f(dx), f(dwx), f(dwh), db ? (stacked ? db.f32(op).subarray(0, GH) : db.f32(op)) : null,
-        stacked ? (db ? db.f32(op).subarray(GH) : null) : f(dbh2), f(dh0), f(dc0), scratch.f32(op), dims);
+      be.rnnBackward(x.f32(op), kernel.f32(op), recurrentKernel.f32(op), f(c0), f(rmask), ws.f32(op), f(got.dy), f(got.dh),
+        f(got.dc), f(dx), f(dwx), f(dwh), dbRows ? dbRows[0]!.f32(op) : f(db), dbRows ? dbRows[1]!.f32(op) : f(dbh2),
+        f(dh0), f(dc0), scratch.f32(op), dims);
+      dbRows?.forEach((r, i) => be.copy(r.f32(op), 0, db!.f32(op), i * GH, GH));
+    } catch (e) {
+      for (const t of [dx, dwx, dwh, db, dbh2, dh0, dc0]) t?.dispose();
+      throw e;
     } finally {
       scratch.dispose();
+      dbRows?.forEach((r) => r.dispose());
       for (const k of ['dy', 'dh', 'dc'] as const) {
         got[k]?.dispose();
         got[k] = null;
@@ -201,7 +208,7 @@ export function recurrence(x: Tensor, weights: RecurrenceWeights, opts: Recurren
     record(op, t, [anchor], (dy) => {
       got[key]?.dispose();
       got[key] = view(dy, dy.shape);  // shares dy's memory: the tape frees dy, the view keeps it
-      return [empty([0])];
+      return [empty(be, [0])];
     });
   return { output: handOver(output, 'dy'), h: handOver(h, 'dh'), c: c ? handOver(c, 'dc') : null };
 }

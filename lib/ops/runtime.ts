@@ -1,17 +1,20 @@
 // Process-wide native settings, exposed without leaking the addon itself.
-import type { NativeInfo } from '../native/binding.js';
-import { cuda, cudaBinding, native, nativePath, type CudaState } from '../native/load.js';
+import {
+  addonPath, cudaSetTf32, cudaState, nativeInfo, setGemm, setThreads, type CudaState, type NativeInfo,
+} from '../native/runtime.js';
+import { getDefaultDevice, type DeviceName } from '../tensor/device.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 
 export interface BackendInfo extends NativeInfo {
-  backend: 'cpu';
+  /** The default device: where creation functions put tensors (tb.setDefaultDevice). */
+  backend: DeviceName;
   addonPath: string;
   /** Whether the CUDA build exists and is usable here (and why not). */
   cuda: CudaState;
 }
 
 export function backendInfo(): BackendInfo {
-  return { backend: 'cpu', ...native().info(), addonPath: nativePath(), cuda: cuda() };
+  return { ...nativeInfo(), backend: getDefaultDevice(), addonPath: addonPath(), cuda: cudaState() };
 }
 
 /** 'highest': full FP32 GEMMs (the default). 'tf32': TF32 tensor-core GEMMs on the GPU (about 10 mantissa bits). */
@@ -26,7 +29,7 @@ export function setMatmulPrecision(precision: MatmulPrecision): void {
   if (precision !== 'highest' && precision !== 'tf32')
     throw new TensorboltError('setMatmulPrecision', `precision must be 'highest' or 'tf32', got ${fmtValue(precision)}`);
   matmulPrecision = precision;
-  cudaBinding()?.setTf32(precision === 'tf32');
+  cudaSetTf32(precision === 'tf32');
 }
 
 export function getMatmulPrecision(): MatmulPrecision {
@@ -40,13 +43,13 @@ export function getMatmulPrecision(): MatmulPrecision {
 export function setNumThreads(n: number): void {
   // 1024 is the addon's own limit; past it the addon's RangeError would escape.
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TensorboltError('setNumThreads', `n must be an integer in [1, 1024], got ${fmtValue(n)}`);
-  native().setNumThreads(n);
+  setThreads(n);
 }
 
 /** 'openblas' (when linked) or 'portable' (our blocked GEMM). */
 export function setGemmBackend(name: 'openblas' | 'portable'): void {
   try {
-    native().setGemmBackend(name);
+    setGemm(name);
   } catch (e) {
     throw new TensorboltError('setGemmBackend', (e as Error).message.replace(/^tensorbolt\.setGemmBackend: /, ''));
   }

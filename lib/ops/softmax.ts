@@ -1,12 +1,12 @@
 // Softmax and log-softmax along an axis, and the fused softmax + cross-entropy loss over class
 // logits (one native pass computes the probabilities and the per-sample loss; backward is
 // probs - target, so no log-probabilities are ever materialized).
-import { native } from '../native/load.js';
+import { ReduceOp } from '../native/opcodes.js';
 import { isGradEnabled, needsGrad, record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { outerDimInner } from '../tensor/shape.js';
-import { Tensor, empty, view } from '../tensor/tensor.js';
-import { describe, requireFloat, tensorArg } from './util.js';
+import { Tensor, copyTo, empty, view } from '../tensor/tensor.js';
+import { backendOf, describe, requireFloat, tensorArg } from './util.js';
 
 function axisArg(op: string, x: Tensor, axis: unknown): number {
   const r = x.rank;
@@ -20,12 +20,13 @@ function softmaxAlong(op: string, x: Tensor, axis: number, log: boolean): Tensor
   requireFloat(op, x);
   if (x.rank === 0) throw new TensorboltError(op, `input must have rank >= 1, got a scalar ${fmtShape(x.shape)}`);
   const [outer, dim, inner] = outerDimInner(x.shape, axisArg(op, x, axis));
-  const out = empty(x.shape);
-  native().softmax(x.f32(op), out.f32(op), outer, dim, inner, log);
+  const be = x._be;
+  const out = empty(be, x.shape);
+  be.softmax(x.f32(op), out.f32(op), outer, dim, inner, log);
   // Both gradients need only the output (PyTorch saves the result too), so x may be freed.
   return record(op, out, [x], (dy) => {
-    const dx = empty(x.shape);
-    native().softmaxBackward(out.f32(op), dy.f32(op), dx.f32(op), outer, dim, inner, log);
+    const dx = empty(be, x.shape);
+    be.softmaxBackward(out.f32(op), dy.f32(op), dx.f32(op), outer, dim, inner, log);
     return [dx];
   });
 }
@@ -53,12 +54,6 @@ export interface SoftmaxCrossEntropyOptions {
 }
 
 const REDUCTIONS: readonly LossReduction[] = ['mean', 'sum', 'none'];
-
-function copyOf(t: Tensor): Tensor {
-  const c = empty(t.shape, t.dtype);
-  (c.buf() as Float32Array).set(t.buf() as Float32Array);
-  return c;
-}
 
 /**
  * Cross-entropy of softmax(logits) against `target`, fused (PyTorch's F.cross_entropy, Keras's
@@ -115,12 +110,13 @@ function softmaxCrossEntropyImpl(logits: Tensor, target: Tensor, opts: SoftmaxCr
   if (target.requiresGrad && isGradEnabled())
     throw new TensorboltError(op, `gradients do not flow to target, but it requires grad; pass target.detach() (${shapes})`);
 
+  const be = backendOf(op, logits, target);
   const labels = target.dtype === 'int32' ? target.i32(op) : null;
   const targets = labels ? null : target.f32(op);
-  const probs = empty([n, c]);
-  const loss = empty([n]);
+  const probs = empty(be, [n, c]);
+  const loss = empty(be, [n]);
   try {
-    native().softmaxXent(logits.f32(op), n, c, labels, targets, eps, probs.f32(op), loss.f32(op));
+    be.softmaxXent(logits.f32(op), n, c, labels, targets, eps, probs.f32(op), loss.f32(op));
   } catch (e) {
     probs.dispose();
     loss.dispose();
@@ -130,35 +126,35 @@ function softmaxCrossEntropyImpl(logits: Tensor, target: Tensor, opts: SoftmaxCr
   }
 
   let out: Tensor;
+  const code = reduction === 'mean' ? ReduceOp.mean : ReduceOp.sum;
   if (reduction === 'none') {
     out = loss;
   } else {
-    const l = loss.f32(op);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += l[i]!;
-    loss.dispose();
-    out = empty([]);
-    out.f32(op)[0] = reduction === 'mean' ? s / n : s;
+    // The batch's losses summed in double by the reduction kernel, on the logits' device.
+    out = empty(be, []);
+    be.reduce(code, loss.f32(op), out.f32(op), 1, n, 1);
   }
 
   // A second handle on the probabilities for the caller: the memory lives until both are disposed.
   const probsOut = wantProbs ? view(probs, [n, c]) : null;
   // The target is copied for backward so the caller may dispose (or reuse) its batch right away.
   const saved = [probs];
-  const tgt = needsGrad(logits) ? copyOf(target) : null;
+  const tgt = needsGrad(logits) ? copyTo(target, be, op) : null;
   if (tgt) saved.push(tgt);
+  // the per-sample losses: the reduction's gradient kernel takes them (it reads only their length)
+  if (reduction !== 'none') saved.push(loss);
   const recorded = record(op, out, [logits], (dy) => {
-    const g = dy.f32(op);
-    let dloss = g;
+    let dloss = dy.f32(op);
     let tmp: Tensor | null = null;
     if (reduction !== 'none') {
-      tmp = empty([n]);
+      // Each sample's loss gradient: the scalar dy (over n for the mean) broadcast by the reduction's gradient.
+      tmp = empty(be, [n]);
       dloss = tmp.f32(op);
-      dloss.fill(reduction === 'mean' ? g[0]! / n : g[0]!);
+      be.reduceBackward(code, loss.f32(op), out.f32(op), dy.f32(op), dloss, 1, n, 1);
     }
-    const dlogits = empty([n, c]);
+    const dlogits = empty(be, [n, c]);
     const t = tgt!;
-    native().softmaxXentBackward(probs.f32(op), n, c, labels ? t.i32(op) : null, labels ? null : t.f32(op), eps,
+    be.softmaxXentBackward(probs.f32(op), n, c, labels ? t.i32(op) : null, labels ? null : t.f32(op), eps,
                                  dloss, dlogits.f32(op));
     tmp?.dispose();
     return [dlogits];

@@ -1,14 +1,13 @@
 // Internal helpers over the native strided copy, shared by the layout ops and the reductions.
-import { native } from '../native/load.js';
-import type { Buf } from '../tensor/engine.js';
+import type { AnyBuf, OpBackend } from '../native/backend.js';
 import { stridesOf, type Shape } from '../tensor/shape.js';
 
 /** @internal Writes src (shape `shape`, contiguous) permuted by `perm` into the contiguous dst. */
-export function permuteInto(src: Buf, shape: Shape, perm: readonly number[], dst: Buf): void {
+export function permuteInto(be: OpBackend, src: AnyBuf, shape: Shape, perm: readonly number[], dst: AnyBuf): void {
   const st = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]!);
-  native().copyStrided(src, 0, Int32Array.from(perm, (p) => st[p]!), dst, 0, Int32Array.from(stridesOf(outShape)),
-                       Int32Array.from(outShape), false);
+  be.copyStrided(src, 0, Int32Array.from(perm, (p) => st[p]!), dst, 0, Int32Array.from(stridesOf(outShape)),
+                 Int32Array.from(outShape), false);
 }
 
 /** @internal The permutation that undoes perm. */

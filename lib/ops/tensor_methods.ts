@@ -1,16 +1,13 @@
 // Methods on Tensor that belong to autograd rather than to one op family.
-import { native } from '../native/load.js';
 import { backward, type BackwardOptions } from '../tensor/autograd.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, copyTo, empty } from '../tensor/tensor.js';
 import { tensorArg } from './util.js';
 
 /** A new tensor with the same values, no graph history and requiresGrad false. */
 export function detach(x: Tensor): Tensor {
   tensorArg('detach', x);
-  const out = empty(x.shape, x.dtype);
-  (out.buf('detach') as Float32Array).set(x.buf('detach') as Float32Array);
-  return out;
+  return copyTo(x, x._be, 'detach');
 }
 
 /** A copy of x that stays connected to the graph (gradient passes straight through). */
@@ -29,10 +26,10 @@ export function cast(x: Tensor, dtype: 'float32' | 'int32'): Tensor {
   tensorArg('cast', x);
   if (dtype !== 'float32' && dtype !== 'int32') throw new TensorboltError('cast', `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
   if (x.dtype === dtype) return clone(x);
-  const out = empty(x.shape, dtype);
+  const out = empty(x._be, x.shape, dtype);
   // The native cast, as tb.tensor(values, shape, dtype) uses: it truncates toward zero, maps NaN to 0
   // and saturates. (A JS store into an Int32Array wraps modulo 2^32: 3e9 became -1294967296.)
-  native().cast(x.buf('cast'), out.buf('cast'));
+  x._be.cast(x.buf('cast'), out.buf('cast'));
   return out;
 }
 

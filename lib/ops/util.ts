@@ -1,4 +1,6 @@
-// Helpers every op file uses: turning arguments into tensors, dtype checks, output allocation.
+// Helpers every op file uses: the backend of the inputs, turning arguments into tensors, dtype
+// checks, output allocation.
+import type { OpBackend } from '../native/backend.js';
 import { TensorboltError, fmtShape } from '../tensor/errors.js';
 import { tensor, type TensorLike } from '../tensor/creation.js';
 import { Tensor, empty } from '../tensor/tensor.js';
@@ -6,18 +8,45 @@ import type { DType } from '../tensor/engine.js';
 import { FusedAct } from '../native/opcodes.js';
 
 export { empty };
+export type { OpBackend };
+
+function mixedDevices(op: string, ts: readonly (Tensor | null | undefined)[]): TensorboltError {
+  const a = ts[0]!;
+  const b = ts.find((t) => t && t._be !== a._be)!;
+  const other = a.device === 'cpu' ? b.device : a.device;
+  return new TensorboltError(op, `expects its inputs on one device, got tensor #${a.id} ${fmtShape(a.shape)} on '${a.device}' ` +
+    `and tensor #${b.id} ${fmtShape(b.shape)} on '${b.device}'; move one with .to('${other}')`);
+}
 
 /**
- * An op's operand as a tensor. `owned` is true when we made it here (from a number or array): the
- * op must hand it to record(..., saved) or dispose it, so constants do not leak.
+ * The backend every tensor input of op lives on (nulls are skipped). Inputs on two devices: a
+ * TensorboltError naming the op, both devices and the fix.
  */
-export function operand(op: string, x: TensorLike, name = 'input'): { t: Tensor; owned: boolean } {
+export function backendOf(op: string, a: Tensor, b?: Tensor | null, c?: Tensor | null, d?: Tensor | null): OpBackend {
+  const be = a._be;
+  if ((b && b._be !== be) || (c && c._be !== be) || (d && d._be !== be)) throw mixedDevices(op, [a, b, c, d]);
+  return be;
+}
+
+/** backendOf over a list of tensors (concat, stack). */
+export function backendOfAll(op: string, ts: readonly Tensor[]): OpBackend {
+  const be = ts[0]!._be;
+  for (const t of ts) if (t._be !== be) throw mixedDevices(op, ts);
+  return be;
+}
+
+/**
+ * An op's operand as a tensor; a number or array becomes a tensor on `device` (the other operands'
+ * device). `owned` is true when we made it here: the op must hand it to record(..., saved) or
+ * dispose it, so constants do not leak.
+ */
+export function operand(op: string, x: TensorLike, name = 'input', device?: Tensor['device']): { t: Tensor; owned: boolean } {
   if (x instanceof Tensor) {
     x.buf(op);
     return { t: x, owned: false };
   }
   if (typeof x === 'number' || Array.isArray(x) || x instanceof Float32Array || x instanceof Int32Array) {
-    return { t: tensor(x), owned: true };
+    return { t: tensor(x, undefined, device === undefined ? undefined : { device }), owned: true };
   }
   throw new TensorboltError(op, `${name} must be a Tensor, a number or a (nested) array, got ${describe(x)}`);
 }

@@ -1,5 +1,5 @@
 // Adadelta with L2 weight decay (torch.optim.Adadelta).
-import { native } from '../native/load.js';
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
 
@@ -37,9 +37,9 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     return ['squareAvg', 'accDelta'];
   }
 
-  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdadeltaOptions>): void {
+  protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdadeltaOptions>): void {
     const sq = this.buffer(st, p, 'squareAvg');
     const acc = this.buffer(st, p, 'accDelta');
-    native().adadeltaStep(p32, g32, sq, acc, g.lr, g.rho, g.eps, g.weightDecay);
+    be.adadeltaStep(p32, g32, sq, acc, g.lr, g.rho, g.eps, g.weightDecay);
   }
 }

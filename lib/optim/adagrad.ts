@@ -1,5 +1,5 @@
 // Adagrad with learning-rate decay and L2 weight decay (torch.optim.Adagrad).
-import { native } from '../native/load.js';
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
 
@@ -43,8 +43,8 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     return ['sum'];
   }
 
-  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdagradOptions>): void {
+  protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdagradOptions>): void {
     const sum = this.buffer(st, p, 'sum', g.initialAccumulatorValue);
-    native().adagradStep(p32, g32, sum, g.lr, g.lrDecay, g.weightDecay, g.eps, st.step, g.epsInsideSqrt);
+    be.adagradStep(p32, g32, sum, g.lr, g.lrDecay, g.weightDecay, g.eps, st.step, g.epsInsideSqrt);
   }
 }

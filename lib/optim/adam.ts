@@ -1,5 +1,5 @@
 // Adam (L2 weight decay) and AdamW (decoupled weight decay), with optional AMSGrad (torch.optim.Adam/AdamW).
-import { native } from '../native/load.js';
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
@@ -41,11 +41,11 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     return ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
   }
 
-  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<AdamOptions>): void {
+  protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdamOptions>): void {
     const m = this.buffer(st, p, 'expAvg');
     const v = this.buffer(st, p, 'expAvgSq');
     const vmax = g.amsgrad ? this.buffer(st, p, 'maxExpAvgSq') : null;
-    native().adamStep(p32, g32, m, v, vmax, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, this.decoupled, st.step);
+    be.adamStep(p32, g32, m, v, vmax, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, this.decoupled, st.step);
   }
 }
 

@@ -1,10 +1,12 @@
 // The Optimizer base: parameter groups, per-parameter state allocated on first use, one step() over
 // every group, state dicts. Subclasses supply only the hyper-parameter checks and the per-parameter
-// update, which is one fused native call (lib/native/binding.ts, "optimizer updates").
+// update, which is one fused kernel (lib/native/kernels.ts, "optimizer updates") on the parameter's
+// device; its state lives there too, and follows the parameter when the model moves (Module.to).
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import { full } from '../tensor/creation.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, assign, relocate } from '../tensor/tensor.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -98,8 +100,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   /** Names of the state buffers this optimizer keeps per parameter (for loadStateDict). */
   protected abstract stateNames(): readonly string[];
 
-  /** Applies one update to p (buffers p32/g32) with state st (st.step already incremented). */
-  protected abstract update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, group: ResolvedGroup<O>): void;
+  /** Applies one update to p (buffers p32/g32 of backend be) with state st (st.step already incremented). */
+  protected abstract update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, group: ResolvedGroup<O>): void;
 
   addParamGroup(group: ParamGroup<O>): void {
     const op = `${this.name}.addParamGroup`;
@@ -139,7 +141,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         p.grad = null;
         g.dispose();
       } else if (!g.isDisposed) {
-        g.f32(`${this.name}.zeroGrad`).fill(0);
+        g._be.fill(g.f32(`${this.name}.zeroGrad`), 0);
       }
     }
   }
@@ -156,21 +158,31 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         const p32 = p.f32(op);
         if (!(g instanceof Tensor)) throw new TensorboltError(op, `grad of parameter ${fmtShape(p.shape)} is not a Tensor`);
         const g32 = g.f32(op);
-        if (g32.length !== p32.length)
+        if (g.size !== p.size)
           throw new TensorboltError(op, `grad ${fmtShape(g.shape)} does not match parameter ${fmtShape(p.shape)}`);
+        if (g._be !== p._be)
+          throw new TensorboltError(op, `the grad of parameter ${fmtShape(p.shape)} is on '${g.device}' but the parameter is on '${p.device}'; move one with .to('${p.device}')`);
         let st = this.state.get(p);
         if (!st) this.state.set(p, (st = { step: 0, buffers: {} }));
         st.step++;
-        this.update(p, p32, g32, st, group);
+        this.update(p._be, p, p32, g32, st, group);
       }
     }
   }
 
-  /** The buffer `name` of a parameter, created filled with `init` on first use; kept out of tidy scopes. */
-  protected buffer(st: ParamState, p: Tensor, name: string, init = 0): Float32Array {
+  /**
+   * The buffer `name` of a parameter on the parameter's device: created filled with `init` on first
+   * use, kept out of tidy scopes, moved along when the parameter has moved to another device.
+   */
+  protected buffer(st: ParamState, p: Tensor, name: string, init = 0): F32Buf {
+    return this.bufferTensor(st, p, name, init).f32(`${this.name}.step`);
+  }
+
+  private bufferTensor(st: ParamState, p: Tensor, name: string, init = 0): Tensor {
     let t = st.buffers[name];
-    if (!t || t.isDisposed) st.buffers[name] = t = keep(full(p.shape.slice(), init));
-    return t.f32(`${this.name}.step`);
+    if (!t || t.isDisposed) st.buffers[name] = t = keep(full(p.shape.slice(), init, { device: p.device }));
+    else if (t._be !== p._be) relocate(t, p._be, `${this.name}.step`);
+    return t;
   }
 
   /** The state of one parameter (undefined before its first update). */
@@ -219,7 +231,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       return resolved;
     });
     const names = this.stateNames();
-    const loaded = new Map<Tensor, { step: number; buffers: Record<string, Float32Array> }>();
+    const loaded = new Map<Tensor, { step: number; buffers: Record<string, Tensor | Float32Array> }>();
     for (const [key, entry] of Object.entries(sd.state)) {
       const idx = Number(key);
       const p = params[idx];
@@ -228,14 +240,16 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       const { step, ...bufs } = entry;
       if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
         throw new TensorboltError(op, `state ${key}: step must be a non-negative integer, got ${describeValue(step)}`);
-      const buffers: Record<string, Float32Array> = {};
+      const buffers: Record<string, Tensor | Float32Array> = {};
       for (const [name, v] of Object.entries(bufs)) {
         if (!names.includes(name))
           throw new TensorboltError(op, `state ${key}: unknown buffer '${name}' (${this.name} keeps ${names.join(', ')})`);
-        const data = v instanceof Tensor ? v.f32(op) : v instanceof Float32Array ? v : Array.isArray(v) ? Float32Array.from(v) : null;
+        if (v instanceof Tensor) v.f32(op);
+        const data = v instanceof Tensor || v instanceof Float32Array ? v : Array.isArray(v) ? Float32Array.from(v) : null;
         if (!data) throw new TensorboltError(op, `state ${key}.${name} must be a Tensor, Float32Array or number[], got ${describeValue(v)}`);
-        if (data.length !== p.size)
-          throw new TensorboltError(op, `state ${key}.${name} has ${data.length} values; parameter ${key} is ${fmtShape(p.shape)} (${p.size})`);
+        const len = data instanceof Tensor ? data.size : data.length;
+        if (len !== p.size)
+          throw new TensorboltError(op, `state ${key}.${name} has ${len} values; parameter ${key} is ${fmtShape(p.shape)} (${p.size})`);
         buffers[name] = data;
       }
       loaded.set(p, { step, buffers });
@@ -244,7 +258,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     this.disposeState();
     for (const [p, { step, buffers }] of loaded) {
       const st: ParamState = { step, buffers: {} };
-      for (const [name, data] of Object.entries(buffers)) this.buffer(st, p, name).set(data);
+      // on the parameter's device, whatever device the state dict's tensors are on
+      for (const [name, data] of Object.entries(buffers)) assign(this.bufferTensor(st, p, name), data, op);
       this.state.set(p, st);
     }
   }

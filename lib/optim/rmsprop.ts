@@ -1,5 +1,5 @@
 // RMSprop with optional momentum, centering and L2 weight decay (torch.optim.RMSprop).
-import { native } from '../native/load.js';
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
 
@@ -49,10 +49,10 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     return ['squareAvg', 'momentumBuffer', 'gradAvg'];
   }
 
-  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<RMSpropOptions>): void {
+  protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<RMSpropOptions>): void {
     const sq = this.buffer(st, p, 'squareAvg');
     const mom = g.momentum > 0 ? this.buffer(st, p, 'momentumBuffer') : null;
     const avg = g.centered ? this.buffer(st, p, 'gradAvg') : null;
-    native().rmspropStep(p32, g32, sq, mom, avg, g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.epsInsideSqrt);
+    be.rmspropStep(p32, g32, sq, mom, avg, g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.epsInsideSqrt);
   }
 }

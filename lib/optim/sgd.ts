@@ -1,5 +1,5 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD).
-import { native } from '../native/load.js';
+import type { F32Buf, OpBackend } from '../native/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { TensorboltError } from '../tensor/errors.js';
 import { Optimizer, checkBool, checkNum, type ParamGroup, type ParamState, type ResolvedGroup } from './optimizer.js';
@@ -44,13 +44,13 @@ export class SGD extends Optimizer<SGDOptions> {
     return ['momentumBuffer'];
   }
 
-  protected update(p: Tensor, p32: Float32Array, g32: Float32Array, st: ParamState, g: ResolvedGroup<SGDOptions>): void {
-    let buf: Float32Array | null = null;
+  protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<SGDOptions>): void {
+    let buf: F32Buf | null = null;
     let first = false;
     if (g.momentum !== 0) {
       first = st.buffers.momentumBuffer === undefined;
       buf = this.buffer(st, p, 'momentumBuffer');
     }
-    native().sgdStep(p32, g32, buf, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, first);
+    be.sgdStep(p32, g32, buf, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, first);
   }
 }

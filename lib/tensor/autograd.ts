@@ -1,12 +1,11 @@
 // Reverse-mode automatic differentiation on a tape of GradNodes hanging off output tensors.
 // Ops call record() after computing their output; backward() walks the graph in reverse
 // topological order, accumulates gradients, assigns leaf .grad and then releases the graph.
-import { native } from '../native/load.js';
 import { checkOpGradients, checkOpOutput } from './debug.js';
 import { engine } from './engine.js';
 import { TensorboltError, fmtShape } from './errors.js';
 import { shapesEqual } from './shape.js';
-import { Tensor, empty, type GradNode } from './tensor.js';
+import { Tensor, copyTo, empty, relocate, type GradNode } from './tensor.js';
 
 /** True when an op on these inputs must be recorded. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
@@ -84,9 +83,14 @@ export interface BackwardOptions {
 }
 
 function copyOf(t: Tensor): Tensor {
-  const c = empty(t.shape, t.dtype);
-  (c.buf() as Float32Array).set(t.buf() as Float32Array);
-  return c;
+  return copyTo(t, t._be, 'backward');
+}
+
+/** y += x for two gradients of one tensor; they live on its device (every op's backward returns them there). */
+function accumulate(x: Tensor, y: Tensor): void {
+  if (x._be !== y._be)
+    throw new TensorboltError('backward', `internal: gradients of one tensor on '${x.device}' and '${y.device}'`);
+  y._be.axpy(1, x.f32('backward'), y.f32('backward'));
 }
 
 /** loss.backward(): accumulates d(root)/d(leaf) into every leaf's .grad. */
@@ -100,12 +104,14 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
   if (dy) {
     if (!(dy instanceof Tensor) || !shapesEqual(dy.shape, root.shape))
       throw new TensorboltError('backward', `gradient shape ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy} does not match output shape ${fmtShape(root.shape)}`);
+    if (dy._be !== root._be)
+      throw new TensorboltError('backward', `the gradient is on '${dy.device}' but the output is on '${root.device}'; move one with .to('${root.device}')`);
     seed = dy;
   } else {
     if (root.size !== 1)
       throw new TensorboltError('backward', `a gradient is needed for non-scalar output ${fmtShape(root.shape)}; pass backward(dy) or reduce to a scalar first`);
-    seed = empty(root.shape);
-    native().fill(seed.f32('backward'), 1);
+    seed = empty(root._be, root.shape);
+    root._be.fill(seed.f32('backward'), 1);
   }
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
@@ -123,7 +129,9 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
       if (!node) {
         // A leaf: accumulate into .grad (in place when one exists).
         if (t.grad && !t.grad.isDisposed) {
-          native().axpy(1, g.f32('backward'), t.grad.f32('backward'));
+          // a leaf moved to another device since its last backward (Module.to) brings its gradient along
+          if (t.grad._be !== g._be) relocate(t.grad, g._be, 'backward');
+          accumulate(g, t.grad);
         } else {
           const kept = owned.has(g) ? g : copyOf(g);
           give(kept);
@@ -156,12 +164,12 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
           throw new TensorboltError('backward', `internal: gradient of '${node.op}' input ${i} has shape ${fmtShape(gx.shape)}, expected ${fmtShape(x.shape)}`);
         const prev = grads.get(x);
         if (prev && owned.has(prev)) {
-          native().axpy(1, gx.f32('backward'), prev.f32('backward'));
+          accumulate(gx, prev);
           give(gx);
           gx.dispose();
         } else if (prev) {
           const sum = copyOf(prev);
-          native().axpy(1, gx.f32('backward'), sum.f32('backward'));
+          accumulate(gx, sum);
           give(gx);
           gx.dispose();
           grads.set(x, sum);

@@ -1,11 +1,13 @@
-// Creating tensors: from nested arrays, typed arrays (zero-copy), constants and random draws.
-import { native } from '../native/load.js';
+// Creating tensors: from nested arrays, typed arrays (zero-copy on the CPU), constants and random
+// draws, on the device asked for (default: tb.getDefaultDevice()). Values are made on the host and
+// uploaded, so one seed draws the same numbers whatever the device.
+import type { OpBackend } from '../native/backend.js';
 import type { DType } from './engine.js';
-import { creationDType, type CreateOptions } from './device.js';
+import { backendFor, type CreateOptions } from './device.js';
 import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 import { Random, globalRandom } from './random.js';
 import { checkShape, sizeOf } from './shape.js';
-import { Tensor, empty, wrap, type NestedArray } from './tensor.js';
+import { Tensor, copyTo, empty, hostEmpty, wrap, type NestedArray } from './tensor.js';
 
 export type TensorLike = Tensor | number | NestedArray | Float32Array | Int32Array;
 
@@ -36,14 +38,30 @@ function flatten(op: string, v: NestedArray, shape: number[], out: Float32Array 
   walk(v, 0);
 }
 
+/** The dtype and backend from a creation function's dtype-or-options argument. */
+function creationArgs(op: string, arg: DType | CreateOptions | undefined): { dtype: DType | undefined; be: OpBackend } {
+  if (arg !== null && typeof arg === 'object') return { dtype: arg.dtype, be: backendFor(op, arg.device) };
+  return { dtype: arg, be: backendFor(op) };
+}
+
+/** t (a fresh host tensor) on backend be: t itself on the CPU, else an upload (t is disposed). */
+function onBackend(t: Tensor, be: OpBackend, op: string): Tensor {
+  if (be === t._be) return t;
+  try {
+    return copyTo(t, be, op);
+  } finally {
+    t.dispose();
+  }
+}
+
 /**
- * tb.tensor(values, shape?, dtype?). A Float32Array/Int32Array is used without copying (the tensor
- * shares its memory); nested arrays and numbers are copied. The last argument may be
- * { dtype, device } instead of a dtype.
+ * tb.tensor(values, shape?, dtype?). On the CPU a Float32Array/Int32Array is used without copying
+ * (the tensor shares its memory); nested arrays and numbers are copied, as is anything put on a GPU.
+ * The last argument may be { dtype, device } instead of a dtype.
  */
 export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DType | CreateOptions): Tensor {
   const op = 'tensor';
-  const dtype = creationDType(op, dtypeOrOptions);
+  const { dtype, be } = creationArgs(op, dtypeOrOptions);
   if (values instanceof Tensor) return values;
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32')
     throw new TensorboltError(op, `dtype must be 'float32' or 'int32', got ${fmtValue(dtype)}`);
@@ -52,12 +70,16 @@ export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DT
     if (sizeOf(s) !== values.length)
       throw new TensorboltError(op, `${values.length} values do not fit shape ${fmtShape(s)}`);
     const natural: DType = values instanceof Float32Array ? 'float32' : 'int32';
+    const w = wrap(values, s, natural);
     if (dtype && dtype !== natural) {
-      const t = empty(s, dtype);
-      native().cast(values, t.buf());
+      const t = empty(be, s, dtype);
+      const src = be === w._be ? w : copyTo(w, be, op);
+      be.cast(src.buf(op), t.buf(op));
+      if (src !== w) src.dispose();
+      w.dispose();
       return t;
     }
-    return wrap(values, s, natural);
+    return onBackend(w, be, op);
   }
   if (typeof values === 'number' || Array.isArray(values)) {
     const inferred = inferShape(op, values);
@@ -65,15 +87,20 @@ export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DT
     const n = sizeOf(inferred);
     if (sizeOf(s) !== n)
       throw new TensorboltError(op, `${n} values (shape ${fmtShape(inferred)}) do not fit shape ${fmtShape(s)}`);
-    const t = empty(s, dtype ?? 'float32');
-    flatten(op, values, inferred, t.buf());
-    return t;
+    const t = hostEmpty(s, dtype ?? 'float32');
+    try {
+      flatten(op, values, inferred, t.host(op));
+    } catch (e) {
+      t.dispose();
+      throw e;
+    }
+    return onBackend(t, be, op);
   }
   throw new TensorboltError(op, `cannot make a tensor from ${values === null ? 'null' : typeof values}`);
 }
 
-export function scalar(value: number, dtype: DType = 'float32'): Tensor {
-  return tensor(value, [], dtype);
+export function scalar(value: number, dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
+  return tensor(value, [], dtypeOrOptions);
 }
 
 function dtypeArg(op: string, dtype: unknown): DType {
@@ -84,9 +111,10 @@ function dtypeArg(op: string, dtype: unknown): DType {
 
 export function full(shape: number[], value: number, dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
   if (typeof value !== 'number') throw new TensorboltError('full', `value must be a number, got ${typeof value}`);
-  const dtype = dtypeArg('full', creationDType('full', dtypeOrOptions) ?? 'float32');
-  const t = empty(checkShape('full', shape), dtype);
-  native().fill(t.buf(), value);
+  const { dtype: d, be } = creationArgs('full', dtypeOrOptions);
+  const dtype = dtypeArg('full', d ?? 'float32');
+  const t = empty(be, checkShape('full', shape), dtype);
+  be.fill(t.buf(), value);
   return t;
 }
 
@@ -104,28 +132,30 @@ function likeArg(op: string, t: unknown): Tensor {
   return t;
 }
 
+/** Zeros of t's shape and dtype, on t's device. */
 export function zerosLike(t: Tensor): Tensor {
   likeArg('zerosLike', t);
-  return full(t.shape.slice(), 0, t.dtype);
+  return full(t.shape.slice(), 0, { dtype: t.dtype, device: t.device });
 }
 
+/** Ones of t's shape and dtype, on t's device. */
 export function onesLike(t: Tensor): Tensor {
   likeArg('onesLike', t);
-  return full(t.shape.slice(), 1, t.dtype);
+  return full(t.shape.slice(), 1, { dtype: t.dtype, device: t.device });
 }
 
 export interface RandomOptions {
   /** A seed for this draw only; without it the global generator (tb.setSeed) is used. */
   seed?: number;
   dtype?: DType;
-  /** 'cpu' (default); 'cuda' is checked and refused while tensors cannot live there. */
+  /** Default: tb.getDefaultDevice(). The numbers are drawn on the host, so a seed gives the same ones on every device. */
   device?: CreateOptions['device'];
 }
 
-function rngFor(op: string, opts?: RandomOptions): Random {
+function rngFor(op: string, opts?: RandomOptions): { r: Random; be: OpBackend } {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);
-  if (opts?.device !== undefined) creationDType(op, { device: opts.device });
-  return opts?.seed !== undefined ? new Random(opts.seed) : globalRandom;
+  const be = backendFor(op, opts?.device);
+  return { r: opts?.seed !== undefined ? new Random(opts.seed) : globalRandom, be };
 }
 
 /** Normal samples with the given mean and standard deviation. */
@@ -135,21 +165,21 @@ function numbers(op: string, a: unknown, b: unknown, names: string): void {
 
 export function randn(shape: number[], mean = 0, std = 1, opts?: RandomOptions): Tensor {
   numbers('randn', mean, std, 'mean and std');
-  const r = rngFor('randn', opts);
-  const t = empty(checkShape('randn', shape), 'float32');
-  const b = t.f32('randn');
+  const { r, be } = rngFor('randn', opts);
+  const t = hostEmpty(checkShape('randn', shape), 'float32');
+  const b = t.host('randn');
   for (let i = 0; i < b.length; i++) b[i] = mean + std * r.normal();
-  return t;
+  return onBackend(t, be, 'randn');
 }
 
 /** Uniform samples in [lo, hi). */
 export function rand(shape: number[], lo = 0, hi = 1, opts?: RandomOptions): Tensor {
   numbers('rand', lo, hi, 'lo and hi');
-  const r = rngFor('rand', opts);
-  const t = empty(checkShape('rand', shape), 'float32');
-  const b = t.f32('rand');
+  const { r, be } = rngFor('rand', opts);
+  const t = hostEmpty(checkShape('rand', shape), 'float32');
+  const b = t.host('rand');
   for (let i = 0; i < b.length; i++) b[i] = lo + (hi - lo) * r.uniform();
-  return t;
+  return onBackend(t, be, 'rand');
 }
 
 /** Integers in [lo, hi) as int32 (or float32 with dtype). */
@@ -160,15 +190,16 @@ export function randint(lo: number, hi: number, shape: number[], opts?: RandomOp
   // An int32 store wraps modulo 2^32, so a wider range would give wrong values, not an error.
   if (dtype === 'int32' && (lo < -(2 ** 31) || hi > 2 ** 31))
     throw new TensorboltError('randint', `[lo, hi) = [${lo}, ${hi}) does not fit int32; use dtype 'float32'`);
-  const t = empty(checkShape('randint', shape), dtype);
-  const r = rngFor('randint', opts);
-  const b = t.buf();
+  const s = checkShape('randint', shape);
+  const { r, be } = rngFor('randint', opts);
+  const t = hostEmpty(s, dtype);
+  const b = t.host('randint');
   for (let i = 0; i < b.length; i++) b[i] = r.int(lo, hi);
-  return t;
+  return onBackend(t, be, 'randint');
 }
 
-/** [start, stop) with step, float32 by default (like tf.range). */
-export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float32'): Tensor {
+/** [start, stop) with step, float32 by default (like tf.range); the last argument may be { dtype, device }. */
+export function arange(start: number, stop?: number, step = 1, dtypeOrOptions: DType | CreateOptions = 'float32'): Tensor {
   if (stop === undefined) {
     stop = start;
     start = 0;
@@ -177,16 +208,18 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   if (typeof start !== 'number' || typeof stop !== 'number' || !Number.isFinite(start) || !Number.isFinite(stop))
     throw new TensorboltError('arange', `start and stop must be finite numbers, got ${fmtValue(start)} and ${fmtValue(stop)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const t = empty([n], dtypeArg('arange', dtype));
-  const b = t.buf();
+  const { dtype, be } = creationArgs('arange', dtypeOrOptions);
+  const t = hostEmpty([n], dtypeArg('arange', dtype ?? 'float32'));
+  const b = t.host('arange');
   for (let i = 0; i < n; i++) b[i] = start + i * step;
-  return t;
+  return onBackend(t, be, 'arange');
 }
 
-/** Identity matrix (n, m). */
-export function eye(n: number, m = n): Tensor {
-  const t = zeros([n, m]);
-  const b = t.f32('eye');
+/** Identity matrix (n, m), on the default device or opts.device. */
+export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  const be = backendFor('eye', opts?.device);
+  const t = zeros([n, m], { device: 'cpu' });
+  const b = t.host('eye');
   for (let i = 0; i < Math.min(n, m); i++) b[i * m + i] = 1;
-  return t;
+  return onBackend(t, be, 'eye');
 }

@@ -5,7 +5,7 @@
 // autograd.ts cost one property read per op when off.
 import { engine } from './engine.js';
 import { TensorboltError, fmtShape } from './errors.js';
-import type { Tensor } from './tensor.js';
+import { hostValues, type Tensor } from './tensor.js';
 
 /** Turns the per-op NaN/Inf check on or off (like tf.enableDebugMode). */
 export function setDebug(on: boolean): void {
@@ -17,16 +17,20 @@ export function isDebug(): boolean {
   return engine.debug;
 }
 
-/** Index of the first NaN/±Inf in t (float32 only), or -1. */
+/** Index of the first NaN/±Inf in t (float32 only; a device tensor is read back), or -1. */
 function firstNonFinite(t: Tensor): number {
-  const b = t._buf;
-  if (!(b instanceof Float32Array)) return -1;
+  if (t.dtype !== 'float32') return -1;
+  const b = hostValues(t, 'debug');
   for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return i;
   return -1;
 }
 
+function valueAt(t: Tensor, i: number): number {
+  return hostValues(t, 'debug')[i]!;
+}
+
 function describeBad(t: Tensor, i: number): string {
-  return `${t._buf![i]} at flat index ${i} of its ${fmtShape(t.shape)} output`;
+  return `${valueAt(t, i)} at flat index ${i} of its ${fmtShape(t.shape)} output`;
 }
 
 function inputsNote(inputs: readonly (Tensor | null)[], names = 'input'): string {
@@ -56,7 +60,7 @@ export function checkOpGradients(op: string, grads: readonly (Tensor | null)[], 
     if (!g) continue;
     const i = firstNonFinite(g);
     if (i < 0) continue;
-    const bad = g._buf![i];
+    const bad = valueAt(g, i);
     for (const x of grads) if (x && x !== dy) x.dispose(); // the step is abandoned
     const note = firstNonFinite(dy) >= 0 ? ' (the incoming gradient already held NaN/Inf)' : ' from a finite incoming gradient';
     throw new TensorboltError(`${op} (backward)`, `debug mode: the gradient of input ${k} has ${bad} at flat index ${i} of ${fmtShape(g.shape)}${note}`);

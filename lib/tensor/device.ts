@@ -1,17 +1,20 @@
-// Devices. 'cpu' is where every tensor lives today. 'cuda' is reachable when a CUDA build of the
-// addon is loaded and a GPU is visible (lib/native/load.ts decides); tensors cannot live there yet
-// (docs/cuda.md lists what remains), so asking for it fails with an error that says why and what to do.
-import type { CudaDeviceInfo, CudaMemoryInfo } from '../native/binding.js';
-import { cuda as cudaState, cudaBinding } from '../native/load.js';
+// Devices: 'cpu' always; 'cuda' when a CUDA build of the addon is loaded and a GPU is visible (the
+// loader in lib/native decides and remembers why not). A device name resolves to its backend here;
+// the default device (tb.setDefaultDevice) is where creation functions put tensors by default.
+import { cpu, cuda as cudaBackend, type DeviceName, type OpBackend } from '../native/backend.js';
+import {
+  cudaDeviceInfo, cudaEmptyCache, cudaMemory, cudaState, type CudaDeviceInfo, type CudaMemoryInfo,
+} from '../native/runtime.js';
 import type { DType } from './engine.js';
 import { TensorboltError, fmtValue } from './errors.js';
 
-export type DeviceName = 'cpu' | 'cuda';
+export type { DeviceName } from '../native/backend.js';
 
 /** Options that tensor-creating functions accept in place of a dtype. */
 export interface CreateOptions {
   dtype?: DType;
-  device?: DeviceName;
+  /** 'cpu' or 'cuda' (also 'cuda:0'); default: tb.getDefaultDevice(). */
+  device?: DeviceName | 'cuda:0';
 }
 
 /** Why device 'cuda' cannot be used in this process, and how to fix it. */
@@ -23,29 +26,39 @@ export function cudaUnavailableMessage(): string {
   return `the CUDA build (${s.path}) is present but cannot be used: ${s.reason}`;
 }
 
-/**
- * Checks a device argument. Returns 'cpu'; throws TensorboltError(op) for anything else: an unknown
- * name, or 'cuda' (unavailable, or available but not yet wired into tensors).
- */
-export function resolveDevice(op: string, device: unknown): 'cpu' {
-  if (device === undefined || device === 'cpu') return 'cpu';
-  if (device !== 'cuda' && !(typeof device === 'string' && /^cuda:\d+$/.test(device)))
-    throw new TensorboltError(op, `unknown device ${fmtValue(device)}; expected 'cpu' or 'cuda'`);
-  if (!cudaBinding()) throw new TensorboltError(op, `device 'cuda' is not available: ${cudaUnavailableMessage()}`);
-  throw new TensorboltError(
-    op,
-    "device 'cuda' is available (a GPU is visible and the CUDA build is loaded), but tensors cannot live on it " +
-      'yet: the CUDA kernels are reachable only through the native binding so far (see docs/cuda.md)',
-  );
+/** Checks a device argument and names it: 'cpu' or 'cuda' ('cuda:0' is 'cuda'). Throws TensorboltError(op) otherwise. */
+export function deviceName(op: string, device: unknown): DeviceName {
+  if (device === 'cpu' || device === 'cuda') return device;
+  if (device === 'cuda:0') return 'cuda';
+  if (typeof device === 'string' && /^cuda:\d+$/.test(device))
+    throw new TensorboltError(op, `device ${fmtValue(device)}: only one GPU is supported; use 'cuda' (device 0)`);
+  throw new TensorboltError(op, `unknown device ${fmtValue(device)}; expected 'cpu' or 'cuda'`);
 }
 
-/** The dtype from a creation function's dtype-or-options argument, after checking its device. */
-export function creationDType(op: string, arg: DType | CreateOptions | undefined): DType | undefined {
-  if (arg !== null && typeof arg === 'object') {
-    resolveDevice(op, arg.device);
-    return arg.dtype;
-  }
-  return arg;
+let defaultDevice: DeviceName = 'cpu';
+
+/** The backend of a device (undefined: the default device); throws TensorboltError(op) when it cannot be used. */
+export function backendFor(op: string, device?: unknown): OpBackend {
+  const d = device === undefined ? defaultDevice : deviceName(op, device);
+  if (d === 'cpu') return cpu();
+  const be = cudaBackend();
+  if (!be) throw new TensorboltError(op, `device 'cuda' is not available: ${cudaUnavailableMessage()}`);
+  return be;
+}
+
+/** The device tensors are created on when a creation function is given none (PyTorch's set_default_device). */
+export function setDefaultDevice(device: DeviceName | 'cuda:0'): void {
+  const be = backendFor('setDefaultDevice', device ?? null);
+  defaultDevice = be.device;
+}
+
+export function getDefaultDevice(): DeviceName {
+  return defaultDevice;
+}
+
+/** 'cuda' when it is usable here, else 'cpu' (what `--device auto` picks). */
+export function bestDevice(): DeviceName {
+  return cudaBackend() ? 'cuda' : 'cpu';
 }
 
 export interface CudaInfo {
@@ -59,20 +72,31 @@ export interface CudaInfo {
   device: CudaDeviceInfo | null;
 }
 
-/** tb.cuda: the CUDA backend's status. */
+/** tb.cuda: the CUDA backend's status and its few process-wide controls. */
 export const cuda = {
   /** Whether a CUDA build of the addon is loaded and a GPU is visible. */
   isAvailable(): boolean {
-    return cudaBinding() !== null;
+    return cudaBackend() !== null;
   },
   /** Build and device facts (device name, compute capability, CUDA and cuBLAS versions). */
   info(): CudaInfo {
     const s = cudaState();
-    const b = cudaBinding();
-    return { built: s.built, available: s.available, reason: s.reason, device: b ? b.info() : null };
+    return { built: s.built, available: s.available, reason: s.reason, device: cudaDeviceInfo() };
   },
-  /** The caching allocator's counters, or null without a GPU. */
+  /** The caching allocator's counters (bytes in use, cached, device mallocs), or null without a GPU. */
   memory(): CudaMemoryInfo | null {
-    return cudaBinding()?.memory() ?? null;
+    return cudaMemory();
+  },
+  /**
+   * Waits until every queued kernel and copy has finished, and throws what failed on the device
+   * (a label or index out of range, a failed launch), naming the op that queued it. Timing GPU work
+   * needs it; reading values (dataSync, item) waits by itself. A no-op without a GPU.
+   */
+  synchronize(): void {
+    cudaBackend()?.synchronize();
+  },
+  /** Gives the allocator's cached blocks back to the driver (for other processes). */
+  emptyCache(): void {
+    cudaEmptyCache();
   },
 };

@@ -1,68 +1,45 @@
-// Process-wide tensor bookkeeping: live counts, tidy scopes, the grad-enabled flag, and a pool that
-// recycles disposed float buffers so a training step allocates no large arrays once warm.
+// Process-wide tensor bookkeeping: live counts and bytes per device, tidy scopes, the grad-enabled
+// flag. Memory itself belongs to the backends (lib/native/backend.ts): the CPU's pool of freed
+// arrays, CUDA's caching allocator.
+import { hostPoolBytes, type DeviceName } from '../native/backend.js';
 import type { Tensor } from './tensor.js';
 
-export type DType = 'float32' | 'int32';
-export type Buf = Float32Array | Int32Array;
-
-const POOL_MAX_BYTES = 512 * 1024 * 1024;
-const POOL_MIN_ELEMS = 64; // tiny arrays are cheaper to allocate than to look up
+export type { DType } from '../native/backend.js';
 
 interface Scope {
   tensors: Set<Tensor>;
 }
 
+// Per-device counters are indexed by this (the hot path avoids a map lookup).
+const DEVICES: readonly DeviceName[] = ['cpu', 'cuda'];
+const devIndex = (t: Tensor): number => (t.device === 'cpu' ? 0 : 1);
+
 class Engine {
   nextId = 1;
   liveTensors = 0;
   liveBytes = 0;
+  readonly tensorsOn = [0, 0];
+  readonly bytesOn = [0, 0];
   gradDepth = 0; // > 0 inside noGrad
   scopes: Scope[] = [];
-  private pool = new Map<number, Float32Array[]>();
-  private poolIntPool = new Map<number, Int32Array[]>();
-  poolBytes = 0;
   debug = false;
 
   // A backstop for tensors the user forgot to dispose: when one is collected, its bytes leave the
-  // live counters. Its buffer cannot return to the pool (it is gone with the object). Private, so
-  // the emitted .d.ts names no FinalizationRegistry: a user's tsc with its default lib (ES5 target)
-  // has no such type and failed inside our declarations.
-  private readonly finalizer = new FinalizationRegistry<number>((bytes) => {
+  // live counters (its memory goes with it: a host array to the garbage collector, a device buffer
+  // to the native finalizer of its handle). The held value is the bytes, negated minus one on CUDA.
+  // Private, so the emitted .d.ts names no FinalizationRegistry: a user's tsc with its default lib
+  // (ES5 target) has no such type and failed inside our declarations.
+  private readonly finalizer = new FinalizationRegistry<number>((held) => {
+    const d = held < 0 ? 1 : 0;
+    const bytes = held < 0 ? -held - 1 : held;
     this.liveTensors--;
     this.liveBytes -= bytes;
+    this.tensorsOn[d]!--;
+    this.bytesOn[d]! -= bytes;
   });
 
   get gradEnabled(): boolean {
     return this.gradDepth === 0;
-  }
-
-  alloc(dtype: DType, size: number): Buf {
-    const map = dtype === 'float32' ? this.pool : this.poolIntPool;
-    if (size >= POOL_MIN_ELEMS) {
-      const list = map.get(size);
-      const b = list?.pop();
-      if (b) {
-        this.poolBytes -= b.byteLength;
-        return b;
-      }
-    }
-    return dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
-  }
-
-  release(buf: Buf): void {
-    if (buf.length < POOL_MIN_ELEMS || this.poolBytes + buf.byteLength > POOL_MAX_BYTES) return;
-    const map = (buf instanceof Float32Array ? this.pool : this.poolIntPool) as Map<number, Buf[]>;
-    let list = map.get(buf.length);
-    if (!list) map.set(buf.length, (list = []));
-    list.push(buf);
-    this.poolBytes += buf.byteLength;
-  }
-
-  /** Empties the buffer pool (its memory goes back to the garbage collector). */
-  clearPool(): void {
-    this.pool.clear();
-    this.poolIntPool.clear();
-    this.poolBytes = 0;
   }
 
   // A tensor made inside tidy() is disposed by its scope, so it joins the finalization registry
@@ -70,8 +47,11 @@ class Engine {
   // or made outside any scope. A training step's temporaries then cost no register/unregister
   // pair each (create + dispose in a scope: 1.25 -> 0.41 us a tensor; an MLP step makes ~25).
   track(t: Tensor, bytes: number): void {
+    const d = devIndex(t);
     this.liveTensors++;
     this.liveBytes += bytes;
+    this.tensorsOn[d]!++;
+    this.bytesOn[d]! += bytes;
     t._bytes = bytes;
     const s = this.scopes[this.scopes.length - 1];
     if (s) s.tensors.add(t);
@@ -82,17 +62,37 @@ class Engine {
   register(t: Tensor): void {
     if (t._registered) return;
     t._registered = true;
-    this.finalizer.register(t, t._bytes, t);
+    this.finalizer.register(t, devIndex(t) === 0 ? t._bytes : -t._bytes - 1, t);
   }
 
   untrack(t: Tensor): void {
+    const d = devIndex(t);
     this.liveTensors--;
     this.liveBytes -= t._bytes;
+    this.tensorsOn[d]!--;
+    this.bytesOn[d]! -= t._bytes;
     if (t._registered) {
       this.finalizer.unregister(t);
       t._registered = false;
     }
     for (const s of this.scopes) s.tensors.delete(t);
+  }
+
+  /** @internal t's memory was replaced by `bytes` on another device (Module.to moves in place). */
+  relocated(t: Tensor, fromDevice: DeviceName, bytes: number): void {
+    const from = fromDevice === 'cpu' ? 0 : 1;
+    const to = devIndex(t);
+    this.liveBytes += bytes - t._bytes;
+    this.tensorsOn[from]!--;
+    this.bytesOn[from]! -= t._bytes;
+    this.tensorsOn[to]!++;
+    this.bytesOn[to]! += bytes;
+    t._bytes = bytes;
+    if (t._registered) {
+      this.finalizer.unregister(t);
+      t._registered = false;
+      this.register(t);
+    }
   }
 
   /** Removes t from every open tidy scope so it survives them. */
@@ -105,15 +105,26 @@ class Engine {
 
 export const engine = new Engine();
 
-export interface MemoryInfo {
-  /** Tensors created and not yet disposed (nor garbage-collected). */
+export interface DeviceMemoryInfo {
+  /** Tensors on this device created and not yet disposed (nor garbage-collected). */
   numTensors: number;
   /** Bytes held by those tensors. */
   numBytes: number;
-  /** Bytes kept in the reuse pool (disposed buffers waiting to be recycled). */
+}
+
+export interface MemoryInfo {
+  /** Tensors created and not yet disposed (nor garbage-collected), on every device. */
+  numTensors: number;
+  /** Bytes held by those tensors, on every device. */
+  numBytes: number;
+  /** Host bytes kept in the CPU reuse pool (disposed arrays waiting to be recycled). */
   poolBytes: number;
+  /** The same counts per device. The CUDA allocator's own counters: tb.cuda.memory(). */
+  devices: Record<DeviceName, DeviceMemoryInfo>;
 }
 
 export function memory(): MemoryInfo {
-  return { numTensors: engine.liveTensors, numBytes: engine.liveBytes, poolBytes: engine.poolBytes };
+  const devices = {} as Record<DeviceName, DeviceMemoryInfo>;
+  DEVICES.forEach((d, i) => (devices[d] = { numTensors: engine.tensorsOn[i]!, numBytes: engine.bytesOn[i]! }));
+  return { numTensors: engine.liveTensors, numBytes: engine.liveBytes, poolBytes: hostPoolBytes(), devices };
 }

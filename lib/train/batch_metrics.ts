@@ -1,6 +1,6 @@
 // Metrics computed during fit/evaluate from a batch's targets and predictions (Keras names).
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { hostValues, type Tensor } from '../tensor/tensor.js';
 
 export type MetricName = 'accuracy' | 'binaryAccuracy' | 'categoricalAccuracy' | 'sparseCategoricalAccuracy' | 'mse' | 'mae';
 
@@ -25,10 +25,10 @@ function argmaxRow(p: ArrayLike<number>, off: number, c: number): number {
   return best - off;
 }
 
-/** Mean of the metric over the batch. pred may be logits (same argmax as probabilities). */
+/** Mean of the metric over the batch (values read back once from a device). pred may be logits (same argmax as probabilities). */
 export function metricValue(m: MetricName, y: Tensor, pred: Tensor): number {
-  const yd = y.buf('metric');
-  const pd = pred.buf('metric');
+  const yd = hostValues(y, 'metric');
+  const pd = hostValues(pred, 'metric');
   const n = pred.shape[0]!;
   if (n === 0) return 0;
   switch (m) {

@@ -1,10 +1,12 @@
 // Row selection for fit/evaluate/predict: copies the chosen samples of x and y into batch tensors
-// (contiguous rows copied with one set() each; no per-element work).
+// (contiguous rows with one allocator copy, shuffled rows with one gather; no per-element work), and
+// moves batches to the model's device.
+import { hostGatherPairAsync } from '../native/backend.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, copyTo, empty, hostEmpty } from '../tensor/tensor.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
 import { noGrad } from '../tensor/autograd.js';
 import { gather } from '../ops/layout.js';
-import { native } from '../native/load.js';
 
 export function numSamples(op: string, x: Tensor, name = 'x'): number {
   if (!(x instanceof Tensor)) throw new TensorboltError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
@@ -13,30 +15,43 @@ export function numSamples(op: string, x: Tensor, name = 'x'): number {
   return x.shape[0]!;
 }
 
-/** Rows idx[from..to) of t as a new tensor. */
+/** Rows idx[from..to) of t as a new tensor on t's device. */
 export function takeRows(t: Tensor, idx: Int32Array | null, from: number, to: number): Tensor {
   // Shuffled rows: one native gather (a JS loop made two typed-array views per row, ~0.3 ms a batch).
   if (idx) return noGrad(() => gather(t, idx.subarray(from, to), 0));
   const n = to - from;
   const row = t.size / Math.max(1, t.shape[0]!);
-  const out = empty([n, ...t.shape.slice(1)], t.dtype);
-  out.buf('fit').set(t.buf('fit').subarray(from * row, to * row) as never);
+  const out = empty(t._be, [n, ...t.shape.slice(1)], t.dtype);
+  t._be.copy(t.buf('fit'), from * row, out.buf('fit'), 0, n * row);
   return out;
 }
 
 /**
- * Rows idx[from..to) of x and of y, copied on a worker thread (see native gatherPairAsync): fit
- * gathers the next shuffled batch this way while the current one trains. x, y and idx must not
- * change until the promise settles. Nothing is left behind on failure.
+ * A batch on `device`: t itself when it is there, else a copy (t, a batch the caller made, is then
+ * disposed). An upload to a GPU is queued: the host goes on with the next batch meanwhile.
+ */
+export function toDevice(t: Tensor, device: DeviceName, op: string): Tensor {
+  if (t.device === device) return t;
+  try {
+    return copyTo(t, backendFor(op, device), op);
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * Rows idx[from..to) of x and of y (CPU tensors), copied on a worker thread (see native
+ * gatherPairAsync): fit gathers the next shuffled batch this way while the current one trains. x, y
+ * and idx must not change until the promise settles. Nothing is left behind on failure.
  */
 export async function takeRowsPairAsync(x: Tensor, y: Tensor, idx: Int32Array, from: number, to: number): Promise<[Tensor, Tensor]> {
   const n = to - from;
   const rowX = x.size / Math.max(1, x.shape[0]!);
   const rowY = y.size / Math.max(1, y.shape[0]!);
-  const xb = empty([n, ...x.shape.slice(1)], x.dtype);
+  const xb = hostEmpty([n, ...x.shape.slice(1)], x.dtype);
   let yb: Tensor;
   try {
-    yb = empty([n, ...y.shape.slice(1)], y.dtype);
+    yb = hostEmpty([n, ...y.shape.slice(1)], y.dtype);
   } catch (e) {
     xb.dispose();
     throw e;
@@ -44,8 +59,8 @@ export async function takeRowsPairAsync(x: Tensor, y: Tensor, idx: Int32Array, f
   try {
     // idx is read by the worker: the caller leaves it unchanged until the promise settles (fit
     // reshuffles only between epochs, never with a batch in flight).
-    await native().gatherPairAsync(x.buf('fit'), xb.buf('fit'), rowX, y.buf('fit'), yb.buf('fit'), rowY,
-                                   idx.subarray(from, to), x.shape[0]!);
+    await hostGatherPairAsync(x.host('fit'), xb.host('fit'), rowX, y.host('fit'), yb.host('fit'), rowY,
+                              idx.subarray(from, to), x.shape[0]!);
   } catch (e) {
     xb.dispose();
     yb.dispose();

@@ -1,6 +1,7 @@
 // fit() callbacks, Keras-style: hooks per epoch and batch, early stopping, NaN guard, History.
 import type { Sequential } from './sequential.js';
 import { TensorboltError } from '../tensor/errors.js';
+import { assign } from '../tensor/tensor.js';
 
 export type Logs = Record<string, number>;
 
@@ -83,7 +84,7 @@ export class EarlyStopping implements Callback {
       if (this.model) {
         this.model.stopTraining = true;
         if (this.bestWeights)
-          this.model.parameters().forEach((p, i) => (p.buf('EarlyStopping') as Float32Array).set(this.bestWeights![i]!));
+          this.model.parameters().forEach((p, i) => assign(p, this.bestWeights![i]!, 'EarlyStopping'));
       }
     }
   }

@@ -1,13 +1,16 @@
 // The fit() loop: shuffled mini-batches, one tidy() per step (no tensor outlives its step), the
 // event loop served between batches, callbacks, validation, a NaN guard and the progress display.
+// Batches are gathered on the data's device (host data: on a worker thread, ahead of time) and
+// moved to the model's (model.to / compile's device); metrics read predictions back once a batch.
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
 import { Random, globalRandom } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { copyTo, type Tensor } from '../tensor/tensor.js';
+import { backendFor } from '../tensor/device.js';
 import { History, type Callback, type Logs } from './callbacks.js';
 import { Progress, type ProgressSink } from './progress.js';
-import { checkBatchSize, checkXY, takeRows, takeRowsPairAsync } from './batches.js';
+import { checkBatchSize, checkXY, takeRows, takeRowsPairAsync, toDevice } from './batches.js';
 import { metricValue } from './batch_metrics.js';
 import type { Sequential } from './sequential.js';
 
@@ -90,7 +93,11 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   model.stopTraining = false;
   model.train();
   const order = new Int32Array(n);
-  const prefetch = batchSize * (x.size / Math.max(1, x.shape[0]!)) * 4 >= PREFETCH_MIN_BYTES;
+  // The worker gathers host rows; data already on a device is gathered there, by a kernel.
+  const prefetch = x.device === 'cpu' && y.device === 'cpu' &&
+    batchSize * (x.size / Math.max(1, x.shape[0]!)) * 4 >= PREFETCH_MIN_BYTES;
+  const dev = model.device;
+  const devBe = backendFor(op, dev);
   // The next batch, being gathered while this one trains (never across epochs: the order changes).
   let pending: Promise<[Tensor, Tensor]> | null = null;
   try {
@@ -120,10 +127,16 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
           pending.catch(() => {}); // awaited with the next batch (or in finally); not an unhandled rejection meanwhile
         }
         let step: { loss: number; metrics: number[] };
+        // On the model's device; the metrics read the targets where they came from (no read-back of y).
+        let xd: Tensor | null = null;
+        let yd: Tensor | null = null;
         try {
+          xd = toDevice(xb, dev, op);
+          yd = yb.device === dev ? yb : copyTo(yb, devBe, op);
+          const [xs, ys] = [xd, yd];
           step = tidy(() => {
             opt.zeroGrad();
-            const { loss, pred } = model.lossAndPred(xb, yb, true);
+            const { loss, pred } = model.lossAndPred(xs, ys, true);
             const lv = loss.item();
             if (!Number.isFinite(lv)) return { loss: lv, metrics: [] as number[] };
             loss.backward();
@@ -132,7 +145,8 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
             return { loss: lv, metrics };
           });
         } finally {
-          xb.dispose();
+          (xd ?? xb).dispose();
+          if (yd && yd !== yb) yd.dispose();
           yb.dispose();
         }
         if (!Number.isFinite(step.loss))

@@ -2,7 +2,7 @@
 // matrix, per-class precision/recall/F1 with sklearn's conventions (rows are true classes, columns
 // predicted; an undefined ratio is 0, as with zero_division=0), and text reports.
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, hostValues } from '../tensor/tensor.js';
 
 /**
  * Labels or scores: integer labels (N) or (N, 1); one-hot rows or probabilities (N, C) (argmax is
@@ -16,7 +16,7 @@ interface Flat {
 }
 
 function flat(op: string, v: LabelsLike, name: string): Flat {
-  if (v instanceof Tensor) return { values: v.buf(op), shape: v.shape.slice() };
+  if (v instanceof Tensor) return { values: hostValues(v, op), shape: v.shape.slice() };
   if (Array.isArray(v) && v.length > 0 && Array.isArray(v[0])) {
     const rows = v as readonly (readonly number[])[];
     const c = rows[0]!.length;

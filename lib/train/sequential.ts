@@ -2,7 +2,8 @@
 import { TensorboltError, fmtShape, checkOptions } from '../tensor/errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/tidy.js';
-import { Tensor, type NestedArray } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues, type NestedArray } from '../tensor/tensor.js';
+import { backendFor, type DeviceName } from '../tensor/device.js';
 import { tensor } from '../tensor/creation.js';
 import { concat } from '../ops/layout.js';
 import { Module } from '../nn/module.js';
@@ -10,7 +11,7 @@ import { Layer, Dense, Conv2D, type SampleShape } from '../nn/keras_layers.js';
 import { Optimizer, optimizerFromName, type KerasOptimizerName } from '../optim/index.js';
 import { softmaxCrossEntropyAndProbs } from '../ops/softmax.js';
 import { canonicalLossName, lossByName, type LossFn } from './losses.js';
-import { checkBatchSize, checkXY, numSamples, takeRows } from './batches.js';
+import { checkBatchSize, checkXY, numSamples, takeRows, toDevice } from './batches.js';
 import { fit as fitLoop, type FitArgs } from './fit.js';
 import type { History } from './callbacks.js';
 import { metricValue, canonicalMetric, type MetricName } from './batch_metrics.js';
@@ -20,6 +21,8 @@ export interface CompileArgs {
   optimizer: KerasOptimizerName | Optimizer;
   loss: string | LossFn;
   metrics?: string[];
+  /** Where the model trains and predicts: model.to(device) as part of compile. */
+  device?: DeviceName | 'cuda:0';
 }
 
 /** What fit, evaluate and predict take: a tensor, or (as Keras takes NumPy-like data) nested arrays. */
@@ -78,8 +81,10 @@ export class Sequential extends Module {
     if (!s) throw new TensorboltError('Sequential.build', 'the first layer needs an inputShape (or call fit/predict to infer it)');
     for (const l of this.layers) {
       const out = l.computeOutputShape(s);
-      if (!l.built) l.build(s);
-      else if (l.builtInputShape!.join(',') !== s.join(','))
+      if (!l.built) {
+        l.build(s);
+        l.syncDevice();
+      } else if (l.builtInputShape!.join(',') !== s.join(','))
         throw new TensorboltError(l.name, `expected input shape [null,${l.builtInputShape!.join(',')}], got [null,${s.join(',')}]`);
       s = out;
     }
@@ -116,7 +121,7 @@ export class Sequential extends Module {
       throw new TensorboltError(op, `sparseCategoricalCrossentropy expects one class index per sample, got y ${fmtShape(y.shape)} (one-hot targets go with categoricalCrossentropy)`);
     const out = this.outputShape();
     const classes = out ? out[out.length - 1]! : Infinity;
-    const d = y.buf(op);
+    const d = hostValues(y, op);
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
       if (!(Number.isInteger(v) && v >= 0 && v < classes))
@@ -148,6 +153,7 @@ export class Sequential extends Module {
     }
     this.metricNames = (args.metrics ?? []).map((m) => canonicalMetric(m, this.lossName));
     this.metricLabels = (args.metrics ?? []).slice();
+    if (args.device !== undefined) this.to(args.device);
   }
 
   /** Forward pass over all layers. */
@@ -177,6 +183,7 @@ export class Sequential extends Module {
       if (!last.built) {
         last.computeOutputShape(h.shape.slice(1));
         last.build(h.shape.slice(1));
+        last.syncDevice();
       }
       const logits = last.callLinear(h);
       if (logits.rank !== 2) throw new TensorboltError('fit', `a softmax output must be (batch, classes), got ${fmtShape(logits.shape)}`);
@@ -229,7 +236,7 @@ export class Sequential extends Module {
     return saveLayersModel(this, url, opts);
   }
 
-  /** Predictions in inference mode, in batches. */
+  /** Predictions in inference mode, in batches run on the model's device; returned on the input's device. */
   predict(input: ModelInput, args: { batchSize?: number } = {}): Tensor {
     const op = 'predict';
     checkOptions(op, args);
@@ -246,11 +253,14 @@ export class Sequential extends Module {
     const n = numSamples(op, x);
     const bs = checkBatchSize(op, args.batchSize ?? 32);
     this.checkInput(op, x);
+    const dev = this.device;
+    const back = (t: Tensor): Tensor => (t.device === x.device ? t : copyTo(t, x._be, op));
     return noGrad(() => {
-      if (n <= bs) return tidy(() => this.call(x, false));
+      if (n <= bs) return tidy(() => back(this.call(x.device === dev ? x : copyTo(x, backendFor(op, dev), op), false)));
       const parts: Tensor[] = [];
-      for (let i = 0; i < n; i += bs) parts.push(tidy(() => { const xb = takeRows(x, null, i, Math.min(n, i + bs)); return this.call(xb, false); }));
-      const out = concat(parts, 0);
+      for (let i = 0; i < n; i += bs)
+        parts.push(tidy(() => this.call(toDevice(takeRows(x, null, i, Math.min(n, i + bs)), dev, op), false)));
+      const out = tidy(() => back(concat(parts, 0)));
       for (const p of parts) p.dispose();
       return out;
     });
@@ -286,9 +296,11 @@ export class Sequential extends Module {
       for (let i = 0; i < n; i += bs) {
         const end = Math.min(n, i + bs);
         tidy(() => {
-          const xb = takeRows(x, null, i, end);
+          const dev = this.device;
+          const xb = toDevice(takeRows(x, null, i, end), dev, op);
           const yb = takeRows(y, null, i, end);
-          const { loss, pred } = this.lossAndPred(xb, yb, false);
+          const yd = yb.device === dev ? yb : copyTo(yb, backendFor(op, dev), op);
+          const { loss, pred } = this.lossAndPred(xb, yd, false);
           lossSum += loss.item() * (end - i);
           for (const m of this.metricNames) sums[m] = (sums[m] ?? 0) + metricValue(m, yb, pred) * (end - i);
         });

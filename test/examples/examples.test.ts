@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tb from '../../lib/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = join(root, 'dist');
@@ -158,6 +159,26 @@ describe('CLI', { timeout: 300_000 }, () => {
     expect(out).toMatch(/^gemm: +\w+/m);
     expect(out).toMatch(/^threads: +\d+ \(OpenMP (on|off)\)$/m);
     expect(out).toMatch(/^addon: +\S+\.node$/m);
+    // the device in use (auto: cuda where a CUDA build and a GPU are usable)
+    expect(out).toMatch(tb.cuda.isAvailable() ? /^device: +cuda \(/m : /^device: +cpu \(/m);
+  });
+
+  it('--device: cuda is refused, saying why, where no GPU is usable; a bad name is a usage error', async () => {
+    const bad = await run('lib/cli.js', ['train', 'mnist', '--device', 'tpu', '--quiet']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--device must be cpu, cuda or auto, got 'tpu'");
+    if (tb.cuda.isAvailable()) return;
+    const r = await run('lib/cli.js', ['train', 'mnist', '--device', 'cuda', '--epochs', '1', '--limit', '200', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--device cuda: .*(npm run build:cuda|cannot be used)/);
+    const auto = ok(await run('lib/cli.js', ['train', 'mnist', '--device', 'auto', '--epochs', '1', '--limit', '200', '--quiet']));
+    expect(auto).toMatch(/^device: cpu \(/m);
+  });
+
+  it.skipIf(tb.cuda.isAvailable())('bench --device cuda fails at once, saying what a GPU run needs', async () => {
+    const r = await run('lib/cli.js', ['bench', '--device', 'cuda']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--device cuda: no usable GPU: .*npm run build:cuda/);
   });
 
   it('--version, and --help for the whole and for each command, exit 0', async () => {
@@ -165,7 +186,7 @@ describe('CLI', { timeout: 300_000 }, () => {
     expect(ok(await run('lib/cli.js', ['--version'])).trim()).toBe(pkg.version);
     expect(ok(await run('lib/cli.js', ['train', '--help']))).toMatch(/^usage: tensorbolt train mnist \[options\]$[^]*--epochs N/m);
     expect(ok(await run('lib/cli.js', ['train', 'mnist', '-h']))).toContain('--batch-size B');
-    expect(ok(await run('lib/cli.js', ['info', '--help']))).toMatch(/^usage: tensorbolt info$/m);
+    expect(ok(await run('lib/cli.js', ['info', '--help']))).toMatch(/^usage: tensorbolt info \[--device cpu\|cuda\|auto\]$/m);
     expect(ok(await run('lib/cli.js', ['--help']))).toContain('tensorbolt --version');
   });
 

@@ -35,16 +35,29 @@ export interface OpCase {
   eps?: number;
   /** Skip the gradient check (non-differentiable ops). */
   noGrad?: boolean;
+  /** Large tensors: not run on the CUDA emulator (see backends()). */
+  large?: boolean;
 }
 
-/** Backends present in this build. The CUDA issue adds 'cuda' here when a GPU is visible. */
-export function backends(): string[] {
+/** Whether 'cuda' is the host emulator (npm run test:cuda-emu): correct, but thousands of times slower than a GPU. */
+export function cudaEmulated(): boolean {
+  return /emulator/.test(tb.cuda.info().device?.name ?? '');
+}
+
+/**
+ * Backends present here: 'cpu', its portable GEMM when OpenBLAS is linked, and 'cuda' when the loaded
+ * addon has a usable CUDA device (a GPU, or the host emulator of npm run test:cuda-emu). A case with
+ * large tensors (`large`: sizes chosen to reach the CPU kernels' chunked and threaded paths) skips
+ * the emulator; on a GPU it runs too.
+ */
+export function backends(opts: { large?: boolean } = {}): string[] {
   const list = ['cpu'];
   if (tb.backendInfo().openblas) list.push('cpu-portable-gemm');
+  if (tb.cuda.isAvailable() && !(opts.large && cudaEmulated())) list.push('cuda');
   return list;
 }
 
-/** Runs fn with the named backend selected. */
+/** Runs fn with the named backend selected: tensors the test creates land on its device. */
 export function withBackend<T>(name: string, fn: () => T): T {
   if (name === 'cpu-portable-gemm') {
     tb.setGemmBackend('portable');
@@ -52,6 +65,15 @@ export function withBackend<T>(name: string, fn: () => T): T {
       return fn();
     } finally {
       tb.setGemmBackend('openblas');
+    }
+  }
+  if (name === 'cuda') {
+    const before = tb.getDefaultDevice();
+    tb.setDefaultDevice('cuda');
+    try {
+      return fn();
+    } finally {
+      tb.setDefaultDevice(before);
     }
   }
   return fn();
@@ -108,7 +130,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, ato
 export function checkOp(c: OpCase, seed = 1): void {
   const refs = makeInputs(c.inputs, seed);
   const expected = c.ref(...refs.map((r) => ({ shape: r.shape.slice(), data: r.data.slice() })));
-  for (const be of backends()) {
+  for (const be of backends({ large: c.large })) {
     withBackend(be, () => {
       const xs = refs.map((r, i) => toTensor(r, c.inputs[i]!));
       const y = c.fn(...xs);

@@ -153,7 +153,7 @@ describe('conv2d at scale', () => {
       const ySize = geo.n * geo.oc * geo.oh * geo.ow;
       const dyr = makeInputs([{ shape: [ySize] }], 8)[0]!;
       const want = naiveConv(geo, xr.data, wr.data, br.data, dyr.data);
-      for (const be of backends())
+      for (const be of backends({ large: true }))
         withBackend(be, () => {
           const x = tb.tensor(Float32Array.from(xr.data), xs);
           const wt = tb.tensor(Float32Array.from(wr.data), ws);
@@ -191,6 +191,7 @@ describe('conv2d at scale', () => {
         atol: 1e-4,
         rtol: 1e-4,
         noGrad: true,
+        large: true,
       });
     });
   }

@@ -79,7 +79,7 @@ describe('conv2d implicit-GEMM kernels (NHWC, stride 1)', () => {
           want.dx = masked.dx; want.dw = masked.dw; want.db = masked.db;
           want.y = want.y.map((v) => Math.max(v, 0));
         }
-        for (const be of backends())
+        for (const be of backends({ large: G.n * G.oh * G.ow * G.oc * G.kh * G.kw * G.c > 1e6 }))
           withBackend(be, () => {
             const x = tb.tensor(Float32Array.from(xr!.data), [G.n, G.h, G.w, G.c]);
             const w = tb.tensor(Float32Array.from(wr!.data), [G.kh, G.kw, G.c, G.oc]);
