@@ -64,7 +64,10 @@ export class Embedding extends Layer {
   }
   // Any sequence length once built (the table does not depend on it).
   override apply(x: Tensor, opts: CallOptions = {}): Tensor {
-    if (x instanceof Tensor && !this.built) this.build(x.shape.slice(1));
+    if (x instanceof Tensor && !this.built) {
+      this.build(x.shape.slice(1));
+      this.syncDevice(); // built after its model moved (model.to): joins the model's device
+    }
     return this.call(x);
   }
   call(x: Tensor): Tensor {
@@ -238,12 +241,15 @@ export abstract class RecurrentLayer extends Layer {
     if (!(x instanceof Tensor)) throw new TensorboltError(this.name, `input must be a Tensor, got ${fmtValue(x)}`);
     if (x.rank !== 3) throw new TensorboltError(this.name, `${this.className} expects input (batch, time, features), got ${fmtShape(x.shape)}`);
     this.checkSample(x.shape.slice(1));
-    if (!this.built) this.build(x.shape.slice(1));
+    if (!this.built) {
+      this.build(x.shape.slice(1));
+      this.syncDevice();
+    }
     const [h0, c0] = this.initialState(opts.initialState);
     const B = x.shape[0]!;
     const training = opts.training === true;
     const maskOf = (shape: number[], r: number): Tensor => {
-      const one = ones(shape);
+      const one = ones(shape, { device: x.device });
       const m = dropoutOp(one, r, { training: true, seed: this.rng ? this.rng.nextU32() : undefined });
       one.dispose();
       return m;
@@ -412,7 +418,10 @@ export class Bidirectional extends Layer {
   /** [output, ...forward states, ...backward states]; initialState likewise (forward's, then backward's). */
   applyWithState(x: Tensor, opts: RecurrentCallOptions = {}): Tensor[] {
     checkOptions(this.name, opts);
-    if (x instanceof Tensor && !this.built && x.rank === 3) this.build(x.shape.slice(1));
+    if (x instanceof Tensor && !this.built && x.rank === 3) {
+      this.build(x.shape.slice(1));
+      this.syncDevice();
+    }
     const init = opts.initialState === undefined ? undefined : Array.isArray(opts.initialState) ? opts.initialState : [opts.initialState];
     if (init && init.length % 2 !== 0)
       throw new TensorboltError(this.name, `initialState must hold the forward layer's states then the backward layer's, got ${init.length} tensors`);
