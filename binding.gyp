@@ -9,15 +9,17 @@
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",
-        "<!@(node scripts/openblas.cjs include_dirs)"
+        "<!@(node scripts/openblas.cjs include_dirs)",
+        "<!@(node scripts/mpi.cjs include_dirs)"
       ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "<!@(node scripts/openblas.cjs defines)"
+        "<!@(node scripts/openblas.cjs defines)",
+        "<!@(node scripts/mpi.cjs defines)"
       ],
-      "libraries": ["<!@(node scripts/openblas.cjs libraries)"],
+      "libraries": ["<!@(node scripts/openblas.cjs libraries)", "<!@(node scripts/mpi.cjs libraries)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-march=<(tb_march)", "-fno-math-errno", "-Wall", "-Wno-unused-parameter"],

@@ -56,7 +56,8 @@ function parse<T>(stdout: string): T | undefined {
   return line ? (JSON.parse(line.slice(RESULT_TAG.length)) as T) : undefined;
 }
 
-function run<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildOutcome<T>> {
+/** Runs cmd and reads its RESULT_TAG line (the error and stderr tail when there is none). */
+export function run<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildOutcome<T>> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models lstm,mlp]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
+// npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
@@ -27,6 +28,8 @@ const { values: opts } = parseArgs({
     // a subset of the training workloads (comma-separated), without the kernel tables (with --device
     // cuda: of the GPU's workloads)
     models: { type: 'string' },
+    // data-parallel scaling instead (bench/distributed.ts)
+    distributed: { type: 'boolean', default: false },
     // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
     device: { type: 'string', default: 'cpu' },
     batches: { type: 'string' },
@@ -44,6 +47,11 @@ if (opts.device === 'cuda') {
     quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, models: opts.models,
     batches: opts.batches, sizes: opts.sizes, out: opts.out, allowEmulator: opts['allow-emulator']!,
   }));
+}
+if (opts.distributed) {
+  const { distributedBench } = await import('./distributed.js');
+  await distributedBench({ quick: opts.quick!, rounds: opts.rounds ? Math.max(1, Number(opts.rounds)) : undefined, out: opts.out });
+  process.exit(0);
 }
 const quick = opts.quick!;
 const only = opts.models ? opts.models.split(',').map((x) => x.trim()) : null;

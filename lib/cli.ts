@@ -7,12 +7,14 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tb from './index.js';
+import { LAUNCH_USAGE, launch } from './distributed/launch.js';
 
 const USAGE = `usage:
   tensorbolt train mnist [--model mlp|cnn] [--epochs N] [--batch-size B] [--optimizer adam|sgd|adadelta|rmsprop|adagrad|adamw]
                          [--lr X] [--seed S] [--save DIR] [--limit N] [--threads T] [--device cpu|cuda|auto] [--quiet]
   tensorbolt info [--device cpu|cuda|auto]
-  tensorbolt bench [--quick] [--device cuda]
+  tensorbolt bench [--quick] [--device cuda] [--distributed]
+  tensorbolt launch -n N [--hostfile FILE] [--threads T] [--timeout S] [--dry-run] script.js [args...]
   tensorbolt --version | --help`;
 
 const TRAIN_HELP = `usage: tensorbolt train mnist [options]
@@ -192,6 +194,7 @@ function info(argv: string[]): void {
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
   console.log(`cuda:      ${cudaLine()}`);
+  console.log(`mpi:       ${tb.distributed.isAvailable() ? `Open MPI built in${tb.distributed.isNcclAvailable() ? ' (and NCCL)' : ''}: tb.distributed, tensorbolt launch -n N script.js` : 'not built, so no tb.distributed (apt-get install openmpi-bin libopenmpi-dev, then rebuild from source)'}`);
   console.log(`node:      ${process.version} (N-API ${process.versions.napi})`);
 }
 
@@ -210,6 +213,10 @@ try {
   else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info [--device cpu|cuda|auto]\nPrints the version, the device in use (default auto: cuda when a CUDA build and a GPU are usable), the GEMM library, threads, the addon loaded and CUDA status.');
   else if (cmd === 'info') info(rest);
   else if (cmd === 'bench') bench(rest);
+  else if (cmd === 'launch') {
+    if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') console.log(LAUNCH_USAGE);
+    else process.exitCode = await launch(rest);
+  }
   else if (cmd === '--version' || cmd === '-v' || cmd === 'version') console.log(tb.version);
   else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') console.log(USAGE);
   else fail(`unknown command '${cmd}'`);

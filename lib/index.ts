@@ -3,7 +3,7 @@ export { Tensor, type NestedArray, type DType, type Device } from './tensor/tens
 export { TensorboltError } from './tensor/errors.js';
 export { memory, type MemoryInfo, type DeviceMemoryInfo } from './tensor/engine.js';
 export { tidy, keep, dispose } from './tensor/tidy.js';
-export { noGrad, isGradEnabled, backward, type BackwardOptions } from './tensor/autograd.js';
+export { noGrad, isGradEnabled, backward, registerGradHook, queueBackwardCallback, type BackwardOptions } from './tensor/autograd.js';
 export { setSeed, Random } from './tensor/random.js';
 export { setDebug, isDebug } from './tensor/debug.js';
 export {
@@ -52,6 +52,7 @@ export { losses } from './train/losses.js';
 export * as models from './train/zoo.js';
 export * as metrics from './train/metrics.js';
 export * as data from './data/index.js';
+export * as distributed from './distributed/index.js';
 export { datasets, toCategorical, DataLoader, TensorDataset } from './data/index.js';
 export { version } from './version.js';
 export { loadLayersModel as loadModel, saveLayersModel, type SaveOptions, type LoadOptions } from './io/layers_model.js';

@@ -34,7 +34,8 @@ function fail(msg) {
 }
 
 function build() {
-  const env = { ...process.env, TENSORBOLT_OPENBLAS_STATIC: '1' };
+  // No MPI in a prebuild: it would need libmpi on every user's machine (tb.distributed says to build from source)
+  const env = { ...process.env, TENSORBOLT_OPENBLAS_STATIC: '1', TENSORBOLT_MPI: '0' };
   env.TENSORBOLT_MARCH ??= process.arch === 'x64' ? 'x86-64-v2' : 'armv8-a';
   // Build against the headers of the running node (N-API is forward compatible, NAPI_VERSION is
   // pinned in binding.gyp); when they are installed with node, node-gyp needs no download.

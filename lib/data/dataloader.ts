@@ -8,6 +8,7 @@ import { Random, globalRandom } from '../tensor/random.js';
 import { Tensor, hostEmpty } from '../tensor/tensor.js';
 import { TensorDataset, describe, rowSource, type Dataset, type RowSource, type SampleValue } from './dataset.js';
 import type { Transform } from './transforms.js';
+import type { Sampler } from '../distributed/sampler.js';
 
 export interface DataLoaderOptions {
   batchSize: number;
@@ -22,6 +23,8 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Applied to each sample's x (a float32 array shaped like the sample) before batching. */
   transform?: Transform;
+  /** Which samples each pass visits, in which order (e.g. tb.data.DistributedSampler); not with shuffle. */
+  sampler?: Sampler;
 }
 
 /** A split as returned by tb.datasets.mnist(): the loader accepts it directly. */
@@ -58,6 +61,7 @@ export class DataLoader implements Iterable<Batch> {
   readonly dropLast: boolean;
   private readonly rng: Random;
   private readonly transform: Transform | undefined;
+  readonly sampler: Sampler | undefined;
   private readonly xSpec: Spec;
   private readonly ySpec: Spec;
 
@@ -81,6 +85,13 @@ export class DataLoader implements Iterable<Batch> {
     this.dropLast = opts.dropLast ?? false;
     this.rng = opts.seed !== undefined ? new Random(opts.seed) : globalRandom;
     this.transform = opts.transform;
+    if (opts.sampler !== undefined) {
+      if (!opts.sampler || typeof opts.sampler.indices !== 'function' || typeof opts.sampler.length !== 'number')
+        throw new TensorboltError(op, `sampler must have indices() and length (e.g. a DistributedSampler), got ${describe(opts.sampler)}`);
+      if (opts.shuffle) throw new TensorboltError(op, 'shuffle and sampler exclude each other (the sampler shuffles)');
+      opts.sampler.checkBatches?.(bs, this.dropLast);
+    }
+    this.sampler = opts.sampler;
 
     const [x0, y0] = ds.get(0);
     this.xSpec = valueSpec(op, x0, ds.sampleShape?.[0], ds.sampleDtype?.[0], 'x');
@@ -91,20 +102,25 @@ export class DataLoader implements Iterable<Batch> {
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? this.sampler.length : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** One epoch of [x, y] batches: x is (B, ...xShape), y is (B, ...yShape), dtypes kept. */
   *[Symbol.iterator](): Iterator<Batch> {
-    const n = this.dataset.length;
+    let n = this.dataset.length;
     let order: Int32Array | null = null;
-    if (this.shuffle) {
+    if (this.sampler) {
+      order = this.sampler.indices();
+      for (let i = 0; i < order.length; i++)
+        if (!(order[i]! >= 0 && order[i]! < n)) throw new TensorboltError('DataLoader', `the sampler gave index ${order[i]} at position ${i}, outside the data set's [0, ${n})`);
+      n = order.length;
+    } else if (this.shuffle) {
       order = new Int32Array(n);
       for (let i = 0; i < n; i++) order[i] = i;
       this.rng.shuffle(order);
     }
-    const batches = this.length;
+    const batches = this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
     for (let b = 0; b < batches; b++) {
       const start = b * this.batchSize;
       const end = Math.min(n, start + this.batchSize);

@@ -12,6 +12,8 @@ import { Module } from '../nn/module.js';
 import { Optimizer, type OptimizerStateDict } from '../optim/optimizer.js';
 import { Sequential } from '../train/sequential.js';
 import { loadSafetensors, writeSafetensors, type TensorDict } from './safetensors.js';
+import { DistributedDataParallel } from '../distributed/ddp.js';
+import { isWriterRank } from '../distributed/world.js';
 
 const FORMAT = 'tensorbolt-checkpoint';
 
@@ -37,6 +39,8 @@ export interface Checkpoint {
  */
 function fileKeyed(model: Module): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
+  // a DDP wrapper's checkpoint is its module's, so it resumes with or without DDP, on any number of ranks
+  if (model instanceof DistributedDataParallel) model = model.module;
   if (model instanceof Sequential) {
     model.layers.forEach((l, i) => {
       for (const [k, t] of Object.entries(l.stateDict())) out.set(`layers.${i}.${k}`, t);
@@ -88,7 +92,8 @@ export function saveCheckpoint(path: string, args: CheckpointArgs): void {
       throw new TensorboltError(op, `extra must be JSON-serialisable: ${(e as Error).message}`);
     }
   }
-  writeSafetensors(path, tensors, metadata, op);
+  // data-parallel ranks hold the same state: rank 0 alone writes it
+  if (isWriterRank()) writeSafetensors(path, tensors, metadata, op);
 }
 
 /**

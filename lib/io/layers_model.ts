@@ -16,6 +16,7 @@ import { Sequential } from '../train/sequential.js';
 import { writeFileAtomic } from './atomic.js';
 import { RECURRENT_CLASSES, recurrentLayerFromJson, withoutCellScope } from './recurrent_json.js';
 import { applyTrainingConfig, optimizerWeights, trainingConfigOf, type TrainingConfig } from './training_config.js';
+import { isWriterRank } from '../distributed/world.js';
 
 export interface WeightSpec {
   name: string;
@@ -109,6 +110,8 @@ export async function saveLayersModel(model: Sequential, url: string, opts: Save
   const { json, weights } = toArtifacts(model, opts);
   const weightsPath = join(dir, 'weights.bin');
   const modelJsonPath = join(dir, 'model.json');
+  // data-parallel ranks hold the same model: rank 0 alone writes it
+  if (!isWriterRank()) return { modelJsonPath, weightsPath, weightBytes: weights.byteLength };
   writeFileAtomic(weightsPath, weights);
   writeFileAtomic(modelJsonPath, JSON.stringify(json));
   return { modelJsonPath, weightsPath, weightBytes: weights.byteLength };

@@ -9,6 +9,8 @@
 
 import type { Kernels } from './kernels.js';
 
+import type { DistBinding } from './dist_binding.js';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
@@ -30,6 +32,8 @@ export interface NativeBinding extends Kernels<F32, I32> {
    * TENSORBOLT_CUDA). See CudaBinding.
    */
   cuda?: CudaBinding;
+  /** Collectives for tb.distributed: present only in an addon built with MPI (see dist_binding.ts). */
+  dist?: DistBinding;
 
   // ---- runtime (native/napi/runtime_napi.cc) ----
   info(): NativeInfo;

@@ -7,3 +7,4 @@ export {
 export { Embedding, RNN, LSTM, GRU, type RNNOptions } from './torch_recurrent.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss } from './losses.js';
 export * as functional from './functional.js';
+export { DistributedDataParallel, type DDPOptions } from '../distributed/ddp.js';

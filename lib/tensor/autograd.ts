@@ -54,6 +54,34 @@ export function isGradEnabled(): boolean {
   return engine.gradEnabled;
 }
 
+/**
+ * Runs hook(t) each time backward() has accumulated t.grad, t a leaf (a parameter): all of this
+ * backward's contributions are in t.grad then. PyTorch's register_post_accumulate_grad_hook; data
+ * parallelism starts reducing a gradient here while backward goes on. Returns the remover.
+ */
+export function registerGradHook(t: Tensor, hook: (t: Tensor) => void): () => void {
+  if (!(t instanceof Tensor)) throw new TensorboltError('registerGradHook', `expects a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (typeof hook !== 'function') throw new TensorboltError('registerGradHook', `hook must be a function, got ${typeof hook}`);
+  (t._gradHooks ??= []).push(hook);
+  return () => {
+    const i = t._gradHooks?.indexOf(hook) ?? -1;
+    if (i >= 0) t._gradHooks!.splice(i, 1);
+    if (t._gradHooks?.length === 0) t._gradHooks = null;
+  };
+}
+
+// Callbacks queued during the backward() in progress (null outside backward).
+let queued: (() => void)[] | null = null;
+
+/**
+ * Runs fn once the backward() in progress has finished without error (PyTorch's queue_callback):
+ * a grad hook uses it to wait for what it started. Throws outside backward.
+ */
+export function queueBackwardCallback(fn: () => void): void {
+  if (!queued) throw new TensorboltError('queueBackwardCallback', 'can only be called while backward() runs (from a grad hook)');
+  queued.push(fn);
+}
+
 function topoOrder(root: Tensor): Tensor[] {
   // Iterative DFS: deep graphs (long chains) must not overflow the JS stack.
   const order: Tensor[] = [];
@@ -117,6 +145,8 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const owned = new Set<Tensor>(dy ? [] : [seed]); // gradients we created and must dispose
   const give = (t: Tensor): void => { owned.delete(t); };
+  const outerQueue = queued;
+  const callbacks: (() => void)[] = (queued = []);
   engine.gradDepth++;
   try {
     for (const t of order) {
@@ -138,6 +168,7 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
           engine.keep(kept);
           t.grad = kept;
         }
+        if (t._gradHooks) for (const h of t._gradHooks.slice()) h(t);
         continue;
       }
       const inGrads = node.backward(g);
@@ -187,9 +218,12 @@ export function backward(root: Tensor, dy?: Tensor, opts: BackwardOptions = {}):
     }
   } finally {
     engine.gradDepth--;
+    queued = outerQueue;
     for (const g of owned) g.dispose();
     if (!opts.retainGraph) releaseGraph(order);
   }
+  // reached only when backward succeeded
+  for (const cb of callbacks) cb();
 }
 
 function releaseGraph(order: Tensor[]): void {

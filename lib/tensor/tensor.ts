@@ -43,6 +43,8 @@ export class Tensor {
   _store: Storage;
   /** @internal bytes counted for this tensor in the engine's live total */ _bytes = 0;
   /** @internal whether the engine's finalization registry watches this tensor */ _registered = false;
+  /** @internal run by backward() once it has accumulated this leaf's .grad (registerGradHook) */
+  _gradHooks: ((t: Tensor) => void)[] | null = null;
 
   /** @internal Use tb.tensor(), tb.zeros() etc. */
   constructor(be: OpBackend, buf: AnyBuf, shape: readonly number[], dtype: DType, owned: boolean, store?: Storage) {

@@ -13,6 +13,7 @@ import { Progress, type ProgressSink } from './progress.js';
 import { checkBatchSize, checkXY, takeRows, takeRowsPairAsync, toDevice } from './batches.js';
 import { metricValue } from './batch_metrics.js';
 import type { Sequential } from './sequential.js';
+import { DistributedFit } from '../distributed/keras.js';
 
 export interface FitArgs {
   batchSize?: number;
@@ -33,6 +34,13 @@ export interface FitArgs {
   output?: ProgressSink;
   /** Yield to the event loop every this many batches (default 1). */
   yieldEvery?: number;
+  /**
+   * Train data-parallel over the ranks of tb.distributed (default: true under a launcher such as
+   * `tensorbolt launch` or mpirun). Every rank passes the same x and y: each global batch of
+   * batchSize samples is split across the ranks, gradients are summed by sample count, logs and
+   * validation are averaged over all ranks, and only rank 0 prints progress.
+   */
+  distributed?: boolean;
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -53,7 +61,6 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   const batchSize = checkBatchSize(op, args.batchSize ?? 32);
   const epochs = args.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0) throw new TensorboltError(op, `epochs must be a non-negative integer, got ${fmtValue(epochs)}`);
-  const verbose = args.verbose ?? 1;
   model.checkInput(op, x);
   model.checkTargets(op, y);
   const opt = model.ensureOptimizer();
@@ -80,11 +87,13 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
     n -= nVal;
   }
 
-  const rng = args.seed !== undefined ? new Random(args.seed) : globalRandom;
   const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
   const history = new History();
   cbs.push(history);
   for (const c of cbs) c.setModel?.(model);
+  // after every check of the arguments: from here its grad hooks are on the model until finally
+  const dist = DistributedFit.start(model, x, y, args.distributed, cbs);
+  const verbose = dist && dist.rank !== 0 ? 0 : args.verbose ?? 1;
   const batches = Math.ceil(n / batchSize);
   const sink: ProgressSink = args.output ?? { isTTY: !!process.stdout.isTTY, write: (s) => void process.stdout.write(s) };
   const progress = verbose === 1 ? new Progress(sink, epochs, batches) : null;
@@ -101,6 +110,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   // The next batch, being gathered while this one trains (never across epochs: the order changes).
   let pending: Promise<[Tensor, Tensor]> | null = null;
   try {
+    const rng = args.seed !== undefined ? new Random(args.seed) : dist ? new Random(await dist.sharedSeed()) : globalRandom;
     for (const c of cbs) await c.onTrainBegin?.();
     for (let epoch = args.initialEpoch ?? 0; epoch < epochs && !model.stopTraining; epoch++) {
       for (let i = 0; i < n; i++) order[i] = i;
@@ -111,19 +121,22 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
       const sums = new Array<number>(labels.length).fill(0);
       let seen = 0;
       for (let b = 0; b < batches; b++) {
-        const from = b * batchSize;
-        const to = Math.min(n, from + batchSize);
+        const gFrom = b * batchSize;
+        const gTo = Math.min(n, gFrom + batchSize);
+        // this rank's share of the global batch (all of it when training alone)
+        const [from, to] = dist ? dist.share(gFrom, gTo) : [gFrom, gTo];
         for (const c of cbs) await c.onBatchBegin?.(b);
-        let xb: Tensor, yb: Tensor;
+        let xb: Tensor | null = null, yb: Tensor | null = null;
         if (pending) {
           [xb, yb] = await pending;
           pending = null;
-        } else {
+        } else if (to > from) {
           xb = takeRows(x, order, from, to);
           yb = takeRows(y, order, from, to);
         }
-        if (prefetch && b + 1 < batches) {
-          pending = takeRowsPairAsync(x, y, order, to, Math.min(n, to + batchSize));
+        const [nextFrom, nextTo] = dist ? dist.share(gTo, Math.min(n, gTo + batchSize)) : [gTo, Math.min(n, gTo + batchSize)];
+        if (prefetch && b + 1 < batches && nextTo > nextFrom) {
+          pending = takeRowsPairAsync(x, y, order, nextFrom, nextTo);
           pending.catch(() => {}); // awaited with the next batch (or in finally); not an unhandled rejection meanwhile
         }
         let step: { loss: number; metrics: number[] };
@@ -131,26 +144,35 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         let xd: Tensor | null = null;
         let yd: Tensor | null = null;
         try {
-          xd = toDevice(xb, dev, op);
-          yd = yb.device === dev ? yb : copyTo(yb, devBe, op);
-          const [xs, ys] = [xd, yd];
+          if (xb && yb) {
+            xd = toDevice(xb, dev, op);
+            yd = yb.device === dev ? yb : copyTo(yb, devBe, op);
+          }
+          const [xs, ys, yh] = [xd, yd, yb];
           step = tidy(() => {
             opt.zeroGrad();
+            // a rank with no sample in a short last batch still joins the gradient sum (with zeros)
+            if (!xs || !ys || !yh) return { loss: 0, metrics: labels.map(() => 0) };
+            dist?.weigh(to - from, gTo - gFrom);
             const { loss, pred } = model.lossAndPred(xs, ys, true);
             const lv = loss.item();
             if (!Number.isFinite(lv)) return { loss: lv, metrics: [] as number[] };
             loss.backward();
-            opt.step();
-            const metrics = noGrad(() => model.metricNames.map((m) => metricValue(m, yb, pred)));
+            if (!dist) opt.step();
+            const metrics = noGrad(() => model.metricNames.map((m) => metricValue(m, yh, pred)));
             return { loss: lv, metrics };
           });
         } finally {
-          (xd ?? xb).dispose();
+          (xd ?? xb)?.dispose();
           if (yd && yd !== yb) yd.dispose();
-          yb.dispose();
+          yb?.dispose();
         }
         if (!Number.isFinite(step.loss))
           throw new TensorboltError(op, `the loss became ${step.loss} at epoch ${epoch + 1}, batch ${b + 1} of ${batches}; training stopped (lower the learning rate, check the inputs for NaN/Inf, or normalize the data)`);
+        if (dist) {
+          await dist.reduceGradients();
+          tidy(() => opt.step());
+        }
         const cnt = to - from;
         lossSum += step.loss * cnt;
         step.metrics.forEach((v, i) => (sums[i]! += v * cnt));
@@ -159,6 +181,7 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
         progress?.batchEnd(b, logs);
         for (const c of cbs) await c.onBatchEnd?.(b, { ...logs, batch: b, size: cnt });
+        if (dist?.perBatchCallbacks) model.stopTraining = await dist.agreeStop(model.stopTraining);
         // A callback may stop training mid-epoch, as in Keras and TensorFlow.js: the epoch ends here
         // (its logs cover the batches seen) and no other starts.
         if (model.stopTraining) break;
@@ -167,23 +190,27 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
       // gathered ahead for a batch that will not run (the next epoch reshuffles)
       await discardPair(pending);
       pending = null;
-      const logs: Logs = { loss: lossSum / seen };
+      let logs: Logs = { loss: lossSum / seen };
       labels.forEach((l, i) => (logs[l] = sums[i]! / seen));
+      if (dist) logs = await dist.averageLogs(lossSum, sums, seen, labels);
       if (valX && valY) {
         model.eval();
-        const v = model.evaluateDict(valX, valY, { batchSize: Math.max(batchSize, 256) });
+        const vb = Math.max(batchSize, 256);
+        const v = dist ? await dist.evaluate(model, valX, valY, vb) : model.evaluateDict(valX, valY, { batchSize: vb });
         model.train();
         for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
       }
       if (progress) progress.epochEnd(epoch, logs);
       else if (verbose === 2) sink.write(`Epoch ${epoch + 1}/${epochs} - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(' - ')}\n`);
       for (const c of cbs) await c.onEpochEnd?.(epoch, logs);
+      if (dist) model.stopTraining = await dist.agreeStop(model.stopTraining);
     }
     for (const c of cbs) await c.onTrainEnd?.();
   } finally {
     // a batch still being gathered (a callback threw, or training stopped) is waited for, then freed
     await discardPair(pending);
     model.eval();
+    dist?.end();
     for (const t of owned) t.dispose();
   }
   return history;

@@ -1,5 +1,5 @@
 // Wrong argument types for the whole public surface: every exported function (tb.*, tb.nn.functional.*,
-// tb.losses.*, tb.layers.*, tb.optim.*, tb.metrics.*, tb.data.*, tb.models.*) and every Tensor method
+// tb.losses.*, tb.layers.*, tb.optim.*, tb.metrics.*, tb.data.*, tb.models.*, tb.distributed.*) and every Tensor method
 // and layer/module constructor is called with random mixes of junk (null, undefined, strings, symbols,
 // bigints, NaN, huge numbers, functions, typed arrays of other kinds, disposed and int32 tensors) and
 // plausible values. The only acceptable failure is a TensorboltError (also for async functions'
@@ -37,6 +37,7 @@ const FUNCTIONS = [
   ...functionsOf(tb.data as unknown as Record<string, unknown>, 'tb.data.'),
   ...functionsOf(tb.data.transforms as unknown as Record<string, unknown>, 'tb.data.transforms.'),
   ...functionsOf(tb.models as unknown as Record<string, unknown>, 'tb.models.'),
+  ...functionsOf(tb.distributed as unknown as Record<string, unknown>, 'tb.distributed.'),
 ];
 const CLASSES: [string, new (...a: unknown[]) => unknown][] = [
   ...Object.entries(tb.nn).filter(([k, v]) => isClass(v) && k !== 'Module'),

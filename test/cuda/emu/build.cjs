@@ -99,11 +99,15 @@ async function main() {
   const cxx = process.env.CXX || 'c++';
   const blas = (what) => execFileSync('node', [path.join(root, 'scripts', 'openblas.cjs'), what], { encoding: 'utf8' })
     .trim().split(/\s+/).filter(Boolean);
+  // tb.distributed too where MPI is found (as the real builds do), so device tensors' collectives run here
+  const mpi = (what) => execFileSync('node', [path.join(root, 'scripts', 'mpi.cjs'), what], { encoding: 'utf8' })
+    .trim().split(/\s+/).filter(Boolean);
   const nodeInc = ['node-addon-api', 'node-api-headers'].map((p) => require(require.resolve(p, { paths: [root] })).include_dir);
   const common = ['-std=c++17', '-O1', '-fPIC', '-fopenmp', '-w', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
     '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DTENSORBOLT_CUDA=1', ...blas('defines').map((d) => `-D${d}`),
     '-I', shim, '-I', path.join(src, 'native'), ...nodeInc.flatMap((d) => ['-I', d]),
-    ...blas('include_dirs').flatMap((d) => ['-I', d])];
+    ...blas('include_dirs').flatMap((d) => ['-I', d]), ...mpi('defines').map((d) => `-D${d}`),
+    ...mpi('include_dirs').flatMap((d) => ['-I', d])];
   // An object is rebuilt when its source, any header, the emulator or this script is newer.
   const mtime = (f) => fs.statSync(f).mtimeMs;
   const newest = (dir, re) => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, f) => {
@@ -119,7 +123,7 @@ async function main() {
     if (fs.existsSync(o) && mtime(o) > Math.max(deps, mtime(original))) return;
     jobs.push([path.relative(src, file), cxx, [...(lang ? ['-x', lang] : []), ...common, '-c', file, '-o', o]]);
   };
-  for (const dir of ['common', 'cpu', 'napi', 'napi/cuda', 'cuda']) {
+  for (const dir of ['common', 'cpu', 'napi', 'napi/cuda', 'cuda', 'dist']) {
     const d = path.join(src, 'native', dir);
     for (const f of fs.readdirSync(d).sort()) {
       const original = path.join(root, 'native', dir, f);
@@ -135,7 +139,7 @@ async function main() {
   await run(jobs, limit);
   // Objects of sources that no longer exist are removed, never linked.
   for (const f of fs.readdirSync(obj)) if (!objects.includes(path.join(obj, f))) fs.rmSync(path.join(obj, f));
-  execFileSync(cxx, ['-shared', '-fopenmp', '-o', path.join(out, 'tensorbolt.node'), ...objects, ...blas('libraries')],
+  execFileSync(cxx, ['-shared', '-fopenmp', '-o', path.join(out, 'tensorbolt.node'), ...objects, ...blas('libraries'), ...mpi('libraries')],
     { stdio: 'inherit' });
   console.log(`cuda-emu: built ${path.relative(root, path.join(out, 'tensorbolt.node'))} (${jobs.length} files compiled) ` +
     `in ${((Date.now() - t0) / 1000).toFixed(0)}s`);

@@ -1,0 +1,188 @@
+// Gradient averaging in buckets, overlapped with backward (PyTorch DDP's Reducer, Horovod's tensor
+// fusion). Parameters are grouped, in reverse order (about the order backward produces their
+// gradients), into buckets of about 25 MB (the first 1 MB, so that communication starts early);
+// each bucket is one native array. A grad hook copies a parameter's gradient into its bucket as
+// soon as backward has accumulated it; a full bucket is all-reduced at once, on the communication
+// thread, while backward goes on. Buckets are started strictly in order, so every rank issues the
+// same collectives in the same order even if its gradients arrive in another. finish() waits for
+// them and copies the averages back into the parameters' .grad.
+import type { DistBinding } from '../native/dist_binding.js';
+import { registerGradHook } from '../tensor/autograd.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
+import { keep } from '../tensor/tidy.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import type { HostArray } from '../native/backend.js';
+import { distError, waitAllSync } from './collectives.js';
+
+export interface BucketOptions {
+  /** Bucket size in MB (default 25). */
+  bucketCapMB?: number;
+  /** The first bucket's size in MB (default 1), so that the first all-reduce starts early. */
+  firstBucketMB?: number;
+}
+
+interface Bucket {
+  params: Tensor[];
+  offsets: number[];
+  data: Float32Array;
+  /** Parameters whose gradient is not in `data` yet this round. */
+  missing: Set<Tensor>;
+  work: Promise<void> | null;
+}
+
+/** Parameter index lists of each bucket: reverse order, greedy, a new bucket when full. */
+export function assignBuckets(sizes: readonly number[], capBytes: number, firstBytes: number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    const limit = out.length === 0 ? firstBytes : capBytes;
+    if (cur.length > 0 && bytes + sizes[i]! * 4 > limit) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(i);
+    bytes += sizes[i]! * 4;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+export class GradReducer {
+  readonly buckets: Bucket[];
+  private readonly where = new Map<Tensor, Bucket>();
+  private readonly offset = new Map<Tensor, number>();
+  private readonly removers: (() => void)[] = [];
+  private next = 0; // the next bucket to start
+  private active = false; // a round (one backward) is under way
+  /** Each rank's gradients are multiplied by this before they are summed (1/size: the mean). */
+  preScale: number;
+  /** While false, backward leaves the gradients local (gradient accumulation without communication). */
+  enabled = true;
+
+  /**
+   * onRoundStart runs once per round, from the first grad hook (DDP queues its wait there);
+   * it may be null when the caller finishes rounds itself (fit).
+   */
+  constructor(private readonly d: DistBinding, readonly params: Tensor[], private readonly op: string, opts: BucketOptions,
+              preScale: number, private readonly onRoundStart: (() => void) | null) {
+    const cap = opts.bucketCapMB ?? 25;
+    const first = opts.firstBucketMB ?? 1;
+    for (const [k, v] of [['bucketCapMB', cap], ['firstBucketMB', first]] as const)
+      if (typeof v !== 'number' || !(v > 0)) throw new TensorboltError(op, `${k} must be a positive number, got ${fmtValue(v)}`);
+    this.preScale = preScale;
+    this.buckets = assignBuckets(params.map((p) => p.size), cap * 1048576, first * 1048576).map((idx) => {
+      const ps = idx.map((i) => params[i]!);
+      const offsets: number[] = [];
+      let n = 0;
+      for (const p of ps) {
+        offsets.push(n);
+        n += p.size;
+      }
+      return { params: ps, offsets, data: d.alloc(n, 'float32') as Float32Array, missing: new Set(ps), work: null };
+    });
+    for (const b of this.buckets) {
+      b.params.forEach((p, k) => {
+        this.where.set(p, b);
+        this.offset.set(p, b.offsets[k]!);
+      });
+    }
+    for (const p of params) this.removers.push(registerGradHook(p, (t) => this.ready(t)));
+  }
+
+  /** A parameter's gradient is complete for this round: into its bucket; start what is full. */
+  private ready(p: Tensor): void {
+    if (!this.enabled) return;
+    const b = this.where.get(p)!;
+    if (!this.active) {
+      this.active = true;
+      this.onRoundStart?.();
+    }
+    if (!b.missing.delete(p)) return; // a second backward in the same round: reduced next round
+    this.take(p.grad!, b, this.offset.get(p)!);
+    this.startReady();
+  }
+
+  /** A gradient into its slot of the bucket (downloaded from a device: MPI carries host memory). */
+  private take(g: Tensor, b: Bucket, at: number): void {
+    g._be.download(g.buf(this.op), b.data.subarray(at, at + g.size) as HostArray, 0);
+  }
+
+  private startReady(): void {
+    while (this.next < this.buckets.length && this.buckets[this.next]!.missing.size === 0) {
+      const i = this.next++;
+      const b = this.buckets[i]!;
+      b.work = this.d.allReduce(b.data, 0, this.preScale, `gradient bucket ${i + 1} of ${this.buckets.length}`);
+      b.work.catch(() => {}); // awaited in finish(); not an unhandled rejection meanwhile
+    }
+  }
+
+  /**
+   * Starts every bucket not started yet: a parameter whose gradient never came this round (unused
+   * by this rank's forward, or a rank with no samples) contributes its current .grad, or zeros.
+   */
+  private flush(): void {
+    this.active = true;
+    for (const b of this.buckets) {
+      for (const p of b.missing) {
+        const at = this.offset.get(p)!;
+        if (p.grad && !p.grad.isDisposed) this.take(p.grad, b, at);
+        else b.data.fill(0, at, at + p.size);
+      }
+      b.missing.clear();
+    }
+    this.startReady();
+  }
+
+  /** Waits, blocking, for this round's buckets and writes the averaged gradients (DDP after backward). */
+  finishSync(): void {
+    if (!this.active) return;
+    this.flush();
+    try {
+      waitAllSync(this.op, this.d);
+    } finally {
+      this.reset();
+    }
+    this.copyBack();
+  }
+
+  /** Awaits this round's buckets (the event loop runs meanwhile) and writes the averaged gradients. */
+  async finish(): Promise<void> {
+    this.flush();
+    try {
+      for (const b of this.buckets) await b.work;
+    } catch (e) {
+      throw distError(this.op, e);
+    } finally {
+      this.reset();
+    }
+    this.copyBack();
+  }
+
+  private reset(): void {
+    this.active = false;
+    this.next = 0;
+    for (const b of this.buckets) {
+      b.work = null;
+      for (const p of b.params) b.missing.add(p);
+    }
+  }
+
+  private copyBack(): void {
+    for (const b of this.buckets) {
+      b.params.forEach((p, k) => {
+        const avg = b.data.subarray(b.offsets[k]!, b.offsets[k]! + p.size);
+        if (!p.grad || p.grad.isDisposed) p.grad = keep(empty(p._be, p.shape));
+        p.grad._be.upload(p.grad.buf(this.op), avg as HostArray, 0);
+      });
+    }
+  }
+
+  /** Removes the grad hooks (the buckets' memory goes with the garbage collector). */
+  detach(): void {
+    for (const r of this.removers) r();
+    this.removers.length = 0;
+  }
+}
+
