@@ -28,7 +28,7 @@ Trains a model on MNIST (shipped offline), then prints test accuracy, a report a
   --limit N             train on the first N images only
   --threads T           threads for the kernels (at most the cores of this machine)
   --device D            cpu (default), cuda (a CUDA build and a GPU; see docs/cuda.md), or auto (cuda when usable)
-  --save DIR            save the model there (model.json + weights.bin, TensorFlow.js layers format)
+  --save DIR            save the model there (model.json + its weights file, TensorFlow.js layers format)
   --quiet               no summary and no progress bar
   -h, --help            this help`;
 
@@ -162,7 +162,7 @@ async function train(argv: string[]): Promise<void> {
   if (values.save) {
     const url = values.save.includes('://') ? values.save : `file://${values.save}`;
     await model.save(url);
-    console.log(`\nsaved to ${values.save} (model.json + weights.bin, TensorFlow.js layers format)`);
+    console.log(`\nsaved to ${values.save} (model.json + its weights file, TensorFlow.js layers format)`);
   }
 }
 

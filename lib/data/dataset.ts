@@ -42,7 +42,8 @@ function checkIndex(op: string, i: number, n: number): void {
 
 /**
  * Samples are the rows (first axis) of x and y, as in torch.utils.data.TensorDataset. The tensors
- * are referenced, not copied: get(i) returns views into their memory.
+ * are referenced, not copied; get(i) returns a copy of the row, which stays valid whatever happens
+ * to the tensors (a view kept after dispose() read whichever tensor reused the memory next).
  */
 export class TensorDataset implements Dataset {
   readonly x: Tensor;
@@ -76,8 +77,8 @@ export class TensorDataset implements Dataset {
     checkIndex('TensorDataset.get', i, this.length);
     const xb = this.x.host('TensorDataset.get');
     const yb = this.y.host('TensorDataset.get');
-    const xs = this.x.rank === 1 ? xb[i]! : xb.subarray(i * this.xRow, (i + 1) * this.xRow);
-    const ys = this.y.rank === 1 ? yb[i]! : yb.subarray(i * this.yRow, (i + 1) * this.yRow);
+    const xs = this.x.rank === 1 ? xb[i]! : xb.slice(i * this.xRow, (i + 1) * this.xRow);
+    const ys = this.y.rank === 1 ? yb[i]! : yb.slice(i * this.yRow, (i + 1) * this.yRow);
     return [xs, ys];
   }
 

@@ -1,11 +1,12 @@
 // The IDX format (LeCun's MNIST files): a 4-byte magic [0, 0, type, ndims], ndims big-endian u32
 // sizes, then the values, big-endian, row-major. Files may be gzip-compressed (detected by content,
 // not by name). Every malformed input gets an error naming the file and what is wrong with it.
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { closeFile, isMissing, openRegular, readAt } from '../io/read_file.js';
 import { MAX_RANK } from '../tensor/shape.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -56,50 +57,46 @@ export interface ReadIdxOptions {
 /**
  * Reads an IDX file (path) or IDX bytes (buffer), gzip-compressed or not.
  * Throws TensorboltError('readIdx', ...) naming the file for a bad magic, an unknown type, zero or
- * too many dims, truncated data or trailing bytes.
+ * too many dims, truncated data or trailing bytes. What is allocated is bounded by the header: a
+ * plain file's size is checked against it before the data is read, and a gzip stream is inflated
+ * no further than the header promises (a small file cannot inflate into gigabytes first).
  */
 export function readIdx(source: string | Uint8Array, opts: ReadIdxOptions = {}): IdxArray {
   const op = 'readIdx';
-  let name: string;
-  let bytes: Uint8Array;
-  if (typeof source === 'string') {
-    name = source;
-    if (!existsSync(source)) throw new TensorboltError(op, `file not found: ${source}`);
-    try {
-      bytes = readFileSync(source);
-    } catch (e) {
-      throw new TensorboltError(op, `cannot read ${source}: ${(e as Error).message}`);
-    }
-  } else if (source instanceof Uint8Array) {
-    name = opts.name ?? '<buffer>';
-    bytes = source;
-  } else {
-    throw new TensorboltError(op, `expected a file path or a Uint8Array, got ${source === null ? 'null' : typeof source}`);
-  }
-  return parseIdx(bytes, name);
+  if (typeof source === 'string') return readIdxFile(source);
+  if (source instanceof Uint8Array) return parseIdx(source, opts.name ?? '<buffer>');
+  throw new TensorboltError(op, `expected a file path or a Uint8Array, got ${source === null ? 'null' : typeof source}`);
 }
 
-function parseIdx(input: Uint8Array, name: string): IdxArray {
-  const op = 'readIdx';
-  const fail = (msg: string): never => {
-    throw new TensorboltError(op, `${basename(name)}: ${msg} (file ${name})`);
+interface Header {
+  info: TypeInfo;
+  shape: number[];
+  count: number;
+  headerBytes: number;
+  /** Bytes of the whole (uncompressed) file. */
+  expected: number;
+}
+
+type Fail = (msg: string) => never;
+
+function failFor(name: string): Fail {
+  return (msg: string): never => {
+    throw new TensorboltError('readIdx', `${basename(name)}: ${msg} (file ${name})`);
   };
-  let bytes = input;
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      fail(`corrupt gzip data: ${(e as Error).message}`);
-    }
-  }
+}
+
+const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+const MAX_HEADER_BYTES = 4 + 4 * 255;
+
+/** The header at the start of bytes (which must hold all of it). */
+function parseHeader(bytes: Uint8Array, fail: Fail): Header {
   if (bytes.length < 4) fail(`too short for an IDX header: ${bytes.length} bytes, need at least 4`);
   if (bytes[0] !== 0 || bytes[1] !== 0)
     fail(`bad magic number ${hex(bytes[0]!)} ${hex(bytes[1]!)}: an IDX file starts with 0x00 0x00`);
   const typeCode = bytes[2]!;
   const info = TYPES.find((t) => t.code === typeCode);
   if (!info)
-    fail(`unknown element type ${hex(typeCode)}; expected one of ${TYPES.map((t) => `${hex(t.code)} (${t.dtype})`).join(', ')}`);
-  const { dtype, bytes: width, ctor } = info!;
+    return fail(`unknown element type ${hex(typeCode)}; expected one of ${TYPES.map((t) => `${hex(t.code)} (${t.dtype})`).join(', ')}`);
   const ndims = bytes[3]!;
   if (ndims === 0) fail('zero dimensions: an IDX array needs at least one');
   if (ndims > MAX_RANK) fail(`${ndims} dimensions exceed the maximum of ${MAX_RANK}`);
@@ -114,18 +111,103 @@ function parseIdx(input: Uint8Array, name: string): IdxArray {
     shape.push(d);
     count *= d;
   }
-  const expected = headerBytes + count * width;
+  const expected = headerBytes + count * info.bytes;
   if (!Number.isSafeInteger(expected)) fail(`shape ${fmtShape(shape)} is too large`);
-  if (bytes.length < expected)
-    fail(`truncated data: shape ${fmtShape(shape)} of ${dtype} needs ${expected} bytes (header ${headerBytes} + data ${count * width}), file has ${bytes.length}`);
-  if (bytes.length > expected)
-    fail(`${bytes.length - expected} trailing bytes after the data: shape ${fmtShape(shape)} of ${dtype} needs ${expected} bytes, file has ${bytes.length}`);
+  return { info, shape, count, headerBytes, expected };
+}
 
-  const data = new ctor(count);
-  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  raw.set(bytes.subarray(headerBytes, expected));
-  if (width > 1 && LITTLE_ENDIAN_HOST) swapBytes(raw, width);
-  return { dtype, shape, data };
+function sizeMismatch(h: Header, have: number, fail: Fail): never {
+  const { shape, info, headerBytes, count, expected } = h;
+  if (have < expected)
+    fail(`truncated data: shape ${fmtShape(shape)} of ${info.dtype} needs ${expected} bytes (header ${headerBytes} + data ${count * info.bytes}), file has ${have}`);
+  return fail(`${have - expected} trailing bytes after the data: shape ${fmtShape(shape)} of ${info.dtype} needs ${expected} bytes, file has ${have}`);
+}
+
+/** An empty array of the header's type and size (an allocation failure names the file). */
+function allocate(h: Header, fail: Fail): IdxData {
+  try {
+    return new h.info.ctor(h.count);
+  } catch (e) {
+    return fail(`cannot allocate ${h.count} ${h.info.dtype} values for shape ${fmtShape(h.shape)}: ${(e as Error).message}`);
+  }
+}
+
+function finish(h: Header, data: IdxData): IdxArray {
+  if (h.info.bytes > 1 && LITTLE_ENDIAN_HOST) swapBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), h.info.bytes);
+  return { dtype: h.info.dtype, shape: h.shape, data };
+}
+
+/**
+ * Inflates a gzip stream no further than its IDX header promises. The header comes first, from
+ * growing prefixes of the input inflated with a sync flush (deflate expands at most ~1032:1, so a
+ * prefix's output is bounded); then the whole stream, capped at the header's size plus one byte.
+ */
+function gunzipBounded(input: Uint8Array, fail: Fail): { header: Header; bytes: Uint8Array } {
+  const inflate = (src: Uint8Array, max: number, partial: boolean): Buffer =>
+    gunzipSync(src, { maxOutputLength: max, ...(partial ? { finishFlush: zlibConstants.Z_SYNC_FLUSH } : {}) });
+  let head: Uint8Array = new Uint8Array(0);
+  for (let n = 256; ; n *= 4) {
+    const whole = n >= input.length;
+    try {
+      head = inflate(input.subarray(0, n), Math.min(n, input.length) * 1032 + 1024, !whole);
+    } catch (e) {
+      if (!whole) continue; // the prefix ended inside gzip's own header fields
+      fail(`corrupt gzip data: ${(e as Error).message}`);
+    }
+    if (head.length >= 4 && head.length >= 4 + 4 * (head[3] ?? 0)) break;
+    if (head.length >= MAX_HEADER_BYTES || whole) break;
+  }
+  const header = parseHeader(head, fail);
+  if (header.expected > input.length * 1032 + 1024) sizeMismatch(header, head.length, fail); // it cannot inflate that far
+  let bytes: Uint8Array;
+  try {
+    bytes = inflate(input, header.expected + 1, false);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      fail(`the gzip data inflates past the ${header.expected} bytes its header describes (shape ${fmtShape(header.shape)} of ${header.info.dtype}): trailing data`);
+    fail(`corrupt gzip data: ${(e as Error).message}`);
+  }
+  return { header, bytes: bytes! };
+}
+
+function parseIdx(input: Uint8Array, name: string): IdxArray {
+  const fail = failFor(name);
+  let h: Header;
+  let bytes = input;
+  if (isGzip(input)) ({ header: h, bytes } = gunzipBounded(input, fail));
+  else h = parseHeader(bytes, fail);
+  if (bytes.length !== h.expected) sizeMismatch(h, bytes.length, fail);
+  const data = allocate(h, fail);
+  new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(h.headerBytes, h.expected));
+  return finish(h, data);
+}
+
+/** A plain file's size is checked against its header before its data is read (into the result). */
+function readIdxFile(path: string): IdxArray {
+  const fail = failFor(path);
+  let f;
+  try {
+    f = openRegular('readIdx', path, 'IDX file');
+  } catch (e) {
+    if (isMissing(e)) throw new TensorboltError('readIdx', `file not found: ${path}`);
+    throw e;
+  }
+  try {
+    const head = new Uint8Array(Math.min(f.size, MAX_HEADER_BYTES));
+    readAt('readIdx', f, head, 0);
+    if (isGzip(head)) {
+      const all = new Uint8Array(f.size);
+      readAt('readIdx', f, all, 0);
+      return parseIdx(all, path);
+    }
+    const h = parseHeader(head, fail);
+    if (f.size !== h.expected) sizeMismatch(h, f.size, fail);
+    const data = allocate(h, fail);
+    readAt('readIdx', f, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), h.headerBytes);
+    return finish(h, data);
+  } finally {
+    closeFile(f);
+  }
 }
 
 function dtypeOf(data: IdxData): IdxDType | undefined {
@@ -166,18 +248,8 @@ export function encodeIdx(arr: { shape: readonly number[]; data: IdxData; dtype?
 
 /** Writes an IDX file atomically; gzip-compressed when the path ends in .gz. */
 export function writeIdx(path: string, arr: { shape: readonly number[]; data: IdxData; dtype?: IdxDType }): void {
+  if (typeof path !== 'string' || path === '') throw new TensorboltError('writeIdx', `path must be a non-empty string, got ${fmtValue(path)}`);
   let bytes: Uint8Array = encodeIdx(arr);
   if (path.endsWith('.gz')) bytes = gzipSync(bytes);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file may never have been created
-    }
-    throw new TensorboltError('writeIdx', `cannot write ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, bytes, 'writeIdx');
 }

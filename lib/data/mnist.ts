@@ -90,8 +90,9 @@ function toTensors(raw: Raw, opts: MnistOptions): Mnist {
     const px = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) px[i] = lut[src[i]!]!;
     return {
-      images: wrap(px, shape(im.shape[0]!), 'float32'),
-      labels: wrap(Int32Array.from(lb.data as Uint8Array), [lb.shape[0]!], 'int32'),
+      // arrays made here and never handed out: fit may gather their rows on a worker thread
+      images: wrap(px, shape(im.shape[0]!), 'float32', false),
+      labels: wrap(Int32Array.from(lb.data as Uint8Array), [lb.shape[0]!], 'int32', false),
     };
   };
   return { train: split(raw.trainImages, raw.trainLabels), test: split(raw.testImages, raw.testLabels) };

@@ -4,10 +4,14 @@ import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, hostEmpty, hostValues } from '../tensor/tensor.js';
 import { applyNormalize, checkStats } from './channels.js';
 
+/** The most classes toCategorical infers from the labels alone. */
+export const MAX_INFERRED_CLASSES = 65_536;
+
 /**
  * One-hot encodes integer class labels (Keras' to_categorical): labels of shape S give float32
  * (...S, numClasses); a trailing axis of size 1 in S (rank > 1) is dropped, so (N, 1) labels give (N, numClasses).
- * Without numClasses, it is the largest label + 1.
+ * Without numClasses, it is the largest label + 1, up to 65536 (one wild label must not size the
+ * output; pass numClasses for more).
  */
 export function toCategorical(labels: Tensor | Int32Array | readonly number[], numClasses?: number): Tensor {
   const op = 'toCategorical';
@@ -31,9 +35,13 @@ export function toCategorical(labels: Tensor | Int32Array | readonly number[], n
   let k = numClasses;
   if (k === undefined) {
     let max = -1;
-    for (let i = 0; i < n; i++) max = Math.max(max, values[i]!);
+    let at = -1;
+    for (let i = 0; i < n; i++) if (values[i]! > max) [max, at] = [values[i]!, i];
     k = max + 1;
     if (k <= 0) throw new TensorboltError(op, `cannot infer numClasses from ${n === 0 ? 'no labels' : 'negative labels'}; pass numClasses`);
+    // One bad label would otherwise size the output: [2**31] asked for 8 GB of one-hot rows.
+    if (k > MAX_INFERRED_CLASSES)
+      throw new TensorboltError(op, `labels[${at}] = ${max} would make ${k} classes; numClasses is inferred up to ${MAX_INFERRED_CLASSES} (pass numClasses to go beyond)`);
   }
   if (!Number.isInteger(k) || k <= 0) throw new TensorboltError(op, `numClasses must be a positive integer, got ${fmtValue(k)}`);
   for (let i = 0; i < n; i++) {

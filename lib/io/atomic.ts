@@ -2,11 +2,15 @@
 // target, then fsync the folder. A crash or a failed write leaves either the old file or the new
 // one, never a torn one, and no temporary file is left behind by a failure we see.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { TensorboltError } from '../tensor/errors.js';
 
-let counter = 0;
+// Every file the library writes goes through here (model.json and its weights, safetensors,
+// checkpoints, IDX). The temporary name is random and opened with O_EXCL ('wx'), which never follows
+// a symlink: a link planted where a predictable name would go (an attacker's, in a shared folder)
+// can neither redirect the write nor be guessed. A name that exists is skipped, not reused.
+const TRIES = 8;
 
 export function writeFileAtomic(path: string, data: Uint8Array | string, op = 'save'): void {
   const dir = dirname(path);
@@ -17,14 +21,16 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, op = 's
   } catch (e) {
     throw fail(`create the folder ${dir}`, e);
   }
-  // Unique per process, thread and call; 'wx' refuses to reuse a name that somehow exists.
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${threadId}.${counter++}.tmp`);
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'wx', 0o644);
-  } catch (e) {
-    throw fail('create a temporary file', e);
+  let fd = -1;
+  let tmp = '';
+  for (let i = 0; fd < 0; i++) {
+    tmp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      fd = openSync(tmp, 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || i + 1 >= TRIES) throw fail('create a temporary file', e);
+    }
   }
   try {
     try {

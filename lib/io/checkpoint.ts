@@ -5,7 +5,7 @@
 //   optimizer.<index>.<buffer>     the optimizer's per-parameter buffers (expAvg, momentumBuffer, ...)
 //   __metadata__                   format, epoch, the optimizer's class, hyper-parameters, steps, extra
 import { resolve } from 'node:path';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { Tensor, assign } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Module } from '../nn/module.js';
@@ -86,6 +86,8 @@ export function saveCheckpoint(path: string, args: CheckpointArgs): void {
     metadata.optimizer = JSON.stringify({ name: opt.name, paramGroups: sd.paramGroups, steps });
   }
   if (args.extra !== undefined) {
+    if (!args.extra || typeof args.extra !== 'object' || Array.isArray(args.extra))
+      throw new TensorboltError(op, `extra must be an object (e.g. { scheduler: sched.stateDict() }), got ${fmtValue(args.extra)}`);
     try {
       metadata.extra = JSON.stringify(args.extra);
     } catch (e) {
@@ -116,65 +118,73 @@ export function loadCheckpoint(path: string, args: { model: Module; optimizer?: 
 function restore(file: string, tensors: TensorDict, metadata: Record<string, string>, args: { model: Module; optimizer?: Optimizer | null }): Checkpoint {
   const op = 'loadCheckpoint';
   const bad = (what: string) => new TensorboltError(op, `${file}: ${what}`);
+  // Everything is checked (the metadata, the model's keys, shapes and dtypes, the optimizer's whole
+  // state, extra) before anything changes; then the weights and the optimizer state are copied in.
   if (metadata.format !== FORMAT) throw bad(`not a tensorbolt checkpoint (metadata format is ${JSON.stringify(metadata.format)}); for plain state dicts use tb.load`);
   const epoch = Number(metadata.epoch);
   if (!Number.isInteger(epoch) || epoch < 0) throw bad(`corrupted: epoch ${JSON.stringify(metadata.epoch)}`);
-  const modelSd: Record<string, Tensor> = {};
+  const extra = metadata.extra === undefined ? {} : parseObject(metadata.extra, (why) => bad(`corrupted extra metadata: ${why}`));
+  const modelSd = new Map<string, Tensor>();
   const optTensors = new Map<string, Tensor>();
   for (const [k, t] of Object.entries(tensors)) {
-    if (k.startsWith('model.')) modelSd[k.slice('model.'.length)] = t;
+    if (k.startsWith('model.')) modelSd.set(k.slice('model.'.length), t);
     else if (k.startsWith('optimizer.')) optTensors.set(k.slice('optimizer.'.length), t);
     else throw bad(`unexpected tensor '${k}' (checkpoint tensors start with model. or optimizer.)`);
   }
-  // Check everything that can fail before changing anything: the model's keys and shapes first.
   const own = fileKeyed(args.model);
-  const missing = [...own.keys()].filter((k) => !(k in modelSd));
-  const unexpected = Object.keys(modelSd).filter((k) => !own.has(k));
+  const missing = [...own.keys()].filter((k) => !modelSd.has(k));
+  const unexpected = [...modelSd.keys()].filter((k) => !own.has(k));
   if (missing.length || unexpected.length)
     throw bad(`the checkpoint does not fit the model: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
-  for (const [k, t] of own)
-    if (t.shape.join(',') !== modelSd[k]!.shape.join(','))
-      throw bad(`'${k}' is [${modelSd[k]!.shape.join(',')}] in the checkpoint but [${t.shape.join(',')}] in the model`);
+  for (const [k, t] of own) {
+    const saved = modelSd.get(k)!;
+    if (t.shape.join(',') !== saved.shape.join(','))
+      throw bad(`'${k}' is [${saved.shape.join(',')}] in the checkpoint but [${t.shape.join(',')}] in the model`);
+    if (t.dtype !== saved.dtype) throw bad(`'${k}' is ${saved.dtype} in the checkpoint but ${t.dtype} in the model`);
+  }
   const opt = optimizerOf(args);
-  let optSd: OptimizerStateDict | null = null;
+  let applyOptimizer: (() => void) | null = null;
   if (metadata.optimizer !== undefined) {
-    let meta: { name: string; paramGroups: OptimizerStateDict['paramGroups']; steps: Record<string, number> };
-    try {
-      meta = JSON.parse(metadata.optimizer);
-    } catch (e) {
-      throw bad(`corrupted optimizer metadata: ${(e as Error).message}`);
-    }
-    if (opt === null) throw bad(`holds ${meta.name} optimizer state; pass the optimizer to restore it into ({ model, optimizer })`);
+    const meta = parseObject(metadata.optimizer, (why) => bad(`corrupted optimizer metadata: ${why}`));
+    const { name, paramGroups, steps } = meta as { name?: unknown; paramGroups?: unknown; steps?: unknown };
+    if (typeof name !== 'string' || !Array.isArray(paramGroups) || !steps || typeof steps !== 'object' || Array.isArray(steps))
+      throw bad('corrupted optimizer metadata: expected { name, paramGroups, steps }');
+    if (opt === null) throw bad(`holds ${name} optimizer state; pass the optimizer to restore it into ({ model, optimizer })`);
     if (!(opt instanceof Optimizer)) throw new TensorboltError(op, 'optimizer must be a tb.optim optimizer');
-    if (meta.name !== opt.name) throw bad(`holds ${meta.name} optimizer state, but the optimizer given is ${opt.name}`);
-    const state: OptimizerStateDict['state'] = {};
-    for (const [idx, step] of Object.entries(meta.steps ?? {})) state[Number(idx)] = { step };
+    if (name !== opt.name) throw bad(`holds ${name} optimizer state, but the optimizer given is ${opt.name}`);
+    const state = new Map<number, { step: number } & Record<string, Tensor | number>>();
+    for (const [idx, step] of Object.entries(steps as Record<string, number>)) state.set(Number(idx), { step });
     for (const [key, t] of optTensors) {
       const dot = key.indexOf('.');
-      const idx = Number(key.slice(0, dot));
-      if (dot < 0 || !state[idx]) throw bad(`optimizer tensor '${key}' belongs to no parameter with a step count`);
-      state[idx]![key.slice(dot + 1)] = t;
+      const entry = dot > 0 ? state.get(Number(key.slice(0, dot))) : undefined;
+      if (!entry) throw bad(`optimizer tensor '${key}' belongs to no parameter with a step count`);
+      Object.defineProperty(entry, key.slice(dot + 1), { value: t, enumerable: true, writable: true, configurable: true });
     }
-    optSd = { state, paramGroups: meta.paramGroups };
+    try {
+      // the optimizer checks every buffer (present, finite, second moments >= 0) before applying any
+      applyOptimizer = opt.checkStateDict({ state: Object.fromEntries(state), paramGroups: paramGroups as OptimizerStateDict['paramGroups'] });
+    } catch (e) {
+      if (e instanceof TensorboltError) throw bad(e.message);
+      throw e;
+    }
   } else if (optTensors.size) {
     throw bad('corrupted: optimizer tensors without optimizer metadata');
   }
-  try {
-    if (optSd && opt) opt.loadStateDict(optSd); // validates fully before it changes anything
-    noGrad(() => {
-      for (const [k, t] of own) assign(t, modelSd[k]!, op); // onto the model's device
-    });
-  } catch (e) {
-    if (e instanceof TensorboltError) throw bad(e.message);
-    throw e;
-  }
-  let extra: Record<string, unknown> = {};
-  if (metadata.extra !== undefined) {
-    try {
-      extra = JSON.parse(metadata.extra) as Record<string, unknown>;
-    } catch (e) {
-      throw bad(`corrupted extra metadata: ${(e as Error).message}`);
-    }
-  }
+  noGrad(() => {
+    for (const [k, t] of own) assign(t, modelSd.get(k)!, op); // onto the model's device
+  });
+  applyOptimizer?.();
   return { epoch, extra };
+}
+
+/** A JSON object from metadata text; anything else is corruption (`fail` says where). */
+function parseObject(text: string, fail: (why: string) => Error): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw fail(`expected a JSON object, got ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`);
+  return v as Record<string, unknown>;
 }

@@ -7,14 +7,14 @@
 // tb.load reads those, and converts what PyTorch commonly writes: F16, BF16 and F64 to float32,
 // I64 (when every value fits), I16, I8, U8 and BOOL to int32. Every malformed file gets an error
 // that names the file and what is wrong.
-import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkOptions, fmtValue, TensorboltError } from '../tensor/errors.js';
-import { Tensor, copyTo, hostValues } from '../tensor/tensor.js';
+import { Tensor, copyTo, hostValues, wrap } from '../tensor/tensor.js';
+import { MAX_RANK } from '../tensor/shape.js';
 import { backendFor, type DeviceName } from '../tensor/device.js';
 import { Module } from '../nn/module.js';
-import { tensor } from '../tensor/creation.js';
 import { writeFileAtomic } from './atomic.js';
+import { closeFile, openRegular, readAt } from './read_file.js';
 
 export type TensorDict = Record<string, Tensor>;
 
@@ -25,9 +25,19 @@ export interface SafetensorsFile {
 }
 
 /** Bytes per element of each dtype we read. */
-const SIZE: Record<string, number> = { F32: 4, I32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-/** The spec's limit on the header (guards against a corrupted length field allocating gigabytes). */
-const MAX_HEADER = 100_000_000;
+const SIZE = new Map<string, number>([['F32', 4], ['I32', 4], ['F16', 2], ['BF16', 2], ['F64', 8], ['I64', 8], ['I16', 2], ['I8', 1], ['U8', 1], ['BOOL', 1]]);
+/**
+ * Bounds on what a header can make us allocate. The format allows 100 MB, whose JSON takes gigabytes
+ * to parse into objects; real headers are far smaller (about 100 bytes a tensor: a file of 10,000
+ * tensors has a 1 MB header).
+ */
+export const MAX_HEADER = 16 * 1024 * 1024;
+export const MAX_TENSORS = 131_072;
+
+/** obj[key] = value as an own property, also for '__proto__'. */
+function define(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /** The file's bytes for a dict of tensors (names sorted, so equal dicts give equal files). */
 export function serializeSafetensors(tensors: TensorDict, metadata: Record<string, string> = {}, op = 'save'): Uint8Array {
@@ -48,7 +58,8 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
       throw new TensorboltError(op, `'${name}' is not a Tensor (got ${t === null ? 'null' : typeof t}): pass an object of named tensors, such as model.stateDict()`);
     const data = hostValues(t, op); // a device tensor is read back
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] };
+    // defined, not assigned: a tensor named __proto__ must become a key, not the object's prototype
+    define(header, name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + bytes.byteLength] });
     parts.push(bytes);
     offset += bytes.byteLength;
   }
@@ -68,18 +79,20 @@ export function serializeSafetensors(tensors: TensorDict, metadata: Record<strin
   return out;
 }
 
-/** Parses a safetensors file's bytes; `file` names the source in errors. */
-export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): SafetensorsFile {
-  const bad = (what: string) => new TensorboltError(op, `${file}: ${what}`);
-  if (!(bytes instanceof Uint8Array)) throw new TensorboltError(op, `expects the file's bytes as a Uint8Array or Buffer, got ${fmtValue(bytes)}`);
-  if (bytes.byteLength < 8) throw bad(`truncated: ${bytes.byteLength} bytes, shorter than the 8-byte header length (not a safetensors file, or cut short)`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = dv.getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER)) throw bad(`corrupted: header length ${n} is beyond the format's ${MAX_HEADER}-byte limit (not a safetensors file?)`);
-  const headerLen = Number(n);
-  if (8 + headerLen > bytes.byteLength)
-    throw bad(`truncated: the header says it is ${headerLen} bytes but only ${bytes.byteLength - 8} follow the length field`);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8');
+/** Where one tensor's bytes are, relative to the data section. */
+interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Checks the header's text against a data section of dataLen bytes: entries, dtypes, shapes, offsets
+ * that tile the section exactly. Nothing is allocated for the tensors yet.
+ */
+function parseHeader(text: string, dataLen: number, bad: (what: string) => TensorboltError): { metadata: Record<string, string>; specs: TensorSpec[] } {
   if (!text.startsWith('{')) throw bad('corrupted: the header is not a JSON object (not a safetensors file?)');
   let header: Record<string, unknown>;
   try {
@@ -88,13 +101,13 @@ export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): 
     throw bad(`corrupted header: ${(e as Error).message}`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('corrupted: the header is not a JSON object');
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
+  const names = Object.keys(header);
+  const count = names.length - (Object.prototype.hasOwnProperty.call(header, '__metadata__') ? 1 : 0);
+  if (count > MAX_TENSORS) throw bad(`the header names ${count} tensors; at most ${MAX_TENSORS} are read from one file (split it)`);
   let metadata: Record<string, string> = {};
-  const ranges: [number, number, string][] = [];
-  const tensors: TensorDict = {};
-  const specs: [string, string, number[], number, number][] = [];
-  for (const [name, raw] of Object.entries(header)) {
+  const specs: TensorSpec[] = [];
+  for (const name of names) {
+    const raw = header[name];
     if (name === '__metadata__') {
       if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string'))
         throw bad('__metadata__ must map strings to strings');
@@ -103,14 +116,14 @@ export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): 
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') throw bad(`entry '${name}' is not an object`);
-    const dtype = String(e.dtype);
-    const size = SIZE[dtype];
-    if (!size) throw bad(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(SIZE).join(', ')}`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    const dtype = typeof e.dtype === 'string' ? e.dtype : '';
+    const size = SIZE.get(dtype);
+    if (!size) throw bad(`tensor '${name}' has dtype ${fmtValue(e.dtype)}; supported: ${[...SIZE.keys()].join(', ')}`);
+    if (!Array.isArray(e.shape) || e.shape.length > MAX_RANK || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw bad(`tensor '${name}' has an invalid shape ${fmtValue(e.shape)} (non-negative integer sizes, at most ${MAX_RANK} of them)`);
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[0] > offs[1])
-      throw bad(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+      throw bad(`tensor '${name}' has invalid data_offsets ${fmtValue(offs)}`);
     const [b, end] = offs as [number, number];
     const shape = e.shape as number[];
     const count = shape.reduce((a, d) => a * d, 1);
@@ -118,28 +131,70 @@ export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): 
       throw bad(`tensor '${name}' is ${dtype} [${shape.join(',')}] (${count * size} bytes) but its data_offsets span ${end - b} bytes`);
     if (end > dataLen)
       throw bad(`truncated: tensor '${name}' ends at byte ${end} of the data section, which holds only ${dataLen} bytes`);
-    ranges.push([b, end, name]);
-    specs.push([name, dtype, shape, b, end]);
+    specs.push({ name, dtype, shape, begin: b, end });
   }
-  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const ranges = specs.slice().sort((x, y) => x.begin - y.begin || x.end - y.end);
   let pos = 0;
-  for (const [b, end, name] of ranges) {
-    if (b < pos) throw bad(`corrupted: tensor '${name}' overlaps the tensor before it (bytes ${b}..${end})`);
-    if (b > pos) throw bad(`corrupted: ${b - pos} bytes before tensor '${name}' belong to no tensor`);
+  for (const { begin, end, name } of ranges) {
+    if (begin < pos) throw bad(`corrupted: tensor '${name}' overlaps the tensor before it (bytes ${begin}..${end})`);
+    if (begin > pos) throw bad(`corrupted: ${begin - pos} bytes before tensor '${name}' belong to no tensor`);
     pos = end;
   }
   if (pos !== dataLen) throw bad(`corrupted: ${dataLen - pos} bytes after the last tensor belong to no tensor (the file is longer than its header says)`);
-  for (const [name, dtype, shape, b, end] of specs) {
-    // a copy (Uint8Array.prototype.slice copies even when bytes is a Buffer), aligned, owned by the tensor
-    const raw = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + end);
-    tensors[name] = tensor(decode(raw, dtype, () => bad(`tensor '${name}' (I64) holds a value outside the int32 range`)), shape);
+  return { metadata, specs };
+}
+
+/** The header length field, checked against the limit and the bytes that follow it. */
+function headerLength(lenField: Uint8Array, available: number, bad: (what: string) => TensorboltError): number {
+  const n = new DataView(lenField.buffer, lenField.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER))
+    throw bad(`corrupted: header length ${n} is beyond the ${MAX_HEADER}-byte limit (real headers take about 100 bytes a tensor; a damaged length field, or not a safetensors file?)`);
+  const headerLen = Number(n);
+  if (headerLen > available) throw bad(`truncated: the header says it is ${headerLen} bytes but only ${available} follow the length field`);
+  return headerLen;
+}
+
+/** The tensors of specs, each read straight into its own memory by read(dataOffset, into). */
+function readTensors(specs: TensorSpec[], read: (pos: number, into: Uint8Array) => void, bad: (what: string) => TensorboltError): TensorDict {
+  const tensors: TensorDict = {};
+  for (const { name, dtype, shape, begin, end } of specs) {
+    let data: Float32Array | Int32Array;
+    try {
+      if (dtype === 'F32' || dtype === 'I32') {
+        // straight into the tensor's array: no copy of the file's bytes (little-endian, as the host)
+        data = dtype === 'F32' ? new Float32Array((end - begin) / 4) : new Int32Array((end - begin) / 4);
+        read(begin, new Uint8Array(data.buffer));
+      } else {
+        const raw = new Uint8Array(end - begin);
+        read(begin, raw);
+        data = decode(raw, dtype, () => bad(`tensor '${name}' (I64) holds a value outside the int32 range`));
+      }
+    } catch (e) {
+      if (e instanceof TensorboltError) throw e;
+      throw bad(`cannot allocate tensor '${name}' (${dtype} [${shape.join(',')}]): ${(e as Error).message}`);
+    }
+    // arrays made here and never handed out: the library's own memory (fit may read it off-thread)
+    define(tensors, name, wrap(data, shape, data instanceof Float32Array ? 'float32' : 'int32', false));
   }
+  return tensors;
+}
+
+/** Parses a safetensors file's bytes; `file` names the source in errors. */
+export function parseSafetensors(bytes: Uint8Array, file: string, op = 'load'): SafetensorsFile {
+  const bad = (what: string) => new TensorboltError(op, `${file}: ${what}`);
+  if (!(bytes instanceof Uint8Array)) throw new TensorboltError(op, `expects the file's bytes as a Uint8Array or Buffer, got ${fmtValue(bytes)}`);
+  if (bytes.byteLength < 8) throw bad(`truncated: ${bytes.byteLength} bytes, shorter than the 8-byte header length (not a safetensors file, or cut short)`);
+  const headerLen = headerLength(bytes.subarray(0, 8), bytes.byteLength - 8, bad);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8');
+  const dataStart = 8 + headerLen;
+  const { metadata, specs } = parseHeader(text, bytes.byteLength - dataStart, bad);
+  const tensors = readTensors(specs, (pos, into) => into.set(bytes.subarray(dataStart + pos, dataStart + pos + into.byteLength)), bad);
   return { tensors, metadata };
 }
 
 function decode(raw: Uint8Array, dtype: string, outOfRange: () => Error): Float32Array | Int32Array {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const n = raw.byteLength / SIZE[dtype]!;
+  const n = raw.byteLength / SIZE.get(dtype)!;
   switch (dtype) {
     case 'F32': return new Float32Array(raw.buffer, raw.byteOffset, n);
     case 'I32': return new Int32Array(raw.buffer, raw.byteOffset, n);
@@ -192,13 +247,29 @@ export function writeSafetensors(path: string, tensors: TensorDict, metadata: Re
   writeFileAtomic(resolve(path), serializeSafetensors(tensors, metadata, op), op);
 }
 
-/** Reads a safetensors file: its tensors and its metadata. */
+/**
+ * Reads a safetensors file: its tensors and its metadata. The header is checked against the file's
+ * size before any tensor memory is allocated, and each tensor is read straight into its own array
+ * (files over 2 GiB included).
+ */
 export function loadSafetensors(path: string, op = 'load'): SafetensorsFile {
   if (typeof path !== 'string' || path === '') throw new TensorboltError(op, `path must be a non-empty string, got ${fmtValue(path)}`);
   const abs = resolve(path);
-  if (!existsSync(abs)) throw new TensorboltError(op, `${abs}: no such file`);
-  const bytes = readFileSync(abs);
-  return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), abs, op);
+  const bad = (what: string) => new TensorboltError(op, `${abs}: ${what}`);
+  const f = openRegular(op, abs, 'safetensors file');
+  try {
+    if (f.size < 8) throw bad(`truncated: ${f.size} bytes, shorter than the 8-byte header length (not a safetensors file, or cut short)`);
+    const lenField = new Uint8Array(8);
+    readAt(op, f, lenField, 0);
+    const headerLen = headerLength(lenField, f.size - 8, bad);
+    const head = new Uint8Array(headerLen);
+    readAt(op, f, head, 8);
+    const dataStart = 8 + headerLen;
+    const { metadata, specs } = parseHeader(Buffer.from(head.buffer).toString('utf8'), f.size - dataStart, bad);
+    return { tensors: readTensors(specs, (pos, into) => readAt(op, f, into, dataStart + pos), bad), metadata };
+  } finally {
+    closeFile(f);
+  }
 }
 
 /**
@@ -211,7 +282,7 @@ export function load(path: string, opts: { device?: DeviceName } = {}): TensorDi
   const tensors = loadSafetensors(path).tensors;
   for (const [k, t] of Object.entries(tensors)) {
     if (t._be === be) continue;
-    tensors[k] = copyTo(t, be, 'load');
+    define(tensors, k, copyTo(t, be, 'load')); // defined: a tensor may be named __proto__
     t.dispose();
   }
   return tensors;

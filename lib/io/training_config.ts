@@ -10,7 +10,7 @@
 // Only optimizers whose update is the same in both libraries are written; others (AdamW, AMSGrad,
 // weight decay, RMSprop, Adagrad, Adadelta) throw and point to tb.saveCheckpoint, which keeps any
 // optimizer's full state.
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtText, fmtValue } from '../tensor/errors.js';
 import { isParameter } from '../nn/module.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
@@ -107,14 +107,14 @@ export function optimizerWeights(model: Sequential): NamedWeight[] {
 function num(file: string, cfg: Record<string, unknown>, camel: string, snake: string): number | undefined {
   const v = cfg[camel] ?? cfg[snake];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TensorboltError('loadModel', `${file}: optimizer_config.${camel} must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TensorboltError('loadModel', `${file}: optimizer_config.${camel} must be a number, got ${fmtValue(v)}`);
   return v;
 }
 
 /** An optimizer (with Keras defaults) from a tfjs or Keras optimizer_config. */
 function optimizerFromConfig(file: string, oc: TrainingConfig['optimizer_config']): { opt: Optimizer; layout: string } {
   const cfg = (oc?.config ?? {}) as Record<string, unknown>;
-  const cls = String(oc?.class_name ?? '').replace(/^Custom>/, '');
+  const cls = typeof oc?.class_name === 'string' ? oc.class_name.replace(/^Custom>/, '') : '';
   const lr = num(file, cfg, 'learningRate', 'learning_rate');
   const o: KerasOptimizerOptions = {};
   if (lr !== undefined) o.learningRate = lr;
@@ -150,14 +150,14 @@ function optimizerFromConfig(file: string, oc: TrainingConfig['optimizer_config'
       set('epsilon', num(file, cfg, 'epsilon', 'epsilon'));
       return { opt: optimizerFromName('adadelta', o), layout: cls };
     default:
-      throw new TensorboltError('loadModel', `${file}: unknown optimizer class '${String(oc?.class_name)}' in trainingConfig (supported: Adam, SGD, Momentum, RMSProp, Adagrad, Adadelta); load with { includeOptimizer: false } to skip it`);
+      throw new TensorboltError('loadModel', `${file}: unknown optimizer class '${fmtText(oc?.class_name)}' in trainingConfig (supported: Adam, SGD, Momentum, RMSProp, Adagrad, Adadelta); load with { includeOptimizer: false } to skip it`);
   }
 }
 
 /** Compiles a loaded model from trainingConfig and restores the optimizer arrays saved with it. */
 export function applyTrainingConfig(file: string, model: Sequential, tc: TrainingConfig, arrays: NamedWeight[]): void {
   const op = 'loadModel';
-  if (typeof tc.loss !== 'string') throw new TensorboltError(op, `${file}: trainingConfig.loss must be one loss name, got ${JSON.stringify(tc.loss)}`);
+  if (typeof tc.loss !== 'string') throw new TensorboltError(op, `${file}: trainingConfig.loss must be one loss name, got ${fmtValue(tc.loss)}`);
   const { opt, layout } = optimizerFromConfig(file, tc.optimizer_config);
   const metrics = Array.isArray(tc.metrics) ? tc.metrics.map(String) : [];
   try {
@@ -173,9 +173,15 @@ export function applyTrainingConfig(file: string, model: Sequential, tc: Trainin
     throw new TensorboltError(op, `${file}: the optimizer weights must start with the scalar 'iter', got '${iterEntry.spec.name}' [${iterEntry.spec.shape.join(',')}]`);
   const iter = iterEntry.data[0]!;
   const rest = arrays.slice(1);
-  if (rest.length === 0) return;
-  const ours: Record<string, [string, string][]> = { Adam: [['expAvg', 'm'], ['expAvgSq', 'v']], Momentum: [['momentumBuffer', 'momentum']], SGD: [] };
-  const names = ours[layout];
+  const ours = new Map<string, [string, string][]>([['Adam', [['expAvg', 'm'], ['expAvgSq', 'v']]], ['Momentum', [['momentumBuffer', 'momentum']]], ['SGD', []]]);
+  const names = ours.get(layout);
+  if (rest.length === 0) {
+    // iter 0 with no arrays is an optimizer that never stepped (what tfjs writes then); a count of
+    // steps without their moments would resume from zeroed moments, somewhere else
+    if (iter !== 0 && names?.length !== 0)
+      throw new TensorboltError(op, `${file}: the optimizer state is incomplete: 'iter' is ${iter} but the manifest holds none of ${layout}'s arrays; load with { includeOptimizer: false } to start the optimizer afresh`);
+    return;
+  }
   if (!names)
     throw new TensorboltError(op, `${file}: restoring ${layout} optimizer state is not supported (only Adam, SGD and Momentum); load with { includeOptimizer: false } and compile again`);
   const weights = trainableWeights(model);

@@ -46,7 +46,8 @@ export interface NativeBinding extends Kernels<F32, I32> {
   /**
    * Rows `indices` of xa (dim, innerA) into ya (nIdx, innerA) and of xb (dim, innerB) into yb, on a
    * worker thread; every argument is checked before the work is queued, and the arrays must stay
-   * unchanged until the promise settles.
+   * unchanged until the promise settles. The indices are copied; the four arrays must be memory no
+   * one else can detach meanwhile (the worker keeps the objects, not their memory).
    */
   gatherPairAsync(xa: F32 | I32, ya: F32 | I32, innerA: number, xb: F32 | I32, yb: F32 | I32, innerB: number,
                   indices: I32, dim: number): Promise<void>;

@@ -2,7 +2,7 @@
 // discovered from the instance's own properties (so class fields like `fc1 = new nn.Linear(...)`
 // register themselves), including arrays of modules; buffers (running statistics) are tensors
 // registered with registerBuffer().
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { engine } from '../tensor/engine.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor, assign, relocate } from '../tensor/tensor.js';
@@ -146,16 +146,20 @@ export abstract class Module {
   loadStateDict(sd: StateDict | Record<string, Tensor | Float32Array>, strict = true): void {
     const own = this.stateDict();
     const op = `${this.constructor.name}.loadStateDict`;
+    if (!sd || typeof sd !== 'object' || Array.isArray(sd))
+      throw new TensorboltError(op, `expects an object of named tensors (e.g. tb.load('x.safetensors')), got ${fmtValue(sd)}`);
+    // own keys only: 'constructor' or 'toString' are not entries of a state dict
+    const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
     if (strict) {
-      const missing = Object.keys(own).filter((k) => !(k in sd));
-      const unexpected = Object.keys(sd).filter((k) => !(k in own));
+      const missing = Object.keys(own).filter((k) => !has(sd, k));
+      const unexpected = Object.keys(sd).filter((k) => !has(own, k));
       if (missing.length || unexpected.length)
         throw new TensorboltError(op, `keys differ: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
     }
     // Check every entry before copying any: a bad entry must not leave the module half loaded.
     const copies: [Tensor, Tensor | Float32Array][] = [];
     for (const [k, dst] of Object.entries(own)) {
-      const src = sd[k];
+      const src = has(sd, k) ? sd[k] : undefined;
       if (src === undefined) continue;
       if (!(src instanceof Tensor) && !(src instanceof Float32Array))
         throw new TensorboltError(op, `'${k}' must be a Tensor or a Float32Array, got ${src === null ? 'null' : typeof src}`);

@@ -61,8 +61,12 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
   const p = planReduce(x.shape, axes);
   if ((name === 'max' || name === 'min') && p.dim === 0 && p.outer * p.inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axes ${fmtValue(axes)}`);
-  const code = ReduceOp[name];
   const be = x._be;
+  const inShape = x.shape.slice();
+  // Nothing to compute (and the extents of an empty tensor may be anything): no kernel call.
+  if (p.outer * p.inner === 0) return record(op, empty(be, outShape), [x], () => [empty(be, inShape)]);
+  checkExtents(op, x, p.outer, p.dim, p.inner);
+  const code = ReduceOp[name];
   let xp: Tensor | null = null;
   if (p.perm) {
     xp = empty(be, p.permShape);
@@ -75,7 +79,6 @@ function reduceCore(name: ReduceOpName, op: string, x: Tensor, axes: number[], o
     xp.dispose();
     xp = null;
   }
-  const inShape = x.shape.slice();
   return record(op, out, [x], (dy) => {
     const dxp = empty(be, p.permShape);
     // x's own buffer has the right length for sum/mean, whose gradient does not read it.
@@ -171,8 +174,18 @@ function argOp(name: 'argMax' | 'argMin', x: Tensor, axis: number): Tensor {
   if (dim === 0 && outer * inner > 0)
     throw new TensorboltError(op, `${name} over an empty axis is undefined: x ${fmtShape(x.shape)}, axis ${axis}`);
   const out = empty(x._be, x.shape.filter((_, i) => i !== a), 'int32');
+  if (out.size === 0) return out;
+  checkExtents(op, x, outer, dim, inner);
   x._be.argReduce(ArgReduceOp[name], x.f32(op), out.i32(op), outer, dim, inner);
   return out;
+}
+
+const MAX_EXTENT = 2 ** 31 - 1;
+
+/** The kernel reduces an (outer, dim, inner) view with each extent below 2^31. */
+function checkExtents(op: string, x: Tensor, outer: number, dim: number, inner: number): void {
+  if (outer <= MAX_EXTENT && dim <= MAX_EXTENT && inner <= MAX_EXTENT) return;
+  throw new TensorboltError(op, `x ${fmtShape(x.shape)} (${x.size} elements) is reduced as (outer ${outer}, reduced ${dim}, inner ${inner}), and one reduction handles at most ${MAX_EXTENT} along each; reduce in parts (reshape to [k, n / k], reduce axis 1, then axis 0)`);
 }
 
 /** Index (int32) of the first maximum along axis (default: the last); a NaN counts as the maximum. */

@@ -1,7 +1,7 @@
 // Helpers every op file uses: the backend of the inputs, turning arguments into tensors, dtype
 // checks, output allocation.
 import type { OpBackend } from '../native/backend.js';
-import { TensorboltError, fmtShape } from '../tensor/errors.js';
+import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { tensor, type TensorLike } from '../tensor/creation.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import type { DType } from '../tensor/engine.js';
@@ -106,5 +106,5 @@ export type FusedActivation = 'linear' | 'relu';
 export function fusedActivationCode(op: string, a: unknown): number {
   if (a === undefined || a === 'linear') return FusedAct.linear;
   if (a === 'relu') return FusedAct.relu;
-  throw new TensorboltError(op, `activation must be 'relu' or 'linear' (apply other activations as their own op), got ${JSON.stringify(a) ?? describe(a)}`);
+  throw new TensorboltError(op, `activation must be 'relu' or 'linear' (apply other activations as their own op), got ${typeof a === 'string' ? JSON.stringify(a) : fmtValue(a)}`);
 }

@@ -37,6 +37,10 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     return ['squareAvg', 'accDelta'];
   }
 
+  protected override nonNegativeState(): readonly string[] {
+    return ['squareAvg', 'accDelta'];
+  }
+
   protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdadeltaOptions>): void {
     const sq = this.buffer(st, p, 'squareAvg');
     const acc = this.buffer(st, p, 'accDelta');

@@ -43,6 +43,10 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     return ['sum'];
   }
 
+  protected override nonNegativeState(): readonly string[] {
+    return ['sum'];
+  }
+
   protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdagradOptions>): void {
     const sum = this.buffer(st, p, 'sum', g.initialAccumulatorValue);
     be.adagradStep(p32, g32, sum, g.lr, g.lrDecay, g.weightDecay, g.eps, st.step, g.epsInsideSqrt);

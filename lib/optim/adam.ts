@@ -41,6 +41,14 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     return ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
   }
 
+  protected override requiredState(g: ResolvedGroup<AdamOptions>): readonly string[] {
+    return g.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
+  }
+
+  protected override nonNegativeState(): readonly string[] {
+    return ['expAvgSq', 'maxExpAvgSq'];
+  }
+
   protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<AdamOptions>): void {
     const m = this.buffer(st, p, 'expAvg');
     const v = this.buffer(st, p, 'expAvgSq');

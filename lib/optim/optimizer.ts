@@ -6,7 +6,7 @@ import type { F32Buf, OpBackend } from '../native/backend.js';
 import { full } from '../tensor/creation.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
-import { Tensor, assign, relocate } from '../tensor/tensor.js';
+import { Tensor, assign, hostValues, relocate } from '../tensor/tensor.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -99,6 +99,19 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   /** Names of the state buffers this optimizer keeps per parameter (for loadStateDict). */
   protected abstract stateNames(): readonly string[];
+
+  /**
+   * The buffers a parameter updated at least once must have under group g's hyper-parameters: a
+   * state dict without them would restart them from zero and resume somewhere else.
+   */
+  protected requiredState(_g: ResolvedGroup<O>): readonly string[] {
+    return this.stateNames();
+  }
+
+  /** Buffers that hold squares (second moments, sums of squares): a negative value is corruption. */
+  protected nonNegativeState(): readonly string[] {
+    return [];
+  }
 
   /** Applies one update to p (buffers p32/g32 of backend be) with state st (st.step already incremented). */
   protected abstract update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, group: ResolvedGroup<O>): void;
@@ -213,6 +226,14 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   /** Restores what stateDict() returned (buffers are copied, so the dict may be disposed after). */
   loadStateDict(sd: OptimizerStateDict): void {
+    this.checkStateDict(sd)();
+  }
+
+  /**
+   * @internal Checks a state dict completely and returns what applies it (which cannot fail), so a
+   * caller restoring more than the optimizer (loadCheckpoint) can check everything first.
+   */
+  checkStateDict(sd: OptimizerStateDict): () => void {
     const op = `${this.name}.loadStateDict`;
     if (!sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object' || sd.state === null)
       throw new TensorboltError(op, 'expected an object { state, paramGroups } as returned by stateDict()');
@@ -231,6 +252,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       return resolved;
     });
     const names = this.stateNames();
+    const nonNegative = this.nonNegativeState();
+    const groupOf = groups.flatMap((g) => g.params.map(() => g));
     const loaded = new Map<Tensor, { step: number; buffers: Record<string, Tensor | Float32Array> }>();
     for (const [key, entry] of Object.entries(sd.state)) {
       const idx = Number(key);
@@ -250,18 +273,28 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         const len = data instanceof Tensor ? data.size : data.length;
         if (len !== p.size)
           throw new TensorboltError(op, `state ${key}.${name} has ${len} values; parameter ${key} is ${fmtShape(p.shape)} (${p.size})`);
+        // read on the host once, at load (a device tensor is downloaded)
+        const values = data instanceof Tensor ? (hostValues(data, op) as Float32Array) : data;
+        const bad = firstBad(values, nonNegative.includes(name));
+        if (bad >= 0)
+          throw new TensorboltError(op, `state ${key}.${name}[${bad}] is ${values[bad]}${nonNegative.includes(name) ? ' (it holds squares: finite and >= 0)' : ' (must be finite)'}; the state is corrupted`);
         buffers[name] = data;
       }
+      const missing = step > 0 ? this.requiredState(groupOf[idx]!).filter((n) => !(n in buffers)) : [];
+      if (missing.length)
+        throw new TensorboltError(op, `state ${key} is incomplete: step ${step} but no ${missing.join(', ')} (${this.name} with these settings keeps ${this.requiredState(groupOf[idx]!).join(', ')}); resuming without them would restart them from zero`);
       loaded.set(p, { step, buffers });
     }
-    groups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!, g));
-    this.disposeState();
-    for (const [p, { step, buffers }] of loaded) {
-      const st: ParamState = { step, buffers: {} };
-      // on the parameter's device, whatever device the state dict's tensors are on
-      for (const [name, data] of Object.entries(buffers)) assign(this.bufferTensor(st, p, name), data, op);
-      this.state.set(p, st);
-    }
+    return () => {
+      groups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!, g));
+      this.disposeState();
+      for (const [p, { step, buffers }] of loaded) {
+        const st: ParamState = { step, buffers: {} };
+        // on the parameter's device, whatever device the state dict's tensors are on
+        for (const [name, data] of Object.entries(buffers)) assign(this.bufferTensor(st, p, name), data, op);
+        this.state.set(p, st);
+      }
+    };
   }
 
   /**
@@ -293,6 +326,15 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       if (!allowed.includes(k))
         throw new TensorboltError(this.name, `unknown ${what} key '${k}'; valid keys: ${allowed.join(', ')}`);
   }
+}
+
+/** Index of the first NaN or infinity (or negative value, when nonNegative) in data; -1 if none. */
+function firstBad(data: Float32Array, nonNegative: boolean): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v - v === 0) || (nonNegative && v < 0)) return i;
+  }
+  return -1;
 }
 
 // `{ lr: undefined }` means "not set", as in an options bag built from optional fields.

@@ -49,6 +49,14 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     return ['squareAvg', 'momentumBuffer', 'gradAvg'];
   }
 
+  protected override requiredState(g: ResolvedGroup<RMSpropOptions>): readonly string[] {
+    return ['squareAvg', ...(g.momentum > 0 ? ['momentumBuffer'] : []), ...(g.centered ? ['gradAvg'] : [])];
+  }
+
+  protected override nonNegativeState(): readonly string[] {
+    return ['squareAvg'];
+  }
+
   protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<RMSpropOptions>): void {
     const sq = this.buffer(st, p, 'squareAvg');
     const mom = g.momentum > 0 ? this.buffer(st, p, 'momentumBuffer') : null;

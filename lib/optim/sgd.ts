@@ -44,6 +44,10 @@ export class SGD extends Optimizer<SGDOptions> {
     return ['momentumBuffer'];
   }
 
+  protected override requiredState(g: ResolvedGroup<SGDOptions>): readonly string[] {
+    return g.momentum !== 0 ? ['momentumBuffer'] : [];
+  }
+
   protected update(be: OpBackend, p: Tensor, p32: F32Buf, g32: F32Buf, st: ParamState, g: ResolvedGroup<SGDOptions>): void {
     let buf: F32Buf | null = null;
     let first = false;

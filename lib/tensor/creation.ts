@@ -6,7 +6,7 @@ import type { DType } from './engine.js';
 import { backendFor, type CreateOptions } from './device.js';
 import { TensorboltError, fmtShape, fmtValue } from './errors.js';
 import { Random, globalRandom } from './random.js';
-import { checkShape, sizeOf } from './shape.js';
+import { MAX_RANK, checkShape, sizeOf } from './shape.js';
 import { Tensor, copyTo, empty, hostEmpty, wrap, type NestedArray } from './tensor.js';
 
 export type TensorLike = Tensor | number | NestedArray | Float32Array | Int32Array;
@@ -15,6 +15,9 @@ function inferShape(op: string, v: NestedArray): number[] {
   const shape: number[] = [];
   let cur: NestedArray = v;
   while (Array.isArray(cur)) {
+    // checked while walking: arrays nested 100,000 deep must not reach the recursive flatten
+    if (shape.length === MAX_RANK)
+      throw new TensorboltError(op, `the nested array is more than ${MAX_RANK} levels deep; tensors have at most ${MAX_RANK} dimensions`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0]!;
@@ -56,7 +59,8 @@ function onBackend(t: Tensor, be: OpBackend, op: string): Tensor {
 
 /**
  * tb.tensor(values, shape?, dtype?). On the CPU a Float32Array/Int32Array is used without copying
- * (the tensor shares its memory); nested arrays and numbers are copied, as is anything put on a GPU.
+ * (the tensor shares its memory; one over a resizable buffer is refused); nested arrays and numbers
+ * are copied, as is anything put on a GPU or cast to the other dtype.
  * The last argument may be { dtype, device } instead of a dtype.
  */
 export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DType | CreateOptions): Tensor {
@@ -70,6 +74,11 @@ export function tensor(values: TensorLike, shape?: number[], dtypeOrOptions?: DT
     if (sizeOf(s) !== values.length)
       throw new TensorboltError(op, `${values.length} values do not fit shape ${fmtShape(s)}`);
     const natural: DType = values instanceof Float32Array ? 'float32' : 'int32';
+    // Shared memory must keep its size: a resizable buffer shrunk under a tensor gave short reads.
+    // (A copy, to a device or another dtype, is made here and now, so any buffer will do.)
+    const ab = values.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean };
+    if (be.device === 'cpu' && (dtype === undefined || dtype === natural) && (ab.resizable === true || ab.growable === true))
+      throw new TensorboltError(op, `values is a view of a ${ab.growable ? 'growable SharedArrayBuffer' : 'resizable ArrayBuffer'}, which could change size under the tensor; pass a copy (values.slice())`);
     const w = wrap(values, s, natural);
     if (dtype && dtype !== natural) {
       const t = empty(be, s, dtype);

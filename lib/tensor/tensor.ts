@@ -47,7 +47,7 @@ export class Tensor {
   _gradHooks: ((t: Tensor) => void)[] | null = null;
 
   /** @internal Use tb.tensor(), tb.zeros() etc. */
-  constructor(be: OpBackend, buf: AnyBuf, shape: readonly number[], dtype: DType, owned: boolean, store?: Storage) {
+  constructor(be: OpBackend, buf: AnyBuf, shape: readonly number[], dtype: DType, owned: boolean, store?: Storage, shared = false) {
     this.id = engine.nextId++;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
@@ -60,7 +60,7 @@ export class Tensor {
       store.refs++;
       this._store = store;
     } else {
-      this._store = { refs: 1, owned };
+      this._store = { refs: 1, owned, shared };
     }
     engine.track(this, store ? 0 : this.size * 4);
   }
@@ -83,11 +83,19 @@ export class Tensor {
     return this._node === null;
   }
 
-  /** @internal The memory as kernels take it (opaque); throws on a disposed tensor. */
+  /**
+   * @internal The memory as kernels take it (opaque); throws on a disposed tensor, or on a CPU
+   * tensor over the caller's array whose memory was taken away.
+   */
   buf(op = 'tensor'): AnyBuf {
-    if (this._buf === null)
+    const b = this._buf;
+    if (b === null)
       throw new TensorboltError(op, `tensor #${this.id} ${fmtShape(this.shape)} was used after dispose()`);
-    return this._buf;
+    // Memory the caller handed to tb.tensor stays theirs: transferring its ArrayBuffer (postMessage,
+    // structuredClone with transfer) leaves a zero-length array behind, and nothing may read it.
+    // Only such memory (always a host array) can shrink; a backend's own never does.
+    if (this._store.shared && b.length !== this.size) throw memoryGone(op, this, b.length);
+    return b;
   }
 
   /** @internal Float buffer for kernels; throws naming op if the dtype is not float32. */
@@ -186,6 +194,7 @@ export class Tensor {
 
   toString(): string {
     if (this.isDisposed) return `Tensor(#${this.id}, disposed)`;
+    if (this._store.shared && this._buf!.length !== this.size) return `Tensor(#${this.id}, memory detached)`;
     const vals = this.size <= 20 ? JSON.stringify(this.arraySync()) : `[${this.size} values]`;
     const dev = this.device === 'cpu' ? '' : `, ${this.device}`;
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${dev}${this.requiresGrad ? ', requiresGrad' : ''}) ${vals}`;
@@ -197,8 +206,18 @@ export type NestedArray = number | NestedArray[];
 /** @internal Shared ownership of one buffer by a tensor and its views. */
 export interface Storage {
   refs: number;
-  /** Whether the memory came from the backend's alloc (and goes back to it); false for a wrapped user array. */
+  /** Whether the memory came from the backend's alloc (and goes back to it); false for a wrapped host array. */
   owned: boolean;
+  /**
+   * The memory is also the caller's (a CPU tensor over their typed array, tb.tensor): they can
+   * transfer (detach) its ArrayBuffer at any moment, so no work off the main thread may read it.
+   * Never true on a device, whose tensors never wrap user memory.
+   */
+  shared: boolean;
+}
+
+function memoryGone(op: string, t: Tensor, len: number): TensorboltError {
+  return new TensorboltError(op, `tensor #${t.id} ${fmtShape(t.shape)} lost its memory: the typed array it was made from now has ${len} of its ${t.size} elements (its ArrayBuffer was transferred or detached); keep the array, or pass a copy to tb.tensor`);
 }
 
 /** @internal The values on the host: a CPU tensor's own array (no copy), a device tensor's download. */
@@ -225,9 +244,13 @@ export function empty(be: OpBackend, shape: readonly number[], dtype: DType = 'f
   return new Tensor(be, buf, shape, dtype, true);
 }
 
-/** @internal A CPU tensor over a host array, without copying (the caller owns the memory). */
-export function wrap(buf: HostArray, shape: readonly number[], dtype: DType): Tensor {
-  return new Tensor(cpu(), buf as unknown as AnyBuf, shape, dtype, false);
+/**
+ * @internal A CPU tensor over a host array, without copying (not the backend's: never freed to it).
+ * shared: the caller keeps the array too (tb.tensor); false only for arrays the library made and
+ * never hands out.
+ */
+export function wrap(buf: HostArray, shape: readonly number[], dtype: DType, shared = true): Tensor {
+  return new Tensor(cpu(), buf as unknown as AnyBuf, shape, dtype, false, undefined, shared);
 }
 
 /** @internal A CPU tensor over fresh pooled host memory; the caller fills it through host(). */
@@ -261,7 +284,7 @@ export function relocate(t: Tensor, be: OpBackend, op: string): void {
   const from = t.device;
   t._buf = dst;
   t._be = be;
-  t._store = { refs: 1, owned: true };
+  t._store = { refs: 1, owned: true, shared: false };
   engine.relocated(t, from, t.size * 4);
 }
 

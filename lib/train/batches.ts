@@ -42,9 +42,12 @@ export function toDevice(t: Tensor, device: DeviceName, op: string): Tensor {
 /**
  * Rows idx[from..to) of x and of y (CPU tensors), copied on a worker thread (see native
  * gatherPairAsync): fit gathers the next shuffled batch this way while the current one trains. x, y
- * and idx must not change until the promise settles. Nothing is left behind on failure.
+ * and idx must not change until the promise settles, and x and y must be library memory (not shared
+ * with the caller, who could detach it under the worker). Nothing is left behind on failure.
  */
 export async function takeRowsPairAsync(x: Tensor, y: Tensor, idx: Int32Array, from: number, to: number): Promise<[Tensor, Tensor]> {
+  if (x._store.shared || y._store.shared)
+    throw new TensorboltError('fit', 'internal: the caller\'s memory cannot be gathered on a worker thread');
   const n = to - from;
   const rowX = x.size / Math.max(1, x.shape[0]!);
   const rowY = y.size / Math.max(1, y.shape[0]!);

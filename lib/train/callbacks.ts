@@ -1,6 +1,6 @@
 // fit() callbacks, Keras-style: hooks per epoch and batch, early stopping, NaN guard, History.
 import type { Sequential } from './sequential.js';
-import { TensorboltError } from '../tensor/errors.js';
+import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { assign } from '../tensor/tensor.js';
 
 export type Logs = Record<string, number>;
@@ -54,11 +54,16 @@ export class EarlyStopping implements Callback {
   readonly restoreBestWeights: boolean;
 
   constructor(args: EarlyStoppingArgs = {}) {
-    if (args === null || typeof args !== 'object') throw new TensorboltError('EarlyStopping', `expects an options object, got ${args === null ? 'null' : typeof args}`);
+    const op = 'EarlyStopping';
+    if (args === null || typeof args !== 'object') throw new TensorboltError(op, `expects an options object, got ${args === null ? 'null' : typeof args}`);
     this.monitor = args.monitor ?? 'val_loss';
     this.minDelta = Math.abs(args.minDelta ?? 0);
     this.patience = args.patience ?? 0;
     const mode = args.mode ?? 'auto';
+    if (typeof this.monitor !== 'string') throw new TensorboltError(op, `monitor must be a log name such as 'val_loss', got ${fmtValue(this.monitor)}`);
+    if (!Number.isFinite(this.minDelta)) throw new TensorboltError(op, `minDelta must be a finite number, got ${fmtValue(args.minDelta)}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new TensorboltError(op, `patience must be a non-negative integer, got ${fmtValue(this.patience)}`);
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new TensorboltError(op, `mode must be 'auto', 'min' or 'max', got ${fmtValue(mode)}`);
     this.sign = mode === 'max' || (mode === 'auto' && /acc|accuracy|f1|precision|recall/.test(this.monitor)) ? -1 : 1;
     this.restoreBestWeights = !!args.restoreBestWeights;
   }
@@ -96,5 +101,6 @@ export function earlyStopping(args: EarlyStoppingArgs = {}): EarlyStopping {
 
 /** Callback from plain functions (tfjs's CustomCallback). */
 export function callback(hooks: Callback): Callback {
+  if (!hooks || typeof hooks !== 'object') throw new TensorboltError('callback', `expects an object of hooks ({ onEpochEnd, onBatchEnd, ... }), got ${fmtValue(hooks)}`);
   return hooks;
 }

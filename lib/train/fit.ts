@@ -87,7 +87,11 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
     n -= nVal;
   }
 
-  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks ? [args.callbacks] : [];
+  const cbs: Callback[] = Array.isArray(args.callbacks) ? args.callbacks.slice() : args.callbacks !== undefined ? [args.callbacks] : [];
+  cbs.forEach((c, i) => {
+    if (!c || typeof c !== 'object')
+      throw new TensorboltError(op, `callbacks${Array.isArray(args.callbacks) ? `[${i}]` : ''} must be a callback object (e.g. tb.callback({ onEpochEnd })), got ${fmtValue(c)}`);
+  });
   const history = new History();
   cbs.push(history);
   for (const c of cbs) c.setModel?.(model);
@@ -102,8 +106,11 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
   model.stopTraining = false;
   model.train();
   const order = new Int32Array(n);
-  // The worker gathers host rows; data already on a device is gathered there, by a kernel.
-  const prefetch = x.device === 'cpu' && y.device === 'cpu' &&
+  // The worker gathers host rows; data already on a device is gathered there, by a kernel. Only
+  // memory the library owns goes to the worker thread: the caller can transfer (detach) the
+  // ArrayBuffer behind a tb.tensor(theirArray) from a callback while the worker reads it, and N-API
+  // cannot keep that memory alive. Their data is gathered in line (x.clone() makes it ours).
+  const prefetch = x.device === 'cpu' && y.device === 'cpu' && !x._store.shared && !y._store.shared &&
     batchSize * (x.size / Math.max(1, x.shape[0]!)) * 4 >= PREFETCH_MIN_BYTES;
   const dev = model.device;
   const devBe = backendFor(op, dev);
@@ -130,7 +137,20 @@ export async function fit(model: Sequential, x: Tensor, y: Tensor, args: FitArgs
         if (pending) {
           [xb, yb] = await pending;
           pending = null;
-        } else if (to > from) {
+          try {
+            // a callback may have disposed x or y while their rows were being copied
+            x.buf(op);
+            y.buf(op);
+          } catch (e) {
+            xb.dispose();
+            yb.dispose();
+            throw e;
+          }
+        } else {
+          x.buf(op); // errors name fit, not the gather inside it
+          y.buf(op);
+        }
+        if (!xb && to > from) {
           xb = takeRows(x, order, from, to);
           yb = takeRows(y, order, from, to);
         }

@@ -53,6 +53,7 @@ export class Sequential extends Module {
    */
   stopTraining = false;
   readonly name: string;
+  private fitting = false;
 
   constructor(args: { layers?: Layer[]; name?: string } = {}) {
     super();
@@ -206,12 +207,18 @@ export class Sequential extends Module {
   async fit(x: ModelInput, y: ModelInput, args: FitArgs = {}): Promise<History> {
     checkOptions('fit', args);
     if (!this.optimizer || !this.lossFn) throw new TensorboltError('fit', 'call compile({optimizer, loss}) before fit');
+    // Two fit calls on one model would interleave their batches on the same weights and optimizer,
+    // and the first one's end would switch dropout off in the middle of the second.
+    if (this.fitting)
+      throw new TensorboltError('fit', `model '${this.name}' is already training: a fit() call on it has not finished; await it first (two models can train at once)`);
+    this.fitting = true;
     const owned: Tensor[] = [];
     try {
       const [xt, yt] = asTensors([x, y], owned);
       return await fitLoop(this, xt!, yt!, args);
     } finally {
       for (const t of owned) t.dispose();
+      this.fitting = false;
     }
   }
 
@@ -228,7 +235,7 @@ export class Sequential extends Module {
   }
 
   /**
-   * Saves model.json + weights.bin (TensorFlow.js layers format) to 'file://DIR'; with
+   * Saves model.json + a weights file (TensorFlow.js layers format) to 'file://DIR'; with
    * includeOptimizer, also the compile arguments and the optimizer state (to resume training).
    */
   async save(url: string, opts: { includeOptimizer?: boolean } = {}): Promise<{ modelJsonPath: string; weightsPath: string; weightBytes: number }> {

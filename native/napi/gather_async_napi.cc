@@ -1,6 +1,7 @@
 // gatherPairAsync(xa, ya, innerA, xb, yb, innerB, indices, dim) -> Promise<void>: the host's batch
 // gather for fit's input pipeline (host memory, a worker thread), so CPU only; the device has gather.
 #include <cstdint>
+#include <vector>
 
 #include "cpu/layout.h"
 #include "napi/gather_rows.h"
@@ -20,14 +21,17 @@ Status RunGather(const GatherCall& c, bool threaded) {
 // promise when done: fit gathers the next shuffled batch (rows scattered over a data set far larger
 // than the caches, so mostly waiting on DRAM) while the current batch trains. One worker for both
 // arrays: each queued worker costs the main thread about 7 us to create and a completion callback.
-// The worker holds references to the five arrays, so they outlive it; their memory must not be
-// changed (nor their buffers detached) until the promise settles.
+// The worker holds references to the four arrays, so the objects outlive it, and copies the indices
+// (a batch's worth). A reference does not keep an ArrayBuffer's memory: whoever can reach a buffer
+// can transfer (detach) it while the worker reads, and N-API has no way to pin it. So callers pass
+// only memory nobody else holds (lib/train/batches.ts: never a tb.tensor over the user's array).
 class GatherPairWorker : public Napi::AsyncWorker {
  public:
   GatherPairWorker(Napi::Env env, const GatherCall& a, const GatherCall& b, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "tensorbolt.gatherPairAsync"), a_(a), b_(b),
+      : Napi::AsyncWorker(env, "tensorbolt.gatherPairAsync"), a_(a), b_(b), idx_(a.idx, a.idx + a.n),
         deferred_(Napi::Promise::Deferred::New(env)) {
-    for (int i = 0; i < 5; ++i) refs_[i] = Napi::Persistent(info[kArrays[i]].As<Napi::Object>());
+    a_.idx = b_.idx = idx_.data();
+    for (int i = 0; i < 4; ++i) refs_[i] = Napi::Persistent(info[kArrays[i]].As<Napi::Object>());
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -42,10 +46,11 @@ class GatherPairWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  static constexpr int kArrays[5] = {0, 1, 3, 4, 6};  // xa, ya, xb, yb, indices
+  static constexpr int kArrays[4] = {0, 1, 3, 4};  // xa, ya, xb, yb
   GatherCall a_, b_;
+  std::vector<int32_t> idx_;
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_[5];
+  Napi::ObjectReference refs_[4];
 };
 
 Napi::Value GatherPairAsync(const Napi::CallbackInfo& info) {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cleanTempDirs, tempDir } from './tfjs_helpers.js';
 
-const failing = { on: false };
+const failing = { on: false, skip: 0 };
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const writeSync = ((fd: number, buf: Uint8Array, off?: number, len?: number) => {
-    if (!failing.on) return (fs.writeSync as (...a: unknown[]) => number)(fd, buf, off, len);
+    if (!failing.on || failing.skip-- > 0) return (fs.writeSync as (...a: unknown[]) => number)(fd, buf, off, len);
     (fs.writeSync as (...a: unknown[]) => number)(fd, buf, off, Math.max(1, Math.floor((len ?? buf.byteLength) / 2)));
     throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   }) as typeof fs.writeSync;
@@ -51,6 +51,26 @@ describe('a write that fails halfway', () => {
       failing.on = false;
     }
     expect(Array.from((await tb.loadModel(`file://${dir}`)).predict(x).dataSync())).toEqual(want);
-    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(readdirSync(dir).sort()).toEqual(['model.json', expect.stringMatching(/^weights-[0-9a-f]{16}\.bin$/)]);
+  });
+
+  it('between the weights and model.json (the second file) leaves the previous pair, not new weights under the old model.json', async () => {
+    const dir = tempDir();
+    const model = tb.sequential([tb.layers.dense({ units: 3, inputShape: [2] })]);
+    await model.save(`file://${dir}`);
+    const before = readdirSync(dir).sort();
+    const x = tb.ones([1, 2]);
+    const want = Array.from(model.predict(x).dataSync());
+    const other = tb.sequential([tb.layers.dense({ units: 3, inputShape: [2] })]); // same shapes, other values
+    failing.on = true;
+    failing.skip = 1; // the weights file is written whole
+    try {
+      await expect(other.save(`file://${dir}`)).rejects.toThrow(/model\.json: cannot write it: ENOSPC/);
+    } finally {
+      failing.on = false;
+      failing.skip = 0;
+    }
+    expect(Array.from((await tb.loadModel(`file://${dir}`)).predict(x).dataSync())).toEqual(want);
+    expect(readdirSync(dir).sort()).toEqual(before); // the new weights file is removed as well
   });
 });

@@ -33,13 +33,15 @@ describe('model.json + weights.bin', () => {
     ]);
     await m.save(`file://${good}`);
   });
-  /** A copy of the good model with model.json edited by `edit`. */
+  /** A copy of the good model, its weights in weights.bin (as tfjs names them), model.json edited by `edit`. */
   function variant(edit: (json: Record<string, any>) => void = () => {}): string {
     const dir = tempDir();
     const json = JSON.parse(readFileSync(join(good, 'model.json'), 'utf8'));
+    const saved = json.weightsManifest[0].paths[0];
+    json.weightsManifest[0].paths = ['weights.bin'];
     edit(json);
     writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-    writeFileSync(join(dir, 'weights.bin'), readFileSync(join(good, 'weights.bin')));
+    writeFileSync(join(dir, 'weights.bin'), readFileSync(join(good, saved)));
     return dir;
   }
 

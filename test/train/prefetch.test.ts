@@ -1,6 +1,6 @@
 // fit gathers the next batch on a worker thread while the current one trains (batches of x of at
 // least 64 KB): the native gatherPairAsync behind it, and fit's results and cleanup with it on.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { native } from '../../lib/native/load.js';
 
@@ -13,7 +13,12 @@ function data(n: number): { x: tb.Tensor; y: tb.Tensor } {
   const rng = new tb.Random(3);
   const xs = new Float32Array(n * FEATURES).map(() => (rng.uniform() < 0.3 ? rng.normal() : 0));
   const labels = new Int32Array(n).map((_, i) => (xs[i * FEATURES]! + xs[i * FEATURES + 1]! > 0 ? 1 : 0));
-  return { x: tb.tensor(xs, [n, FEATURES]), y: tb.toCategorical(labels, 2) };
+  // a copy the library owns: fit gathers only such memory ahead (the caller's own array could be
+  // detached under the worker thread; test/reliability/detach.test.ts)
+  const mine = tb.tensor(xs, [n, FEATURES]);
+  const x = mine.clone();
+  mine.dispose();
+  return { x, y: tb.toCategorical(labels, 2) };
 }
 
 function model(): tb.Sequential {
@@ -61,7 +66,10 @@ describe('fit with the next batch gathered ahead', () => {
   it('trains to the same bits as one fit call per batch (which gathers in line)', async () => {
     const { x, y } = data(96);
     const ahead = model();
+    const spy = vi.spyOn(native(), 'gatherPairAsync');
     await ahead.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    expect(spy).toHaveBeenCalledTimes(2 * 5); // every batch but each epoch's first
+    spy.mockRestore();
     const inline = model();
     for (let e = 0; e < 2; e++)
       for (let b = 0; b < 96; b += 16) {
