@@ -31,7 +31,7 @@ export * from './ops/pool.js';
 export * from './ops/dropout.js';
 export * from './ops/batchnorm.js';
 export * from './ops/rnn.js';
-export * from './ops/embedding.js';
+export { embedding, type EmbeddingOptions } from './ops/embedding.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { optimizers } from './optim/keras.js';

@@ -9,9 +9,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
 import { add, mul } from '../ops/elementwise.js';
 import { concat, gather } from '../ops/layout.js';
-import { cast } from '../ops/tensor_methods.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
-import { embedding as embeddingOp } from '../ops/embedding.js';
+import { embedding as embeddingOp, indicesOf } from '../ops/embedding.js';
 import { recurrence, type RecurrentActivation, type RnnCellKind } from '../ops/rnn.js';
 import { Layer, glorotUniform, type CallOptions, type LayerArgs, type SampleShape } from './keras_layers.js';
 import { parameter } from './module.js';
@@ -35,7 +34,10 @@ export interface EmbeddingArgs extends LayerArgs {
   maskZero?: boolean;
 }
 
-/** Integer indices (batch, ...) -> vectors (batch, ..., outputDim); float indices are truncated. */
+/**
+ * Integer indices (batch, ...) -> vectors (batch, ..., outputDim). Float indices must hold whole
+ * numbers (Keras truncates 2.7 to 2; here it is an error, as is NaN).
+ */
 export class Embedding extends Layer {
   readonly className = 'Embedding';
   readonly inputDim: number;
@@ -72,7 +74,7 @@ export class Embedding extends Layer {
   }
   call(x: Tensor): Tensor {
     if (!(x instanceof Tensor)) throw new TensorboltError(this.name, `input must be a Tensor of indices, got ${fmtValue(x)}`);
-    const idx = x.dtype === 'int32' ? x : cast(x, 'int32');
+    const idx = indicesOf(this.name, x);
     try {
       return embeddingOp(this.embeddings!, idx, { name: this.name });
     } finally {

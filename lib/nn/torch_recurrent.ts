@@ -115,6 +115,8 @@ abstract class RNNBase extends Module {
 
   private checkState(s: unknown, name: string, B: number, unbatched: boolean): Tensor | null {
     if (s === undefined || s === null) return null;
+    if (Array.isArray(s) && this.cell !== 'lstm')
+      throw new TensorboltError(`${this.op}.forward`, `${name} must be one Tensor (numLayers·directions, batch, hidden): only an LSTM takes [h0, c0], got an array of ${s.length}`);
     const want = unbatched ? [this.numLayers * this.directions, this.hiddenSize] : [this.numLayers * this.directions, B, this.hiddenSize];
     if (!(s instanceof Tensor) || s.shape.join(',') !== want.join(','))
       throw new TensorboltError(`${this.op}.forward`, `${name} must have shape ${fmtShape(want)} (numLayers·directions, ${unbatched ? '' : 'batch, '}hidden), got ${s instanceof Tensor ? fmtShape(s.shape) : fmtValue(s)}`);

@@ -4,6 +4,11 @@
 import { needsGrad, record } from '../tensor/autograd.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, copyTo, empty } from '../tensor/tensor.js';
+import { tidy } from '../tensor/tidy.js';
+import { notEqual } from './elementwise.js';
+import { argMax, max } from './reduce.js';
+import { reshape } from './reshape.js';
+import { cast } from './tensor_methods.js';
 import { backendOf, requireFloat, tensorArg } from './util.js';
 
 export interface EmbeddingOptions {
@@ -44,7 +49,8 @@ export function embedding(weight: Tensor, indices: Tensor, opts: EmbeddingOption
     const why = (e as Error).message.replace(/^tensorbolt\.gather: /, '').replace(/ of dim$/, '');
     throw new TensorboltError(op, `indices ${fmtShape(indices.shape)} into a table of ${V} rows ${fmtShape(weight.shape)}: ${why}`);
   }
-  if (!needsGrad(weight)) return out;
+  // Through record() even without a gradient: debug mode checks every op's output there.
+  if (!needsGrad(weight)) return record(op, out, [weight], () => []);
   // The backward reads the indices later: its own copy, so a caller reusing the tensor is safe.
   const saved = copyTo(indices, be, op);
   return record(op, out, [weight], (dy) => {
@@ -60,4 +66,28 @@ export function embedding(weight: Tensor, indices: Tensor, opts: EmbeddingOption
     }
     return [dw];
   }, [saved]);
+}
+
+/**
+ * x as int32 indices (the caller disposes the result when it is not x): a float x, as Keras models
+ * are fed, is cast when every value is a whole number in int32's range. Keras truncates instead, so
+ * that 2.5 picks row 2 and NaN row 0 (the cast maps NaN to 0) without a word; here the first such
+ * value is an error.
+ */
+export function indicesOf(op: string, x: Tensor): Tensor {
+  tensorArg(op, x, 'indices');
+  if (x.dtype === 'int32') return x;
+  const idx = cast(x, 'int32');
+  // [flat index, value] of the first value that is not a whole number
+  const bad = x.size === 0 ? null : tidy(() => {
+    const flat = reshape(x, [x.size]);
+    const off = notEqual(cast(reshape(idx, [x.size]), 'float32'), flat);
+    if (max(off).item() === 0) return null;
+    const k = argMax(off).item();
+    return [k, flat.dataSync()[k]!];
+  });
+  if (!bad) return idx;
+  idx.dispose();
+  const [k, v] = bad;
+  throw new TensorboltError(op, `float indices must be whole numbers in int32's range, got ${v} at flat index ${k} of ${fmtShape(x.shape)}`);
 }

@@ -10,6 +10,8 @@
 // so the native backward sees all the gradients at once.
 import { rnnWorkspaceSizes, type F32Buf } from '../native/backend.js';
 import { needsGrad, record } from '../tensor/autograd.js';
+import { checkOpOutput } from '../tensor/debug.js';
+import { engine } from '../tensor/engine.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty, view } from '../tensor/tensor.js';
 import { backendOfAll, requireFloat, tensorArg } from './util.js';
@@ -171,6 +173,16 @@ export function recurrence(x: Tensor, weights: RecurrenceWeights, opts: Recurren
     throw e;
   }
 
+  // Debug mode: record() below sees the outputs with the hidden anchor as their only input, so it
+  // could not tell whether a NaN came in with x, a weight or the initial state; check them here.
+  if (engine.debug) {
+    try {
+      for (const t of [output, h, c]) if (t) checkOpOutput(op, t, rmask ? [...inputs, rmask] : inputs, []);
+    } catch (e) {
+      for (const t of [output, h, c, ws]) t?.dispose();
+      throw e;
+    }
+  }
   if (!needsGrad(...inputs)) {
     ws.dispose();
     return { output, h, c };

@@ -112,13 +112,21 @@ describe('Keras recurrent layers: outputs', () => {
     const hf = refOfLayer(sum.forwardLayer, xs, false).h, hb = refOfLayer(sum.backwardLayer, xs, true).h;
     close(ys.dataSync(), hf.map((v, i) => (v + hb[i]!) / 2));
   });
-  it('Embedding: float indices are truncated, any sequence length once built', () => {
+  it('Embedding: float indices taken when whole (a fraction, NaN or an infinity named), any sequence length once built', () => {
     tb.setSeed(7);
-    const e = tb.layers.embedding({ inputDim: 10, outputDim: 3 });
-    const y = e.apply(tb.tensor([[1, 2.7], [9, 0]]));
+    const e = tb.layers.embedding({ inputDim: 10, outputDim: 3, name: 'emb' });
+    const y = e.apply(tb.tensor([[1, 2], [9, 0]]));
     expect(y.shape).toEqual([2, 2, 3]);
     const table = e.embeddings!.arraySync() as number[][];
     expect((y.arraySync() as number[][][])[0]![1]).toEqual(table[2]);
+    // Keras would truncate 2.5 to row 2, and the int32 cast maps NaN to row 0: both silent
+    const before = tb.memory().numTensors;
+    for (const [bad, shown] of [[2.5, '2.5'], [NaN, 'NaN'], [-Infinity, '-Infinity'], [3e9, '3000000000']] as const) {
+      const x = tb.tensor([[1, 2], [bad, 0]]);
+      expectOpError(() => e.apply(x), 'emb', new RegExp(`float indices must be whole numbers in int32's range, got ${shown} at flat index 2 of \\[2,2\\]`));
+      x.dispose();
+    }
+    expect(tb.memory().numTensors).toBe(before);
     expect(e.apply(tb.tensor([[3, 3, 3, 3]], [1, 4], 'int32')).shape).toEqual([1, 4, 3]);
     expect(Math.max(...Array.from(e.embeddings!.dataSync(), Math.abs))).toBeLessThanOrEqual(0.05);
   });

@@ -152,6 +152,8 @@ describe('nn.LSTM / nn.GRU / nn.RNN', () => {
     expectOpError(() => m.forward(tb.randn([5])), 'LSTM.forward', /expected input of rank 3 \(time, batch, features\) or 2/);
     expectOpError(() => m.forward(tb.randn([5, 2, 4]), [tb.zeros([1, 2, 3]), tb.zeros([2, 2, 3])]), 'LSTM.forward', /h0 must have shape \[2,2,3\]/);
     expectOpError(() => m.forward(tb.randn([5, 2, 4]), [tb.zeros([2, 2, 3]), tb.zeros([2, 3, 3])]), 'LSTM.forward', /c0 must have shape \[2,2,3\].*got \[2,3,3\]/);
+    expectOpError(() => new tb.nn.GRU(4, 3).forward(tb.randn([5, 2, 4]), [tb.zeros([1, 2, 3]), tb.zeros([1, 2, 3])] as never), 'GRU.forward',
+      /h0 must be one Tensor \(numLayers·directions, batch, hidden\): only an LSTM takes \[h0, c0\]/);
     expectOpError(() => new tb.nn.GRU(4, 0), 'GRU', /hiddenSize must be a positive integer/);
     expectOpError(() => new tb.nn.RNN(4, 2, { nonlinearity: 'gelu' as 'tanh' }), 'RNN', /nonlinearity must be 'tanh' or 'relu'/);
     expectOpError(() => new tb.nn.Sequential(new tb.nn.GRU(2, 2)).forward(tb.randn([3, 1, 2])), 'Sequential', /returned an array, not one Tensor/);

@@ -73,4 +73,16 @@ describe('embedding', () => {
     expectOpError(() => tb.embedding(tb.randn([5]), tb.tensor([1], [1], 'int32')), 'embedding', /weight must be \(numEmbeddings, dim\), got \[5\]/);
     expectOpError(() => tb.embedding(w, tb.tensor([1], [1], 'int32'), { paddingIdx: 5 }), 'embedding', /paddingIdx must be an integer in \[-5, 5\)/);
   });
+
+  it('debug mode checks the rows read without a gradient too', () => {
+    const w = tb.tensor([[0, 1], [2, 3], [4, 5], [6, Infinity], [8, 9]]);
+    const i = tb.tensor([0, 3], [2], 'int32');
+    expect(tb.embedding(w, i).dataSync()[3]).toBe(Infinity);
+    tb.setDebug(true);
+    try {
+      expectOpError(() => tb.embedding(w, i, { name: 'emb_2' }), 'emb_2', /debug mode: produced Infinity at flat index 3 of its \[2,2\] output \(its input 0 already held NaN\/Inf/);
+    } finally {
+      tb.setDebug(false);
+    }
+  });
 });

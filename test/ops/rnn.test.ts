@@ -125,4 +125,24 @@ describe('recurrence: edges and errors', () => {
     expectOpError(() => tb.recurrence(tb.randn([2, 5, 4]), w(4, 3, 3), { cell: 'lstm' }), 'lstm', /recurrentKernel must be \(units, G·units\) with G = 4/);
     expectOpError(() => tb.recurrence(tb.randn([2, 5, 4]), ws, { cell: 'lstm', activation: 'softmax' as 'tanh' }), 'lstm', /activation must be one of/);
   });
+  it('a NaN in the initial state runs through as in PyTorch; debug mode names the layer and says it came from an input, with and without a gradient', () => {
+    const ws = w(4, 3, 4);
+    const x = tb.randn([2, 5, 4]);
+    const h0 = tb.tensor([[0, 0, 0], [0, NaN, 0]]);
+    const plain = tb.recurrence(x, ws, { cell: 'lstm', h0 });
+    expect(Number.isNaN(plain.h.dataSync()[4]!)).toBe(true);
+    tb.setDebug(true);
+    try {
+      const before = tb.memory().numTensors;
+      const msg = /debug mode: produced NaN at flat index \d+ of its \[2,5,3\] output \(its input \d already held NaN\/Inf/;
+      expectOpError(() => tb.recurrence(x, ws, { cell: 'lstm', h0, name: 'lstm_9' }), 'lstm_9', msg);
+      ws.kernel.requiresGrad = true;
+      expectOpError(() => tb.recurrence(x, ws, { cell: 'lstm', h0, name: 'lstm_9' }), 'lstm_9', msg);
+      expect(tb.memory().numTensors).toBe(before);
+      // finite in, finite out: nothing to report
+      expect(tb.recurrence(x, ws, { cell: 'lstm' }).h.shape).toEqual([2, 3]);
+    } finally {
+      tb.setDebug(false);
+    }
+  });
 });
