@@ -55,6 +55,7 @@ export function embedding(weight: Tensor, indices: Tensor, opts: EmbeddingOption
   const saved = copyTo(indices, be, op);
   return record(op, out, [weight], (dy) => {
     const dw = empty(be, weight.shape);
+    if (dw.size === 0) return [dw]; // an empty table (or rows of width 0): nothing to add up
     const ws = empty(be, [V + 1 + saved.size], 'int32');
     try {
       be.embeddingBackward(dy.f32(op), saved.i32(op), dw.f32(op), V, D, pad, ws.i32(op));
