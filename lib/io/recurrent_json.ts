@@ -22,6 +22,7 @@ function activation(v: unknown, what: string, dflt: string): RecurrentActivation
 
 function rnnArgs(c: Record<string, unknown>, base: LayerArgs): RNNLayerArgs {
   if (c.stateful === true) throw new TensorboltError('loadModel', 'stateful recurrent layers are not supported');
+  if (c.time_major === true) throw new TensorboltError('loadModel', 'time_major recurrent layers are not supported (inputs are (batch, time, features))');
   return {
     ...base, units: c.units as number, activation: activation(c.activation, 'activation', 'tanh'),
     useBias: c.use_bias !== false, returnSequences: c.return_sequences === true, returnState: c.return_state === true,

@@ -94,6 +94,10 @@ export class Embedding extends Layer {
 
 // ---------------- SimpleRNN, LSTM, GRU ----------------
 
+/**
+ * Arguments of simpleRNN, lstm and gru. Not supported: masking and variable-length sequences (every
+ * sequence of a batch has the same length), stateful layers (pass the state to applyWithState).
+ */
 export interface RNNLayerArgs extends LayerArgs {
   units: number;
   /** The cell's activation (default 'tanh'). */

@@ -19,13 +19,25 @@ function positiveInt(op: string, name: string, v: unknown): number {
   return v;
 }
 
-/** A lookup table of numEmbeddings vectors of size embeddingDim, initialized N(0, 1). */
+/** PyTorch options this port lacks: refused when set, rather than silently making another model. */
+function refuseUnsupported(op: string, opts: object, names: Record<string, string>): void {
+  for (const [k, why] of Object.entries(names)) {
+    const v = (opts as Record<string, unknown>)[k];
+    if (v !== undefined && v !== null && v !== false && v !== 0) throw new TensorboltError(op, `${k} is not supported (${why}), got ${fmtValue(v)}`);
+  }
+}
+
+/**
+ * A lookup table of numEmbeddings vectors of size embeddingDim, initialized N(0, 1). PyTorch's
+ * maxNorm, scaleGradByFreq and sparse are not supported (refused when set).
+ */
 export class Embedding extends Module {
   weight: Tensor;
   readonly paddingIdx: number | null;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: { paddingIdx?: number } = {}) {
     super();
     checkOptions('Embedding', opts);
+    refuseUnsupported('Embedding', opts, { maxNorm: 'rows are never renormalized', scaleGradByFreq: 'gradients are plain sums', sparse: 'gradients are dense' });
     positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
     positiveInt('Embedding', 'embeddingDim', embeddingDim);
     const p = opts.paddingIdx;
@@ -44,6 +56,10 @@ export class Embedding extends Module {
   }
 }
 
+/**
+ * Options of nn.RNN, nn.LSTM and nn.GRU. Not supported: variable-length (packed) sequences, every
+ * sequence of a batch has the same length; LSTM's projSize (refused when set).
+ */
 export interface RNNOptions {
   numLayers?: number;
   /** Biases bias_ih and bias_hh (default true). */
@@ -71,6 +87,7 @@ abstract class RNNBase extends Module {
     super();
     this.op = mode;
     checkOptions(mode, opts);
+    refuseUnsupported(mode, opts, { projSize: 'no projection of h' });
     positiveInt(mode, 'inputSize', inputSize);
     positiveInt(mode, 'hiddenSize', hiddenSize);
     this.numLayers = positiveInt(mode, 'numLayers', opts.numLayers ?? 1);

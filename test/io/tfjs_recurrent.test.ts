@@ -127,3 +127,31 @@ describe('TensorFlow.js -> tensorbolt', () => {
     expect(Array.from(back.predict(xt).dataSync())).toEqual(Array.from(model.predict(xt).dataSync()));
   });
 });
+
+describe('recurrent files tensorbolt cannot represent', () => {
+  it('mask_zero, stateful and time_major in a model.json are errors naming the file, the layer and the option', async () => {
+    const model = tb.sequential([
+      tb.layers.embedding({ inputDim: V, outputDim: 3, inputLength: T, name: 'emb' }),
+      tb.layers.lstm({ units: 2, name: 'lstm' }),
+    ]);
+    model.build();
+    const dir = tempDir();
+    await model.save(`file://${dir}`);
+    const file = join(dir, 'model.json');
+    const saved = readFileSync(file, 'utf8');
+    const cases: [number, string, RegExp][] = [
+      [0, 'mask_zero', /layer 'emb'.*maskZero is not supported/],
+      [1, 'stateful', /layer 'lstm'.*stateful recurrent layers are not supported/],
+      [1, 'time_major', /layer 'lstm'.*time_major recurrent layers are not supported/],
+    ];
+    for (const [layer, key, msg] of cases) {
+      const json = JSON.parse(saved);
+      json.modelTopology.config.layers[layer].config[key] = true;
+      writeFileSync(file, JSON.stringify(json));
+      const err = await tb.loadModel(`file://${file}`).catch((e: unknown) => e);
+      expect(err, key).toBeInstanceOf(tb.TensorboltError);
+      expect((err as Error).message, key).toMatch(msg);
+      expect((err as Error).message, key).toContain('model.json');
+    }
+  });
+});

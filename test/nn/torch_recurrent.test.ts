@@ -155,6 +155,11 @@ describe('nn.LSTM / nn.GRU / nn.RNN', () => {
     expectOpError(() => new tb.nn.GRU(4, 3).forward(tb.randn([5, 2, 4]), [tb.zeros([1, 2, 3]), tb.zeros([1, 2, 3])] as never), 'GRU.forward',
       /h0 must be one Tensor \(numLayers·directions, batch, hidden\): only an LSTM takes \[h0, c0\]/);
     expectOpError(() => new tb.nn.GRU(4, 0), 'GRU', /hiddenSize must be a positive integer/);
+    // PyTorch options without a counterpart here: refused, not ignored (another model would result)
+    expectOpError(() => new tb.nn.LSTM(4, 3, { projSize: 2 } as never), 'LSTM', /projSize is not supported \(no projection of h\), got 2/);
+    expectOpError(() => new tb.nn.Embedding(4, 3, { maxNorm: 1 } as never), 'Embedding', /maxNorm is not supported/);
+    expectOpError(() => new tb.nn.Embedding(4, 3, { sparse: true } as never), 'Embedding', /sparse is not supported/);
+    expect(new tb.nn.LSTM(4, 3, { projSize: 0 } as never).hiddenSize).toBe(3);
     expectOpError(() => new tb.nn.RNN(4, 2, { nonlinearity: 'gelu' as 'tanh' }), 'RNN', /nonlinearity must be 'tanh' or 'relu'/);
     expectOpError(() => new tb.nn.Sequential(new tb.nn.GRU(2, 2)).forward(tb.randn([3, 1, 2])), 'Sequential', /returned an array, not one Tensor/);
   });
