@@ -3,23 +3,12 @@
 // float64 reference, gradients against finite differences) run on 'cuda' through test/ops/rnn.test.ts
 // and embedding.test.ts; these tests cover the layers, training, Module.to, fit and memory. Sizes
 // are small: the emulator runs kernels one block at a time.
-//
-// Tolerances as in training.test.ts: the same weights, batches and dropout masks on both devices,
-// kernels that agree to float32 rounding, sums in another order: below 1e-4 relative over these
-// runs, where a wrong gradient moves the weights by 1e-3 and more after one step (SGD with momentum
-// passes a gradient's scale on to the weights).
+// Tolerances as in training.test.ts (training_helpers.ts).
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
+import { close, expectDeviceMemoryFlat } from './training_helpers.js';
 
 const available = tb.cuda.isAvailable();
-const ATOL = 1e-5;
-const RTOL = 2e-4;
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < b.length; i++)
-    if (!(Math.abs(a[i]! - b[i]!) <= ATOL + RTOL * Math.abs(b[i]!))) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]}`);
-}
 
 const V = 7, T = 4, B = 3;
 
@@ -157,16 +146,7 @@ describe.skipIf(!available)("recurrent layers on 'cuda' match the same seeded ru
         loss.item();
       });
     };
-    for (let i = 0; i < 5; i++) step();
-    const warm = tb.cuda.memory()!;
-    const live = tb.memory().devices.cuda;
-    for (let i = 0; i < 60; i++) step();
-    const after = tb.cuda.memory()!;
-    expect(after.inUse).toBe(warm.inUse);
-    expect(after.deviceMallocs).toBe(warm.deviceMallocs);
-    expect(after.cached).toBe(warm.cached);
-    expect(after.cacheHits).toBeGreaterThan(warm.cacheHits);
-    expect(tb.memory().devices.cuda).toEqual(live);
+    expectDeviceMemoryFlat(step, 5, 60);
     lstm.dispose();
     opt.dispose();
     x.dispose();

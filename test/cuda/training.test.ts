@@ -10,16 +10,9 @@
 // and more after one step).
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
+import { close, expectDeviceMemoryFlat } from './training_helpers.js';
 
 const available = tb.cuda.isAvailable();
-const ATOL = 1e-5;
-const RTOL = 2e-4;
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < b.length; i++)
-    if (!(Math.abs(a[i]! - b[i]!) <= ATOL + RTOL * Math.abs(b[i]!))) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]}`);
-}
 
 class Mlp extends tb.nn.Module {
   fc1 = new tb.nn.Linear(12, 16);
@@ -151,16 +144,7 @@ describe.skipIf(!available)("training on 'cuda' matches the same seeded run on t
         loss.item();
       });
     };
-    for (let i = 0; i < 10; i++) step();
-    const warm = tb.cuda.memory()!;
-    const live = tb.memory().devices.cuda;
-    for (let i = 0; i < 300; i++) step();
-    const after = tb.cuda.memory()!;
-    expect(after.inUse).toBe(warm.inUse);
-    expect(after.deviceMallocs).toBe(warm.deviceMallocs);
-    expect(after.cached).toBe(warm.cached);
-    expect(after.cacheHits).toBeGreaterThan(warm.cacheHits);
-    expect(tb.memory().devices.cuda).toEqual(live);
+    expectDeviceMemoryFlat(step, 10, 300);
     net.dispose();
     opt.dispose();
     tb.dispose([x, y]);
