@@ -6,7 +6,7 @@
 // Tolerances as in training.test.ts (training_helpers.ts).
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
-import { close, expectDeviceMemoryFlat } from './training_helpers.js';
+import { close, expectDeviceMemoryFlat, trainLoop } from './training_helpers.js';
 
 const available = tb.cuda.isAvailable();
 
@@ -30,24 +30,9 @@ function trainTagger(device: tb.DeviceName, steps: number, moveAt = 0): { losses
   const opt = new tb.optim.SGD(net.parameters(), { lr: 0.2, momentum: 0.9 });
   const idx = tb.randint(0, V, [T, 4 * B], { seed: 1 });
   const y = tb.randint(0, 3, [4 * B], { seed: 2 });
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    if (s === moveAt) net.to(device);
-    const xb = idx.slice([0, (s % 4) * B], [T, B]).to(net.device);
-    const yb = y.slice([(s % 4) * B], [B]).to(net.device);
-    opt.zeroGrad();
-    const loss = tb.nn.functional.crossEntropy(net.forward(xb), yb);
-    loss.backward();
-    opt.step();
-    losses.push(loss.item());
-    tb.dispose([xb, yb, loss]);
-  }
-  for (const p of net.parameters()) expect(p.device).toBe(device);
-  const weights = net.parameters().map((p) => p.dataSync() as Float32Array);
-  net.dispose();
-  opt.dispose();
+  const r = trainLoop(net, opt, device, steps, moveAt, (s) => [idx.slice([0, (s % 4) * B], [T, B]), y.slice([(s % 4) * B], [B])]);
   tb.dispose([idx, y]);
-  return { losses, weights };
+  return r;
 }
 
 /** Keras style: a reset-after GRU with input and recurrent dropout, then a SimpleRNN, fitted with a seed. */

@@ -33,3 +33,30 @@ export function expectDeviceMemoryFlat(step: () => void, warmup: number, steps: 
   expect(after.cacheHits).toBeGreaterThan(warm.cacheHits);
   expect(tb.memory().devices.cuda).toEqual(live);
 }
+
+/**
+ * A PyTorch-style loop of `steps` steps of cross-entropy on batch(s) (host tensors, moved to the
+ * model's device); at step `moveAt` the model moves to `device` (the optimizer, made before, must
+ * keep working). Returns the losses and the final weights read back; disposes net and opt.
+ */
+export function trainLoop(net: tb.nn.Module, opt: tb.optim.Optimizer, device: tb.DeviceName, steps: number, moveAt: number,
+                          batch: (step: number) => [tb.Tensor, tb.Tensor]): { losses: number[]; weights: Float32Array[] } {
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    if (s === moveAt) net.to(device);
+    const [x, y] = batch(s);
+    const xb = x.to(net.device);
+    const yb = y.to(net.device);
+    opt.zeroGrad();
+    const loss = tb.nn.functional.crossEntropy(net.forward(xb) as tb.Tensor, yb);
+    loss.backward();
+    opt.step();
+    losses.push(loss.item());
+    tb.dispose([xb, yb, loss]);
+  }
+  for (const p of net.parameters()) expect(p.device).toBe(device);
+  const weights = net.parameters().map((p) => p.dataSync() as Float32Array);
+  net.dispose();
+  opt.dispose();
+  return { losses, weights };
+}
