@@ -1,5 +1,5 @@
 // Turns a benchmark summary into the markdown tables and the SVG bar chart of tensorbolt/peer ratios.
-import { convFlops, CONV_SHAPES, type ModelKind } from './protocol.js';
+import { convFlops, CONV_SHAPES, MODELS, type ModelKind } from './protocol.js';
 import { fmtNum, fmtSpread, mdTable, median } from './stats.js';
 
 export const PEERS = ['PyTorch', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const;
@@ -44,7 +44,7 @@ export interface Summary {
   quick: boolean;
   header: string;
   batch: number;
-  train: Record<ModelKind, Record<Column, TrainEntry>>;
+  train: Partial<Record<ModelKind, Record<Column, TrainEntry>>>;
   /** tensorbolt's MLP with the zero-skipping products off (TENSORBOLT_SPARSE=0). */
   mlpDense?: TrainEntry;
   /** tensorbolt ÷ PyTorch training images/s within each round (peers run back to back in a round). */
@@ -53,7 +53,7 @@ export interface Summary {
   gemm?: GemmSummary;
 }
 
-const MODEL_LABEL: Record<ModelKind, string> = { mlp: 'MLP 784-128-10', cnn: 'CNN (Keras MNIST)' };
+const MODEL_LABEL: Record<ModelKind, string> = { mlp: 'MLP 784-128-10', cnn: 'CNN (Keras MNIST)', lstm: 'LSTM(128), MNIST rows as 28 steps' };
 const COLUMNS: Column[] = ['tensorbolt', ...PEERS];
 
 type Metric = 'train' | 'infer' | 'epoch' | 'rss';
@@ -95,8 +95,8 @@ export function trainTable(s: Summary): string {
     ['rss', 'peak RSS, MB (lower is better)'],
   ];
   const rows: string[][] = [];
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
-    const t = s.train[model];
+  for (const model of MODELS.filter((k) => s.train[k])) {
+    const t = s.train[model]!;
     for (const [m, label] of metrics) {
       rows.push([`${MODEL_LABEL[model]}: ${label}`, ...COLUMNS.map((c) => cell(t[c], m, s.quick)),
         ...PEERS.map((p) => fmtRatio(ratio(t.tensorbolt, t[p], m)))]);
@@ -113,13 +113,13 @@ export function trainTable(s: Summary): string {
 
 export function notes(s: Summary): string[] {
   const out: string[] = [];
-  for (const model of ['mlp', 'cnn'] as ModelKind[])
+  for (const model of MODELS.filter((k) => s.train[k]))
     for (const c of COLUMNS) {
-      const e = s.train[model][c];
+      const e = s.train[model]![c];
       const bits = [e.note, e.threadsNote, e.trainError ? `cannot train: ${e.trainError}` : undefined].filter(Boolean);
       if (bits.length) out.push(`${c}, ${model.toUpperCase()}: ${bits.join('; ')}`);
     }
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+  for (const model of MODELS.filter((k) => s.train[k])) {
     const r = s.roundRatios?.[model];
     if (r && r.length > 1)
       out.push(`tensorbolt ÷ PyTorch, ${model.toUpperCase()} training, round by round (each round runs the two back to back): ` +
@@ -174,8 +174,8 @@ export function markdown(s: Summary): string {
     if (typeof s.gemm.direct === 'string') parts.push(`OpenBLAS direct: ${s.gemm.direct}`, '');
   }
   parts.push('Cells: median (min–max) over the timed steps. Ratios compare medians; above 1× tensorbolt is faster ' +
-    '(for peak RSS, below 1× tensorbolt uses less memory). The MLP\'s first layer skips the zeros of its input ' +
-    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.');
+    '(for peak RSS, below 1× tensorbolt uses less memory).' + (s.train.mlp ? ' The MLP\'s first layer skips the zeros of its input ' +
+    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.' : ''));
   return parts.join('\n') + '\n';
 }
 
@@ -187,14 +187,14 @@ const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function svgChart(s: Summary): string {
   const bars: { label: string; r: number }[] = [];
   const names: Record<Exclude<Metric, 'rss'>, string> = { train: 'train', infer: 'inference', epoch: 'epoch' };
-  for (const model of ['mlp', 'cnn'] as ModelKind[])
+  for (const model of MODELS.filter((k) => s.train[k]))
     for (const m of ['train', 'infer', 'epoch'] as const)
       for (const p of PEERS) {
-        const r = ratio(s.train[model].tensorbolt, s.train[model][p], m);
+        const r = ratio(s.train[model]!.tensorbolt, s.train[model]![p], m);
         if (r !== null && r > 0) bars.push({ label: `${model.toUpperCase()} ${names[m]} vs ${p}`, r });
       }
   if (s.mlpDense) {
-    const r = ratio(s.mlpDense, s.train.mlp.PyTorch, 'train');
+    const r = s.train.mlp ? ratio(s.mlpDense, s.train.mlp.PyTorch, "train") : null;
     if (r !== null && r > 0) bars.push({ label: 'MLP train, zero-skipping off, vs PyTorch', r });
   }
   if (s.conv && typeof s.conv.tensorbolt !== 'string' && typeof s.conv.PyTorch !== 'string')

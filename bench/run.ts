@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow]
+// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models lstm,mlp]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
 // npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../lib/native/load.js';
 import { machine } from './machine.js';
 import { findTfjs, findTorch, runNode, runTorch, type ChildOutcome, type PeerStatus } from './peers.js';
-import type { ConvResult, Framework, GemmResult, ModelKind, TrainResult, TrainSpec } from './protocol.js';
+import { MODELS, type ConvResult, type Framework, type GemmResult, type ModelKind, type TrainResult, type TrainSpec } from './protocol.js';
 import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type Summary, type TrainEntry } from './report.js';
 import { median } from './stats.js';
 
@@ -25,11 +25,13 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
+    // a subset of the training workloads (comma-separated), without the kernel tables (with --device
+    // cuda: of the GPU's workloads)
+    models: { type: 'string' },
     // data-parallel scaling instead (bench/distributed.ts)
     distributed: { type: 'boolean', default: false },
     // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
     device: { type: 'string', default: 'cpu' },
-    models: { type: 'string' },
     batches: { type: 'string' },
     sizes: { type: 'string' },
     'allow-emulator': { type: 'boolean', default: false },
@@ -52,6 +54,9 @@ if (opts.distributed) {
   process.exit(0);
 }
 const quick = opts.quick!;
+const only = opts.models ? opts.models.split(',').map((x) => x.trim()) : null;
+if (only && !only.every((x) => (MODELS as string[]).includes(x))) throw new Error(`--models takes a comma-separated list of ${MODELS.join(', ')}; got '${opts.models}'`);
+const models = MODELS.filter((k) => !only || only.includes(k));
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
 // The machines we measure on are shared: another tenant's load comes and goes within seconds and
 // falls on whichever peer runs then. The MLP (a few seconds a job) is measured in more rounds, each
@@ -70,20 +75,24 @@ const STEPS: Record<'fast' | 'tfjs-cpu' | 'tfjs-wasm', Record<ModelKind, Steps |
     // steady state starts after 100; 300 timed steps (about half a second) steady the median.
     mlp: quick ? { warmup: 5, steps: 20, inferSteps: 20 } : { warmup: 100, steps: 300, inferSteps: 100 },
     cnn: quick ? { warmup: 2, steps: 4, inferSteps: 4 } : { warmup: 3, steps: 20, inferSteps: 20 },
+    lstm: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 5, steps: 40, inferSteps: 20 },
   },
   'tfjs-cpu': {
     mlp: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 3, steps: 20, inferSteps: 20 },
     cnn: quick || opts['skip-slow'] ? null : { warmup: 0, steps: 2, inferSteps: 1, maxSeconds: 300 },
+    // seconds per LSTM batch: 28 steps of small per-step ops in plain JavaScript
+    lstm: quick ? { warmup: 1, steps: 1, inferSteps: 1 } : { warmup: 1, steps: 5, inferSteps: 5, maxSeconds: 120 },
   },
   'tfjs-wasm': {
     mlp: quick ? { warmup: 3, steps: 10, inferSteps: 10 } : { warmup: 5, steps: 50, inferSteps: 50 },
     cnn: quick ? { warmup: 1, steps: 1, inferSteps: 2 } : { warmup: 1, steps: 1, inferSteps: 10 },
+    lstm: quick ? { warmup: 1, steps: 2, inferSteps: 2 } : { warmup: 2, steps: 10, inferSteps: 10, maxSeconds: 120 },
   },
 };
 // Thread counts tried for the peers that have the knob; the best median training rate is reported.
 // --quick tries one: tensorbolt's default, and PyTorch's best on a 2-core machine in full runs.
 const TB_THREADS: (number | undefined)[] = quick ? [undefined] : [1, 2];
-const TORCH_THREADS: Record<ModelKind, number[]> = quick ? { mlp: [1], cnn: [1] } : { mlp: [1, 2], cnn: [1, 2] };
+const TORCH_THREADS: Record<ModelKind, number[]> = quick ? { mlp: [1], cnn: [1], lstm: [1] } : { mlp: [1, 2], cnn: [1, 2], lstm: [1, 2] };
 // The MLP's first layer skips the zero pixels of its input (native/cpu/linear_sparse.cc); the same
 // training with that off (TENSORBOLT_SPARSE=0) is measured too, so the table shows both.
 const DENSE_ENV = { TENSORBOLT_SPARSE: '0' };
@@ -169,7 +178,7 @@ const columnOf: Record<Framework, Column> = { tensorbolt: 'tensorbolt', 'tfjs-cp
 
 async function main(): Promise<void> {
   const root = packageRoot();
-  const train = { mlp: {}, cnn: {} } as Record<ModelKind, Record<Column, TrainEntry>>;
+  const train = Object.fromEntries(models.map((k) => [k, {}])) as Record<ModelKind, Record<Column, TrainEntry>>;
   const pooled = new Map<string, Map<string, Pooled>>(); // "<column>/<model>" -> config -> samples
   const errors = new Map<string, string>();
   const densePooled = new Map<string, Pooled>();
@@ -188,13 +197,13 @@ async function main(): Promise<void> {
 
   // Steady state, interleaved so that load from elsewhere on the machine falls on every peer alike.
   for (let round = 0; round < Math.max(rounds, mlpRounds); round++)
-    for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+    for (const model of models) {
       if (round >= (model === 'mlp' ? mlpRounds : rounds)) continue;
       const runTb = async () => {
         for (const t of TB_THREADS) {
           const spec = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t);
           add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
-          if (model === 'mlp')
+          if (model === 'mlp' && !only)
             addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
         }
       };
@@ -219,7 +228,7 @@ async function main(): Promise<void> {
     }
 
   const roundRatios: Partial<Record<ModelKind, number[]>> = {};
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+  for (const model of models) {
     const get = (col: Column) => pooled.get(`${col}/${model}`);
     train[model].tensorbolt = entryOf(best(get('tensorbolt') ?? new Map()), TB_THREADS.filter((t): t is number => t !== undefined), errors.get(`tensorbolt/${model}`));
     train[model].PyTorch = torch.python
@@ -248,15 +257,18 @@ async function main(): Promise<void> {
     }
     if (train[model]['tfjs-cpu'].status === 'ok' && model === 'cnn')
       train[model]['tfjs-cpu'].note = `${train[model]['tfjs-cpu'].trainImgS?.length ?? 0} timed batch(es) only, no warm-up (minutes per batch)`;
+    for (const fw of ['tfjs-cpu', 'tfjs-wasm'] as const)
+      if (train[model][fw].status === 'ok' && model === 'lstm')
+        train[model][fw].note = `${train[model][fw].trainImgS?.length ?? 0} timed batch(es) (seconds per batch)`;
   }
 
   // One full epoch + test accuracy, each peer at its best thread count (not in --quick).
   if (!quick)
-    for (const model of ['mlp', 'cnn'] as ModelKind[])
+    for (const model of models)
       for (const col of ['tensorbolt', 'PyTorch', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as Column[]) {
         const e = train[model][col];
         if (e.status !== 'ok' || e.trainError) continue;
-        if (col === 'tfjs-cpu' && model === 'cnn') { e.note += '; no full epoch (it would take hours)'; continue; }
+        if ((col === 'tfjs-cpu' && model !== 'mlp') || (col === 'tfjs-wasm' && model === 'lstm')) { e.note += '; no full epoch (it would take hours)'; continue; }
         const none = { warmup: 0, steps: 0, inferSteps: 0 };
         let o: ChildOutcome<TrainResult>;
         if (col === 'PyTorch') {
@@ -273,40 +285,45 @@ async function main(): Promise<void> {
         } else e.note = [e.note, `epoch failed: ${o.error}`].filter(Boolean).join('; ');
       }
 
-  // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores.
+  // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores (not with --models).
   const cores = m.cores;
-  const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
-  // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
-  // medians at n = 128 and 1024 by 10-30%.
-  const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 15, threads: cores };
-  const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
+  const kernels = !only;
   let gemm: GemmSummary | undefined;
-  let roofline = NaN;
-  if (g.result) {
-    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, direct: g.result.direct, threads: g.result.threads };
-    const d = g.result.direct;
-    const src = typeof d === 'string' ? g.result.binding : d;
-    roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
+  let conv: ConvSummary | undefined;
+  if (kernels) {
+    const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
+    // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
+    // medians at n = 128 and 1024 by 10-30%.
+    const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 15, threads: cores };
+    const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
+    let roofline = NaN;
+    if (g.result) {
+      gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, direct: g.result.direct, threads: g.result.threads };
+      const d = g.result.direct;
+      const src = typeof d === 'string' ? g.result.binding : d;
+      roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
+    }
+    const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+    const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
+    let cp: ChildOutcome<ConvResult> | undefined;
+    if (torch.python) {
+      const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+      cp = await job('conv2d', 'PyTorch', cores, 0, spec, () => runTorch<ConvResult>(torch.python!, spec));
+    }
+    conv = {
+      batch: BATCH,
+      tensorbolt: ct.result?.convMs ?? ct.error ?? 'failed',
+      PyTorch: cp?.result?.convMs ?? cp?.error ?? torch.missing ?? 'missing',
+      threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
+      rooflineGflops: roofline,
+    };
   }
-  const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
-  const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
-  let cp: ChildOutcome<ConvResult> | undefined;
-  if (torch.python) {
-    const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
-    cp = await job('conv2d', 'PyTorch', cores, 0, spec, () => runTorch<ConvResult>(torch.python!, spec));
-  }
-  const conv: ConvSummary = {
-    batch: BATCH,
-    tensorbolt: ct.result?.convMs ?? ct.error ?? 'failed',
-    PyTorch: cp?.result?.convMs ?? cp?.error ?? torch.missing ?? 'missing',
-    threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
-    rooflineGflops: roofline,
-  };
 
   const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
     `node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
-    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved.`;
+    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ` +
+    `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved.`;
   const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
   const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, roundRatios, conv, gemm };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
@@ -316,7 +333,7 @@ async function main(): Promise<void> {
   const svg = svgChart(summary);
   const dir = opts.out ?? join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
+  const base = join(dir, `bench-${date.slice(0, 10)}${only ? `-${only.join('-')}` : ''}${quick ? '-quick' : ''}`);
   writeFileSync(base + '.md', md);
   writeFileSync(base + '.svg', svg);
   writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));

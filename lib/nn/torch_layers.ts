@@ -214,7 +214,12 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let h = x;
-    for (const l of this.layers) h = l.forward(h);
+    for (const [i, l] of this.layers.entries()) {
+      const out = l.forward(h);
+      if (!(out instanceof Tensor))
+        throw new TensorboltError('Sequential', `module ${i} (${l.constructor.name}) returned ${Array.isArray(out) ? 'an array' : typeof out}, not one Tensor: nn.Sequential passes one tensor from module to module (take the output of a recurrent layer with a small module of your own)`);
+      h = out;
+    }
     return h;
   }
   override namedChildren(): [string, Module][] {

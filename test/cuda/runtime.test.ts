@@ -14,7 +14,7 @@ const cuda = cudaBinding();
 
 // The host's own tools, with no device twin: GEMM library and thread knobs, and fit's batch gather
 // from host memory on a worker thread (the device has gather).
-const HOST_ONLY = new Set(['setGemmBackend', 'setNumThreads', 'gatherPairAsync']);
+const HOST_ONLY = new Set(['setGemmBackend', 'setNumThreads', 'gatherPairAsync', 'rnnSizes']);
 // The device's runtime and allocator, with no CPU counterpart (the CPU's memory is typed arrays).
 const DEVICE_ONLY = new Set(['deviceCount', 'alloc', 'free', 'view', 'upload', 'download', 'copy', 'synchronize',
   'memory', 'emptyCache', 'setTf32']);
