@@ -4,8 +4,12 @@
 //             backward, optimizer update, reading back the loss and accuracy as Keras' fit does);
 //   inference: `warmup` then `inferSteps` forward passes of one batch of test images, timed alone;
 //   epoch:    one shuffled pass over the 60,000 training images, then the test accuracy.
+// The LSTM reads each (28, 28, 1) image as 28 steps of 28 pixels (a reshape layer, in every peer),
+// with sigmoid gates (Keras's default; TensorFlow.js is told so, its own default is hard_sigmoid).
 
-export type ModelKind = 'mlp' | 'cnn';
+export type ModelKind = 'mlp' | 'cnn' | 'lstm';
+/** Every workload, in report order. lstm: sequential MNIST, each image 28 steps of 28 pixels into LSTM(128), then Dense(10). */
+export const MODELS: ModelKind[] = ['mlp', 'cnn', 'lstm'];
 export type Framework = 'tensorbolt' | 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node';
 
 export interface TrainSpec {

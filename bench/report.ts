@@ -1,5 +1,5 @@
 // Turns a benchmark summary into the markdown tables and the SVG bar chart of tensorbolt/peer ratios.
-import { convFlops, CONV_SHAPES, type ModelKind } from './protocol.js';
+import { convFlops, CONV_SHAPES, MODELS, type ModelKind } from './protocol.js';
 import { fmtNum, fmtSpread, mdTable, median } from './stats.js';
 
 export const PEERS = ['PyTorch', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-node'] as const;
@@ -53,11 +53,11 @@ export interface Summary {
   quick: boolean;
   header: string;
   batch: number;
-  train: Record<ModelKind, Record<Column, TrainEntry>>;
+  train: Partial<Record<ModelKind, Record<Column, TrainEntry>>>;
   /** tensorbolt's MLP with the zero-skipping products off (TENSORBOLT_SPARSE=0). */
   mlpDense?: TrainEntry;
   /** tensorbolt trained by a PyTorch-style hand-written loop over tb.nn modules (NCHW for the CNN). */
-  torchStyle?: Record<ModelKind, TrainEntry>;
+  torchStyle?: Partial<Record<ModelKind, TrainEntry>>;
   /** The same loop for the MLP with zero-skipping off. */
   torchStyleDense?: TrainEntry;
   /** The Keras CNN through fit with setMatmulPrecision('bf16') (absent without AVX512_BF16). */
@@ -69,7 +69,7 @@ export interface Summary {
   gemm?: GemmSummary;
 }
 
-const MODEL_LABEL: Record<ModelKind, string> = { mlp: 'MLP 784-128-10', cnn: 'CNN (Keras MNIST)' };
+const MODEL_LABEL: Record<ModelKind, string> = { mlp: 'MLP 784-128-10', cnn: 'CNN (Keras MNIST)', lstm: 'LSTM(128), MNIST rows as 28 steps' };
 const COLUMNS: Column[] = ['tensorbolt', ...PEERS];
 
 type Metric = 'train' | 'infer' | 'epoch' | 'rss';
@@ -111,8 +111,8 @@ export function trainTable(s: Summary): string {
     ['rss', 'peak RSS, MB (lower is better)'],
   ];
   const rows: string[][] = [];
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
-    const t = s.train[model];
+  for (const model of MODELS.filter((k) => s.train[k])) {
+    const t = s.train[model]!;
     for (const [m, label] of metrics) {
       rows.push([`${MODEL_LABEL[model]}: ${label}`, ...COLUMNS.map((c) => cell(t[c], m, s.quick)),
         ...PEERS.map((p) => fmtRatio(ratio(t.tensorbolt, t[p], m)))]);
@@ -133,14 +133,14 @@ export function trainTable(s: Summary): string {
 
 export function notes(s: Summary): string[] {
   const out: string[] = [];
-  for (const model of ['mlp', 'cnn'] as ModelKind[])
+  for (const model of MODELS.filter((k) => s.train[k]))
     for (const c of COLUMNS) {
-      const e = s.train[model][c];
+      const e = s.train[model]![c];
       const bits = [e.note, e.threadsNote, e.trainError ? `cannot train: ${e.trainError}` : undefined].filter(Boolean);
       if (bits.length) out.push(`${c}, ${model.toUpperCase()}: ${bits.join('; ')}`);
     }
-  const bf = s.cnnBf16, fp = s.train.cnn.tensorbolt;
-  if (bf?.status === 'ok') {
+  const bf = s.cnnBf16, fp = s.train.cnn?.tensorbolt;
+  if (bf?.status === 'ok' && fp) {
     const acc = (e: TrainEntry) => `${((e.testAccuracy ?? NaN) * 100).toFixed(2)}% (${e.epochS!.toFixed(1)} s)`;
     out.push(`CNN with bf16 products ÷ fp32, training through fit: ${fmtRatio(ratio(bf, fp, 'train'))}` +
       (bf.testAccuracy !== undefined && fp.testAccuracy !== undefined
@@ -148,7 +148,7 @@ export function notes(s: Summary): string[] {
           `${(Math.abs(bf.testAccuracy - fp.testAccuracy) * 100).toFixed(2)} points apart`
         : '') + (bf.note ? ` (${bf.note})` : ''));
   }
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
+  for (const model of MODELS.filter((k) => s.train[k])) {
     const r = s.roundRatios?.[model];
     if (r && r.length > 1)
       out.push(`tensorbolt ÷ PyTorch, ${model.toUpperCase()} training, round by round (each round runs the two back to back): ` +
@@ -218,8 +218,8 @@ export function markdown(s: Summary): string {
     if (typeof s.gemm.direct === 'string') parts.push(`OpenBLAS direct: ${s.gemm.direct}`, '');
   }
   parts.push('Cells: median (min–max) over the timed steps. Ratios compare medians; above 1× tensorbolt is faster ' +
-    '(for peak RSS, below 1× tensorbolt uses less memory). The MLP\'s first layer skips the zeros of its input ' +
-    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.');
+    '(for peak RSS, below 1× tensorbolt uses less memory).' + (s.train.mlp ? ' The MLP\'s first layer skips the zeros of its input ' +
+    '(81% of MNIST\'s pixels); the row "zero-skipping off" is the same training with dense products only.' : ''));
   return parts.join('\n') + '\n';
 }
 
@@ -231,14 +231,15 @@ const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function svgChart(s: Summary): string {
   const bars: { label: string; r: number }[] = [];
   const names: Record<Exclude<Metric, 'rss'>, string> = { train: 'train', infer: 'inference', epoch: 'epoch' };
-  for (const model of ['mlp', 'cnn'] as ModelKind[])
+  for (const model of MODELS.filter((k) => s.train[k]))
     for (const m of ['train', 'infer', 'epoch'] as const)
       for (const p of PEERS) {
-        const r = ratio(s.train[model].tensorbolt, s.train[model][p], m);
+        const r = ratio(s.train[model]!.tensorbolt, s.train[model]![p], m);
         if (r !== null && r > 0) bars.push({ label: `${model.toUpperCase()} ${names[m]} vs ${p}`, r });
       }
   const extraBar = (label: string, e: TrainEntry | undefined, model: ModelKind) => {
-    const r = e ? ratio(e, s.train[model].PyTorch, 'train') : null;
+    const peer = s.train[model]?.PyTorch;
+    const r = e && peer ? ratio(e, peer, 'train') : null;
     if (r !== null && r > 0) bars.push({ label, r });
   };
   extraBar('MLP train, zero-skipping off, vs PyTorch', s.mlpDense, 'mlp');

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --only mlp,cnn,kernels]
+// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models mlp,cnn,lstm,kernels]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
 // npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
@@ -13,7 +13,7 @@ import { packageRoot } from '../lib/native/load.js';
 import { machine } from './machine.js';
 import { fmaPeak } from './fma_peak.js';
 import { findTfjs, findTorch, runNode, runTorch, type ChildOutcome, type PeerStatus } from './peers.js';
-import type { ConvResult, Framework, GemmResult, ModelKind, TrainResult, TrainSpec } from './protocol.js';
+import { MODELS, type ConvResult, type Framework, type GemmResult, type ModelKind, type TrainResult, type TrainSpec } from './protocol.js';
 import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type PeakSummary, type Summary, type TrainEntry } from './report.js';
 import { median } from './stats.js';
 import * as tb from '../lib/index.js';
@@ -27,13 +27,13 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
-    // a part of the run: mlp (training rows), cnn (training rows), kernels (FMA peak, conv2d, sgemm); default all
-    only: { type: 'string' },
+    // a part of the run (comma-separated): training workloads (mlp, cnn, lstm) and/or kernels (the FMA
+    // peak, conv2d, sgemm); default all (with --device cuda: of the GPU's workloads)
+    models: { type: 'string' },
     // data-parallel scaling instead (bench/distributed.ts)
     distributed: { type: 'boolean', default: false },
     // cuda: tensorbolt on the GPU against PyTorch eager on it, and sgemm against cuBLAS (device_bench.ts)
     device: { type: 'string', default: 'cpu' },
-    models: { type: 'string' },
     batches: { type: 'string' },
     sizes: { type: 'string' },
     'allow-emulator': { type: 'boolean', default: false },
@@ -56,14 +56,11 @@ if (opts.distributed) {
   process.exit(0);
 }
 const quick = opts.quick!;
-const PARTS = ['mlp', 'cnn', 'kernels'] as const;
-const parts = new Set(opts.only ? opts.only.split(',').map((x) => x.trim()) : PARTS);
-const unknownPart = [...parts].find((x) => !(PARTS as readonly string[]).includes(x));
-if (unknownPart !== undefined || parts.size === 0) {
-  process.stderr.write(`npm run bench: --only takes a comma-separated list of ${PARTS.join(', ')}, got '${opts.only}'\n`);
-  process.exit(2);
-}
-const MODELS = (['mlp', 'cnn'] as ModelKind[]).filter((x) => parts.has(x));
+const only = opts.models ? opts.models.split(',').map((x) => x.trim()) : null;
+if (only && !only.every((x) => x === 'kernels' || (MODELS as string[]).includes(x)))
+  throw new Error(`--models takes a comma-separated list of ${MODELS.join(', ')}, kernels; got '${opts.models}'`);
+const models = MODELS.filter((k) => !only || only.includes(k));
+const withKernels = !only || only.includes('kernels');
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
 // The machines we measure on are shared: another tenant's load comes and goes within seconds and
 // falls on whichever peer runs then. The MLP (a few seconds a job) is measured in more rounds, each
@@ -82,20 +79,24 @@ const STEPS: Record<'fast' | 'tfjs-cpu' | 'tfjs-wasm', Record<ModelKind, Steps |
     // steady state starts after 100; 300 timed steps (about half a second) steady the median.
     mlp: quick ? { warmup: 5, steps: 20, inferSteps: 20 } : { warmup: 100, steps: 300, inferSteps: 100 },
     cnn: quick ? { warmup: 2, steps: 4, inferSteps: 4 } : { warmup: 3, steps: 20, inferSteps: 20 },
+    lstm: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 5, steps: 40, inferSteps: 20 },
   },
   'tfjs-cpu': {
     mlp: quick ? { warmup: 2, steps: 5, inferSteps: 5 } : { warmup: 3, steps: 20, inferSteps: 20 },
     cnn: quick || opts['skip-slow'] ? null : { warmup: 0, steps: 2, inferSteps: 1, maxSeconds: 300 },
+    // seconds per LSTM batch: 28 steps of small per-step ops in plain JavaScript
+    lstm: quick ? { warmup: 1, steps: 1, inferSteps: 1 } : { warmup: 1, steps: 5, inferSteps: 5, maxSeconds: 120 },
   },
   'tfjs-wasm': {
     mlp: quick ? { warmup: 3, steps: 10, inferSteps: 10 } : { warmup: 5, steps: 50, inferSteps: 50 },
     cnn: quick ? { warmup: 1, steps: 1, inferSteps: 2 } : { warmup: 1, steps: 1, inferSteps: 10 },
+    lstm: quick ? { warmup: 1, steps: 2, inferSteps: 2 } : { warmup: 2, steps: 10, inferSteps: 10, maxSeconds: 120 },
   },
 };
 // Thread counts tried for the peers that have the knob; the best median training rate is reported.
 // --quick tries one: tensorbolt's default, and PyTorch's best on a 2-core machine in full runs.
 const TB_THREADS: (number | undefined)[] = quick ? [undefined] : [1, 2];
-const TORCH_THREADS: Record<ModelKind, number[]> = quick ? { mlp: [1], cnn: [1] } : { mlp: [1, 2], cnn: [1, 2] };
+const TORCH_THREADS: Record<ModelKind, number[]> = quick ? { mlp: [1], cnn: [1], lstm: [1] } : { mlp: [1, 2], cnn: [1, 2], lstm: [1, 2] };
 // The MLP's first layer skips the zero pixels of its input (native/cpu/linear_sparse.cc); the same
 // training with that off (TENSORBOLT_SPARSE=0) is measured too, so the table shows both.
 const DENSE_ENV = { TENSORBOLT_SPARSE: '0' };
@@ -182,7 +183,7 @@ const columnOf: Record<Framework, Column> = { tensorbolt: 'tensorbolt', 'tfjs-cp
 
 async function main(): Promise<void> {
   const root = packageRoot();
-  const train = { mlp: {}, cnn: {} } as Record<ModelKind, Record<Column, TrainEntry>>;
+  const train = Object.fromEntries(models.map((k) => [k, {}])) as Record<ModelKind, Record<Column, TrainEntry>>;
   const pooled = new Map<string, Map<string, Pooled>>(); // "<column>/<model>" -> config -> samples
   const errors = new Map<string, string>();
   const densePooled = new Map<string, Pooled>();
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
 
   // Steady state, interleaved so that load from elsewhere on the machine falls on every peer alike.
   for (let round = 0; round < Math.max(rounds, mlpRounds); round++)
-    for (const model of MODELS) {
+    for (const model of models) {
       if (round >= (model === 'mlp' ? mlpRounds : rounds)) continue;
       const runTb = async () => {
         for (const t of TB_THREADS) {
@@ -220,6 +221,7 @@ async function main(): Promise<void> {
           add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
           if (model === 'mlp')
             addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
+          if (model === 'lstm') continue; // the PyTorch-style loop and bf16 rows are the MLP's and the CNN's
           const torchStyle = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t, { style: 'torch' });
           addExtra(`${model}/torch`, String(t), await job(`${model} train, PyTorch-style loop`, 'tensorbolt', t, round, torchStyle, () => runNode<TrainResult>(torchStyle)));
           if (model === 'mlp')
@@ -252,12 +254,7 @@ async function main(): Promise<void> {
     }
 
   const roundRatios: Partial<Record<ModelKind, number[]>> = {};
-  for (const model of ['mlp', 'cnn'] as ModelKind[]) {
-    if (!parts.has(model)) {
-      const skipped: TrainEntry = { status: 'skipped' }; // the header says what --only ran
-      train[model] = { tensorbolt: skipped, PyTorch: skipped, 'tfjs-cpu': skipped, 'tfjs-wasm': skipped, 'tfjs-node': skipped };
-      continue;
-    }
+  for (const model of models) {
     const get = (col: Column) => pooled.get(`${col}/${model}`);
     train[model].tensorbolt = entryOf(best(get('tensorbolt') ?? new Map()), TB_THREADS.filter((t): t is number => t !== undefined), errors.get(`tensorbolt/${model}`));
     train[model].PyTorch = torch.python
@@ -286,15 +283,18 @@ async function main(): Promise<void> {
     }
     if (train[model]['tfjs-cpu'].status === 'ok' && model === 'cnn')
       train[model]['tfjs-cpu'].note = `${train[model]['tfjs-cpu'].trainImgS?.length ?? 0} timed batch(es) only, no warm-up (minutes per batch)`;
+    for (const fw of ['tfjs-cpu', 'tfjs-wasm'] as const)
+      if (train[model][fw].status === 'ok' && model === 'lstm')
+        train[model][fw].note = `${train[model][fw].trainImgS?.length ?? 0} timed batch(es) (seconds per batch)`;
   }
 
   // One full epoch + test accuracy, each peer at its best thread count (not in --quick).
   if (!quick)
-    for (const model of MODELS)
+    for (const model of models)
       for (const col of ['tensorbolt', 'PyTorch', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-node'] as Column[]) {
         const e = train[model][col];
         if (e.status !== 'ok' || e.trainError) continue;
-        if (col === 'tfjs-cpu' && model === 'cnn') { e.note += '; no full epoch (it would take hours)'; continue; }
+        if ((col === 'tfjs-cpu' && model !== 'mlp') || (col === 'tfjs-wasm' && model === 'lstm')) { e.note += '; no full epoch (it would take hours)'; continue; }
         const none = { warmup: 0, steps: 0, inferSteps: 0 };
         let o: ChildOutcome<TrainResult>;
         if (col === 'PyTorch') {
@@ -312,14 +312,14 @@ async function main(): Promise<void> {
       }
 
   const tbThreads = TB_THREADS.filter((t): t is number => t !== undefined);
-  const notRun: TrainEntry = { status: 'skipped' };
-  const extra = (row: string) => (parts.has(row.split('/')[0]!) ? entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row)) : notRun);
-  const torchStyle = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') } as Record<ModelKind, TrainEntry>;
+  // rows of the models run only
+  const extra = (row: string) => (models.includes(row.split('/')[0] as ModelKind) ? entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row)) : undefined);
+  const torchStyle: Summary['torchStyle'] = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') };
   const torchStyleDense = extra('mlp/torch-dense');
   const cnnBf16 = bf16 ? extra('cnn/bf16') : undefined;
   // The bf16 CNN's full epoch and test accuracy, beside fp32's (same seed, same batches; not in --quick).
-  const fp32Cnn = train.cnn.tensorbolt;
-  if (!quick && cnnBf16?.status === 'ok' && fp32Cnn.testAccuracy !== undefined) {
+  const fp32Cnn = train.cnn?.tensorbolt;
+  if (!quick && fp32Cnn && cnnBf16?.status === 'ok' && fp32Cnn.testAccuracy !== undefined) {
     const spec = trainSpec('tensorbolt', 'cnn', { warmup: 0, steps: 0, inferSteps: 0 }, true, fp32Cnn.threads, { precision: 'bf16' });
     const o = await job('cnn epoch, bf16', 'tensorbolt', fp32Cnn.threads, 0, spec, () => runNode<TrainResult>(spec));
     if (o.result) {
@@ -328,13 +328,14 @@ async function main(): Promise<void> {
     } else cnnBf16.note = `epoch failed: ${o.error}`;
   }
 
-  const { peak, gemm, conv } = parts.has('kernels') ? await kernels() : {};
+  const { peak, gemm, conv } = withKernels ? await kernels() : {};
   const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
     `node ${m.node}; tensorbolt ${m.tensorbolt} (kernels: ${m.isa}; large GEMMs: ${m.gemmKernel}; ${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
-    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ${mlpRounds} round(s) for the MLP, ${rounds} for the CNN, interleaved` +
-    `${opts.only ? `; only ${opts.only}` : ''}.`;
-  const mlpDense = parts.has('mlp') ? entryOf(best(densePooled), tbThreads, denseError) : notRun;
+    `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ` +
+    `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved` +
+    `${only ? `; only ${only.join(', ')}` : ''}.`;
+  const mlpDense = models.includes('mlp') ? entryOf(best(densePooled), tbThreads, denseError) : undefined;
   const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, roundRatios, conv, gemm, peak };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
   // Python peer, the package root in an error message).
@@ -343,7 +344,7 @@ async function main(): Promise<void> {
   const svg = svgChart(summary);
   const dir = opts.out ?? join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `bench-${date.slice(0, 10)}${quick ? '-quick' : ''}`);
+  const base = join(dir, `bench-${date.slice(0, 10)}${only ? `-${only.join('-')}` : ''}${quick ? '-quick' : ''}`);
   writeFileSync(base + '.md', md);
   writeFileSync(base + '.svg', svg);
   writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));

@@ -6,8 +6,9 @@ import * as tb from '../lib/index.js';
 import { peakRssMb, type TrainResult, type TrainSpec } from './protocol.js';
 import { timeInference } from './tb_workloads.js';
 
-function build(model: TrainSpec['model']): tb.nn.Module {
+function build(model: TrainSpec['model']): tb.nn.Sequential {
   const nn = tb.nn;
+  if (model === 'lstm') throw new Error('the PyTorch-style loop has the MLP and the CNN only');
   if (model === 'mlp') return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
   return new nn.Sequential(
     new nn.Conv2d(1, 32, 3), new nn.ReLU(), new nn.Conv2d(32, 64, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),

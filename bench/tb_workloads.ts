@@ -41,7 +41,11 @@ export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
   const { train, test } = await tb.datasets.mnist();
   const yTrain = tb.toCategorical(train.labels, 10);
   const yTest = tb.toCategorical(test.labels, 10);
-  const model = spec.model === 'mlp' ? tb.models.mnistMlp() : tb.models.mnistCnn();
+  const model = spec.model === 'mlp' ? tb.models.mnistMlp() : spec.model === 'cnn' ? tb.models.mnistCnn() : tb.sequential([
+    tb.layers.reshape({ targetShape: [28, 28], inputShape: [28, 28, 1] }),
+    tb.layers.lstm({ units: 128 }),
+    tb.layers.dense({ units: 10, activation: 'softmax' }),
+  ]);
   // on a GPU (--device cuda) the batches are gathered on the host and uploaded, as a PyTorch DataLoader's are
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'], device: spec.device ?? 'cpu' });
 

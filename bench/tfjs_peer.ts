@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
 import * as tb from '../lib/index.js';
-import { peakRssMb, type Framework, type TrainResult, type TrainSpec } from './protocol.js';
+import { peakRssMb, type Framework, type ModelKind, type TrainResult, type TrainSpec } from './protocol.js';
 
 type Tf = typeof TF;
 
@@ -45,10 +45,13 @@ async function loadTf(fw: Framework): Promise<{ tf: Tf; threads: number; threads
   return { tf, threads: 1, threadsNote: 'plain JavaScript on the main thread' };
 }
 
-function buildModel(tf: Tf, kind: 'mlp' | 'cnn'): TF.Sequential {
+function buildModel(tf: Tf, kind: ModelKind): TF.Sequential {
   const L = tf.layers;
   const layers = kind === 'mlp'
     ? [L.flatten({ inputShape: [28, 28, 1] }), L.dense({ units: 128, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })]
+    : kind === 'lstm'
+    ? [L.reshape({ targetShape: [28, 28], inputShape: [28, 28, 1] }), L.lstm({ units: 128, recurrentActivation: 'sigmoid' }),
+      L.dense({ units: 10, activation: 'softmax' })]
     : [
       L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
       L.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),

@@ -5,7 +5,7 @@ timings at the CNN's shapes; or square sgemm on a GPU (torch.mm, i.e. cuBLAS). P
 one JSON line after RESULT_TAG.
 
 Usage: python3 bench/torch_bench.py '<json spec>'   (prints RESULT_TAG + JSON)
-  spec: {"task": "train", "model": "mlp"|"cnn", "mnistDir": ..., "threads": n, "warmup": w,
+  spec: {"task": "train", "model": "mlp"|"cnn"|"lstm", "mnistDir": ..., "threads": n, "warmup": w,
          "steps": s, "inferSteps": i, "epoch": bool, "batch": 128, "seed": 1, "device": "cpu"|"cuda"}
      or {"task": "conv", "threads": n, "reps": r, "batch": 128}
      or {"task": "gemm", "threads": n, "sizes": [...], "reps": r}   (on the GPU)
@@ -51,11 +51,31 @@ def mnist(d):
             split("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
 
 
+def rows_lstm_class():
+    import torch.nn as nn
+
+    class RowsLSTM(nn.Module):
+        """Each (1, 28, 28) image as 28 steps of 28 pixels; LSTM(128); the last h into Linear(128, 10)."""
+
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(28, 128, batch_first=True)
+            self.fc = nn.Linear(128, 10)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x.reshape(x.shape[0], 28, 28))
+            return self.fc(h[-1])
+
+    return RowsLSTM
+
+
 def build(kind):
     import torch.nn as nn
 
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    if kind == "lstm":
+        return rows_lstm_class()()
     # keras/examples mnist_cnn.py; the final softmax is inside CrossEntropyLoss, as tensorbolt fuses it.
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),

@@ -30,10 +30,20 @@ export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/dropout.js';
 export * from './ops/batchnorm.js';
+export * from './ops/rnn.js';
+export { embedding, type EmbeddingOptions } from './ops/embedding.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { optimizers } from './optim/keras.js';
-export { layers, Layer, type ActivationName } from './nn/keras_layers.js';
+import { layers as coreLayers } from './nn/keras_layers.js';
+import { recurrentLayers } from './nn/keras_recurrent.js';
+/** tb.layers.*: the Keras-style layer factories. */
+export const layers = { ...coreLayers, ...recurrentLayers };
+export { Layer, type ActivationName } from './nn/keras_layers.js';
+export {
+  RecurrentLayer, type RNNLayerArgs, type LSTMLayerArgs, type GRULayerArgs, type EmbeddingArgs, type BidirectionalArgs,
+  type RecurrentCallOptions, type MergeMode,
+} from './nn/keras_recurrent.js';
 export { Sequential, sequential, type CompileArgs, type ModelInput } from './train/sequential.js';
 export type { FitArgs } from './train/fit.js';
 export { trainInWorker, workerTask, TrainingJob, type TrainingEvents, type WorkerTaskContext } from './train/worker.js';

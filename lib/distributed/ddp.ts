@@ -19,14 +19,16 @@ export interface DDPOptions extends BucketOptions {
   broadcastBuffers?: boolean;
 }
 
-export class DistributedDataParallel extends Module {
-  readonly module: Module;
+// Generic over the wrapped module so that forward keeps its signature (a recurrent module returns
+// [output, state], most return one Tensor).
+export class DistributedDataParallel<M extends Module = Module> extends Module {
+  readonly module: M;
   private readonly _reducer: GradReducer | null;
   private readonly _bufferList: Tensor[];
   private _bufferFlat: Float32Array | null = null;
   private readonly _broadcastBuffers: boolean;
 
-  constructor(module: Module, opts: DDPOptions = {}) {
+  constructor(module: M, opts: DDPOptions = {}) {
     super();
     const op = 'DistributedDataParallel';
     if (!(module instanceof Module)) throw new TensorboltError(op, `expects an nn.Module, got ${module === null ? 'null' : typeof module}`);
@@ -47,13 +49,13 @@ export class DistributedDataParallel extends Module {
       : null;
   }
 
-  forward(...inputs: Tensor[]): Tensor {
+  forward(...inputs: Parameters<M['forward']>): ReturnType<M['forward']> {
     if (this._reducer && this._broadcastBuffers && this.training && this._bufferList.length > 0) {
       const d = mpi('DistributedDataParallel')!;
       this._bufferFlat ??= d.alloc(this._bufferList.reduce((s, b) => s + b.size, 0), 'float32') as Float32Array;
       broadcastFromRoot('DistributedDataParallel.forward', d, this._bufferList, this._bufferFlat);
     }
-    return this.module.forward(...inputs);
+    return this.module.forward(...inputs) as ReturnType<M['forward']>;
   }
 
   /**

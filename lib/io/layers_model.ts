@@ -17,6 +17,7 @@ import {
 } from '../nn/keras_layers.js';
 import { Sequential } from '../train/sequential.js';
 import { writeFileAtomic } from './atomic.js';
+import { RECURRENT_CLASSES, recurrentLayerFromJson, withoutCellScope } from './recurrent_json.js';
 import { closeFile, isMissing, openRegular, readAt, readRegularFile, type RegularFile } from './read_file.js';
 import { applyTrainingConfig, optimizerWeights, trainingConfigOf, type TrainingConfig } from './training_config.js';
 import { isWriterRank } from '../distributed/world.js';
@@ -174,7 +175,8 @@ function padding(v: unknown): 'valid' | 'same' {
   return v === 'same' ? 'same' : 'valid';
 }
 
-const SUPPORTED = 'Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, Activation';
+const SUPPORTED = ['Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Reshape', 'Dropout',
+  'BatchNormalization', 'Activation', ...RECURRENT_CLASSES].join(', ');
 
 /** Makes a layer from its Keras JSON (class_name + config); errors name the file and the layer. */
 export function layerFromJson(file: string, spec: LayerJson): Layer {
@@ -223,6 +225,10 @@ export function layerFromJson(file: string, spec: LayerJson): Layer {
       }
       case 'Activation':
         return new Activation({ ...base, activation: act(c.activation) });
+      default: {
+        const r = recurrentLayerFromJson(spec.class_name, c, base);
+        if (r) return r;
+      }
     }
   } catch (e) {
     if (e instanceof TensorboltError) throw new TensorboltError(op, `${where}: ${e.message}`);
@@ -334,11 +340,12 @@ export function fromArtifacts(json: ModelJson, weights: Uint8Array | WeightBytes
   }
   const all = readManifest(file, json, weights);
   const modelWeights = all.filter((w) => w.spec.group !== 'optimizer');
-  const byName = new Map(modelWeights.map((w) => [w.spec.name, w]));
+  // Keras-converted files name recurrent weights with the cell's scope ('lstm/lstm_cell/kernel').
+  const byName = new Map(modelWeights.map((w) => [withoutCellScope(w.spec.name), w]));
   if (byName.size !== modelWeights.length) throw new TensorboltError(op, `${file}: the manifest lists a weight name twice`);
   const ours = model.layers.flatMap((l) => l.weightsWithNames());
   const missing = ours.filter(([n]) => !byName.has(n)).map(([n]) => n);
-  const unexpected = modelWeights.filter((w) => !ours.some(([n]) => n === w.spec.name)).map((w) => w.spec.name);
+  const unexpected = modelWeights.filter((w) => !ours.some(([n]) => n === withoutCellScope(w.spec.name))).map((w) => w.spec.name);
   if (missing.length || unexpected.length)
     throw new TensorboltError(op, `${file}: the manifest does not match the layers: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
   for (const [name, t] of ours) {

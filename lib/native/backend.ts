@@ -136,6 +136,15 @@ export function hostGather(x: HostArray, indices: Int32Array, y: HostArray, oute
   native().gather(x, indices, y, outer, dim, inner);
 }
 
+/**
+ * [workspace, scratch] float counts of one recurrent pass (rnnForward's saved buffer, rnnBackward's
+ * scratch) for its dims: computed on the host from the layout the kernels of every device share
+ * (native/common/rnn.h), so it is not a kernel of either table.
+ */
+export function rnnWorkspaceSizes(dims: Int32Array): [number, number] {
+  return native().rnnSizes(dims);
+}
+
 /** Bytes of host memory waiting in the CPU allocator's pool. */
 export function hostPoolBytes(): number {
   return hostPool.bytes;

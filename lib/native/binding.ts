@@ -78,6 +78,14 @@ export interface NativeBinding extends Kernels<F32, I32> {
    */
   gatherPairAsync(xa: F32 | I32, ya: F32 | I32, innerA: number, xb: F32 | I32, yb: F32 | I32, innerB: number,
                   indices: I32, dim: number): Promise<void>;
+
+  // ---- a host-side size query of the recurrent kernels (native/napi/rnn_napi.cc), not a kernel ----
+  /**
+   * [workspace, scratch] float counts of rnnForward's saved buffer and rnnBackward's scratch for
+   * these dims (kernels.ts): the layout of native/common/rnn.h, the same on every device. Checks the
+   * dims and their products (a RangeError naming what is wrong).
+   */
+  rnnSizes(dims: I32): [number, number];
 }
 
 // ---------------------------------------------------------------------------------------------

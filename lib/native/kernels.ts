@@ -96,6 +96,30 @@ export interface Kernels<F, I> {
   /** out (n, depth): on at [i, indices[i]], off elsewhere; an index outside [0, depth) is an error. */
   oneHot(indices: I, out: F, depth: number, on: number, off: number): void;
 
+  // ---- recurrent layers (native/cpu/rnn.cc, native/cuda/rnn.cu) and the embedding gradient ----
+  // dims (12): [T, B, F, H, cell (0 rnn, 1 lstm, 2 gru), batchFirst, reverse, transW, act, recAct,
+  // resetAfter, kerasGru] (native/common/rnn.h). Rows of x (T·B, F) and y (T·B, H) are t·B + b, or
+  // b·T + t when batchFirst. wx (F, G·H) and wh (H, G·H), or (G·H, F) and (G·H, H) when transW;
+  // G = 1, 4, 3 gate blocks; activation codes 0 tanh, 1 sigmoid, 2 hardSigmoid, 3 relu, 4 linear.
+  // ws and scratch hold rnnWorkspaceSizes(dims) floats (backend.ts); their layout is the same on
+  // every device.
+  /**
+   * One layer, one direction, the whole sequence. bx, bh (G·H), h0, c0, rmask (B, H) may be null
+   * (c0 and cN only for LSTM). Writes y, hN, cN and ws (kept for rnnBackward).
+   */
+  rnnForward(x: F, wx: F, wh: F, bx: F | null, bh: F | null, h0: F | null, c0: F | null, rmask: F | null, y: F, hN: F,
+             cN: F | null, ws: F, dims: Int32Array): void;
+  /** Backward through time from dy (T·B, H), dhN, dcN (each null when unused); non-null gradients are overwritten. */
+  rnnBackward(x: F, wx: F, wh: F, c0: F | null, rmask: F | null, ws: F, dy: F | null, dhN: F | null, dcN: F | null,
+              dx: F | null, dwx: F | null, dwh: F | null, dbx: F | null, dbh: F | null, dh0: F | null, dc0: F | null,
+              scratch: F, dims: Int32Array): void;
+  /**
+   * dw (numEmbeddings, dim) = per row, the sum of the dy (nIdx, dim) rows whose index names it (a
+   * gather: repeatable bits); row paddingIdx (-1: none) gets zero; an index outside [0,
+   * numEmbeddings) is an error. ws: int32, numEmbeddings + 1 + nIdx elements.
+   */
+  embeddingBackward(dy: F, indices: I, dw: F, numEmbeddings: number, dim: number, paddingIdx: number, ws: I): void;
+
   // ---- conv2d ----
   // layout 0 = NCHW with weight (OC, C, KH, KW) (PyTorch); layout 1 = NHWC with weight (KH, KW, C, OC)
   // (Keras/TensorFlow.js). x is (N, C, H, W) or (N, H, W, C); y is (N, OC, OH, OW) or (N, OH, OW, OC).
@@ -171,9 +195,9 @@ export const KERNEL_NAMES = [
   'gemm', 'unary', 'unaryBackward', 'binary', 'binaryBackward', 'where', 'whereBackward', 'sumToStrides',
   'fill', 'cast', 'axpy', 'activation', 'activationBackward', 'softmax', 'softmaxBackward', 'softmaxXent',
   'softmaxXentBackward', 'reduce', 'reduceBackward', 'argReduce', 'copyStrided', 'gather', 'gatherBackward',
-  'oneHot', 'conv2d', 'conv2dBackward', 'linear', 'linearBackward', 'maxPool2d', 'maxPool2dBackward',
-  'avgPool2d', 'avgPool2dBackward', 'dropout', 'dropoutBackward', 'batchNorm', 'batchNormBackward', 'sgdStep',
-  'adamStep', 'rmspropStep', 'adagradStep', 'adadeltaStep', 'sumSquares', 'scale',
+  'oneHot', 'rnnForward', 'rnnBackward', 'embeddingBackward', 'conv2d', 'conv2dBackward', 'linear', 'linearBackward',
+  'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'dropout', 'dropoutBackward', 'batchNorm',
+  'batchNormBackward', 'sgdStep', 'adamStep', 'rmspropStep', 'adagradStep', 'adadeltaStep', 'sumSquares', 'scale',
 ] as const satisfies readonly (keyof Kernels<unknown, unknown>)[];
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -34,7 +34,7 @@ function uniqueName(base: string): string {
 }
 
 /** Glorot (Xavier) uniform: U(-limit, limit), limit = sqrt(6 / (fanIn + fanOut)). */
-function glorotUniform(shape: number[], fanIn: number, fanOut: number): Tensor {
+export function glorotUniform(shape: number[], fanIn: number, fanOut: number): Tensor {
   const limit = Math.sqrt(6 / Math.max(1, fanIn + fanOut));
   return parameter(rand(shape, -limit, limit));
 }

@@ -33,7 +33,10 @@ export abstract class Module {
   /** @internal The device given to to(), where parameters made later (lazy builds) are put too. */
   _device: DeviceName | null = null;
 
-  abstract forward(...inputs: Tensor[]): Tensor;
+  // Most modules take and return one Tensor; recurrent ones take an initial state and return
+  // [output, state] (PyTorch's conventions), so the base signature allows any.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  abstract forward(...inputs: any[]): unknown;
 
   /** Registers a non-trainable tensor saved in stateDict (e.g. running mean). */
   protected registerBuffer(name: string, t: Tensor): Tensor {

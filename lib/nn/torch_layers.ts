@@ -239,9 +239,12 @@ export class Sequential extends Module {
       if (fusesWithRelu(l, this.layers[i + 1])) {
         h = l.forwardAct(h, 'relu');
         i++;
-      } else {
-        h = l.forward(h);
+        continue;
       }
+      const out = l.forward(h);
+      if (!(out instanceof Tensor))
+        throw new TensorboltError('Sequential', `module ${i} (${l.constructor.name}) returned ${Array.isArray(out) ? 'an array' : typeof out}, not one Tensor: nn.Sequential passes one tensor from module to module (take the output of a recurrent layer with a small module of your own)`);
+      h = out;
     }
     return h;
   }

@@ -7,6 +7,9 @@
 //                 job.on('epochEnd', ({ epoch, logs }) => ...);  const result = await job.result;
 //   train-job.js: tb.workerTask(async ({ workerData, callbacks }) => { await model.fit(x, y, { callbacks }); return ...; });
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData as threadData, type WorkerOptions } from 'node:worker_threads';
 import { TensorboltError } from '../tensor/errors.js';
 import type { Callback, Logs } from './callbacks.js';
@@ -99,7 +102,20 @@ export function trainInWorker<R = unknown>(script: string | URL, opts: { workerD
   if (typeof script !== 'string' && !(script instanceof URL))
     throw new TensorboltError('trainInWorker', `script must be a path or a file URL, got ${script === null ? 'null' : typeof script}`);
   if (opts === null || typeof opts !== 'object') throw new TensorboltError('trainInWorker', 'options must be an object');
-  return new TrainingJob<R>(script, opts);
+  // A plain 'train.js' means the file in the working directory, as `node train.js` does (Worker
+  // itself only takes absolute paths and ./ or ../ ones).
+  let file: string | URL = script;
+  if (typeof script === 'string') file = resolvePath(script);
+  else if (script.protocol !== 'file:') throw new TensorboltError('trainInWorker', `script must be a path or a file: URL, got a ${script.protocol} URL`);
+  // checked here so that the caller sees it now, not as an exit of the worker later
+  const path = typeof file === 'string' ? file : fileURLToPath(file);
+  if (!existsSync(path)) throw new TensorboltError('trainInWorker', `script ${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}...` : path)} does not exist`);
+  try {
+    return new TrainingJob<R>(file, opts);
+  } catch (e) {
+    if (e instanceof TensorboltError) throw e;
+    throw new TensorboltError('trainInWorker', `cannot start the worker: ${(e as Error)?.message ?? String(e)}`);
+  }
 }
 
 /** What a worker task gets. */

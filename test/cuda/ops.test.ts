@@ -466,4 +466,47 @@ describe.skipIf(!cuda)('CUDA kernels against the CPU kernels', () => {
       same('avgPool2dBackward', [f(0), f(0), dims], [0, 1], [1], EXACT);
     });
   });
+  describe('recurrent layers (the same workspace layout on both devices) and the embedding gradient', () => {
+    // 1e-4: FastTanh/StableSigmoid against tanhf/expf and two GEMM orders, carried through 5 steps.
+    const RNN_TOL: Tol = { atol: 1e-4, rtol: 1e-4 };
+    const f = (n: number) => new Float32Array(n);
+    const [T, B, F, H] = [5, 3, 4, 3];
+    // [cell, batchFirst, reverse, transW, act, recAct, resetAfter, kerasGru]
+    const cases: [string, number[], boolean][] = [
+      ['LSTM, batch-first, Keras layout, sigmoid gates', [1, 1, 0, 0, 0, 1, 1, 1], false],
+      ['LSTM, time-major, reversed, PyTorch layout, hard_sigmoid, recurrent dropout', [1, 0, 1, 1, 0, 2, 1, 0], true],
+      ['GRU reset after, PyTorch layout and order', [2, 0, 0, 1, 0, 1, 1, 0], false],
+      ['GRU reset before, Keras order, reversed, recurrent dropout', [2, 1, 1, 0, 0, 2, 0, 1], true],
+      ['SimpleRNN relu', [0, 1, 0, 0, 3, 1, 1, 1], false],
+    ];
+    cases.forEach(([name, flags, masked], k) => {
+      it(`${name}: forward (outputs and workspace), then backward from the same workspace`, () => {
+        const d = Int32Array.from([T, B, F, H, ...flags]);
+        const lstm = flags[0] === 1;
+        const G = lstm ? 4 : flags[0] === 2 ? 3 : 1;
+        const [wsLen, scLen] = cpu.rnnSizes(d);
+        const seed = 300 + 40 * k;
+        const x = rand(T * B * F, seed), wx = rand(F * G * H, seed + 1), wh = rand(H * G * H, seed + 2);
+        const bx = rand(G * H, seed + 3), bh = rand(G * H, seed + 4), h0 = rand(B * H, seed + 5);
+        const c0 = lstm ? rand(B * H, seed + 6) : null;
+        const rmask = masked ? Float32Array.from(rand(B * H, seed + 7), (v) => (v > 0.2 ? 1.25 : 0)) : null;
+        const fwd = [x, wx, wh, bx, bh, h0, c0, rmask, f(T * B * H), f(B * H), lstm ? f(B * H) : null, f(wsLen), d];
+        same('rnnForward', fwd, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], lstm ? [8, 9, 10, 11] : [8, 9, 11], RNN_TOL);
+        const ws = f(wsLen);
+        cpu.rnnForward(x, wx, wh, bx, bh, h0, c0, rmask, f(T * B * H), f(B * H), lstm ? f(B * H) : null, ws, d);
+        const bwd = [x, wx, wh, c0, rmask, ws, rand(T * B * H, seed + 8), rand(B * H, seed + 9), lstm ? rand(B * H, seed + 10) : null,
+          f(T * B * F), f(F * G * H), f(H * G * H), f(G * H), f(G * H), f(B * H), lstm ? f(B * H) : null, f(scLen), d];
+        const outs = lstm ? [9, 10, 11, 12, 13, 14, 15] : [9, 10, 11, 12, 13, 14];
+        same('rnnBackward', bwd, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], outs, RNN_TOL);
+      });
+    });
+    it('an empty sequence passes the state through; embedding gradient: the same sums in the same order', () => {
+      const d = Int32Array.from([0, 2, 3, 2, 1, 1, 0, 0, 0, 1, 1, 1]);
+      const [wsLen] = cpu.rnnSizes(d);
+      same('rnnForward', [f(0), rand(24, 401), rand(16, 402), null, null, rand(4, 403), rand(4, 404), null, f(0), f(4), f(4), f(wsLen), d],
+        [0, 1, 2, 5, 6, 8, 9, 10, 11], [9, 10], EXACT);
+      const idx = Int32Array.from([3, 0, 3, 1, 3, 4, 0]);
+      same('embeddingBackward', [rand(7 * 5, 405), idx, f(6 * 5), 6, 5, 4, new Int32Array(6 + 1 + 7)], [0, 1, 2, 6], [2], EXACT);
+    });
+  });
 });

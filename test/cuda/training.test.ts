@@ -10,16 +10,9 @@
 // and more after one step).
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
+import { close, expectDeviceMemoryFlat, trainLoop } from './training_helpers.js';
 
 const available = tb.cuda.isAvailable();
-const ATOL = 1e-5;
-const RTOL = 2e-4;
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < b.length; i++)
-    if (!(Math.abs(a[i]! - b[i]!) <= ATOL + RTOL * Math.abs(b[i]!))) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]}`);
-}
 
 class Mlp extends tb.nn.Module {
   fc1 = new tb.nn.Linear(12, 16);
@@ -41,24 +34,9 @@ function trainMlp(device: tb.DeviceName, steps: number, moveAt = 0, optimizer: '
   const opt = optimizer === 'adam' ? new tb.optim.Adam(net.parameters(), { lr: 0.01 }) : new tb.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
   const x = tb.randn([40, 12], 0, 1, { seed: 1 });
   const y = tb.randint(0, 3, [40], { seed: 2 });
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    if (s === moveAt) net.to(device);
-    const xb = x.slice([(s % 5) * 8, 0], [8, 12]).to(net.device);
-    const yb = y.slice([(s % 5) * 8], [8]).to(net.device);
-    opt.zeroGrad();
-    const loss = tb.nn.functional.crossEntropy(net.forward(xb), yb);
-    loss.backward();
-    opt.step();
-    losses.push(loss.item());
-    tb.dispose([xb, yb, loss]);
-  }
-  for (const p of net.parameters()) expect(p.device).toBe(device);
-  const weights = net.parameters().map((p) => p.dataSync() as Float32Array);
-  net.dispose();
-  opt.dispose();
+  const r = trainLoop(net, opt, device, steps, moveAt, (s) => [x.slice([(s % 5) * 8, 0], [8, 12]), y.slice([(s % 5) * 8], [8])]);
   tb.dispose([x, y]);
-  return { losses, weights };
+  return r;
 }
 
 /** A small Keras-style CNN (conv, batch norm, pooling, dropout, dense) fitted with a seed. */
@@ -169,16 +147,7 @@ describe.skipIf(!available)("training on 'cuda' matches the same seeded run on t
         loss.item();
       });
     };
-    for (let i = 0; i < 10; i++) step();
-    const warm = tb.cuda.memory()!;
-    const live = tb.memory().devices.cuda;
-    for (let i = 0; i < 300; i++) step();
-    const after = tb.cuda.memory()!;
-    expect(after.inUse).toBe(warm.inUse);
-    expect(after.deviceMallocs).toBe(warm.deviceMallocs);
-    expect(after.cached).toBe(warm.cached);
-    expect(after.cacheHits).toBeGreaterThan(warm.cacheHits);
-    expect(tb.memory().devices.cuda).toEqual(live);
+    expectDeviceMemoryFlat(step, 10, 300);
     net.dispose();
     opt.dispose();
     tb.dispose([x, y]);

@@ -59,7 +59,8 @@ beforeAll(checkDist);
 describe('examples', { timeout: 300_000 }, () => {
   it('every example in examples/ has a smoke test here', async () => {
     const programs = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') && f !== 'common.ts').sort();
-    expect(programs).toEqual(['binary-classification.ts', 'linear-regression-keras.ts', 'linear-regression.ts', 'mnist-cnn-keras.ts', 'pytorch-cnn.ts', 'pytorch-mlp.ts']);
+    expect(programs).toEqual(['binary-classification.ts', 'char-rnn-keras.ts', 'char-rnn-pytorch.ts', 'linear-regression-keras.ts', 'linear-regression.ts',
+      'mnist-cnn-keras.ts', 'mnist-lstm-keras.ts', 'pytorch-cnn.ts', 'pytorch-mlp.ts']);
   });
 
   it('linear-regression (autograd): the prediction for x = 4 is close to 4', async () => {
@@ -107,6 +108,25 @@ describe('examples', { timeout: 300_000 }, () => {
     expect(num(out, /epoch 1: train loss (\d+\.\d+)/)).toBeLessThan(2.3);
     expect(num(out, /test accuracy (\d+\.\d+)%/)).toBeGreaterThan(60);
   });
+
+  it('mnist-lstm-keras: the rows-as-steps LSTM trains on a subset, well above chance', async () => {
+    const out = ok(await run('examples/mnist-lstm-keras.js', ['--epochs', '1', '--limit', '1000']));
+    expect(out).toContain('Total params: 81674');
+    expect(out).toMatch(/^Epoch 1\/1 - loss: \d+\.\d{4} - accuracy: \d\.\d{4} - val_loss/m);
+    expect(num(out, /Test accuracy: (\d\.\d+)/)).toBeGreaterThan(0.2);
+  });
+
+  for (const [name, args] of [['char-rnn-keras', ['--epochs', '3']], ['char-rnn-pytorch', ['--epochs', '3', '--steps', '15']]] as const) {
+    it(`${name}: the loss falls and every epoch prints a sample of the text's characters`, async () => {
+      const out = ok(await run(`examples/${name}.js`, [...args, '--limit', '4000', '--length', '60']));
+      const losses = [...out.matchAll(/^epoch (\d+) loss (\d+\.\d+)$/gm)].map((m) => Number(m[2]));
+      expect(losses.length).toBe(3);
+      expect(losses[2]!).toBeLessThan(losses[0]!);
+      const samples = [...out.matchAll(/^sample: (".*")$/gm)].map((m) => JSON.parse(m[1]!) as string);
+      expect(samples.length).toBe(3);
+      for (const s of samples) expect(s.length).toBeGreaterThanOrEqual(60);
+    });
+  }
 
   it('reject a bad --epochs', async () => {
     const r = await run('examples/binary-classification.js', ['--epochs', '0']);

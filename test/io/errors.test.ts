@@ -91,8 +91,8 @@ describe('model.json + weights.bin', () => {
   });
 
   it('an unknown layer class', async () => {
-    const dir = variant((j) => { j.modelTopology.config.layers[1].class_name = 'LSTM'; });
-    await expectFileError(() => tb.loadModel(`file://${dir}`), join(dir, 'model.json'), /unknown layer class 'LSTM'.*supported: Dense/);
+    const dir = variant((j) => { j.modelTopology.config.layers[1].class_name = 'ConvLSTM2D'; });
+    await expectFileError(() => tb.loadModel(`file://${dir}`), join(dir, 'model.json'), /unknown layer class 'ConvLSTM2D'.*supported: Dense.*LSTM, GRU, Bidirectional/);
   });
 
   it('an invalid layer config names the layer', async () => {

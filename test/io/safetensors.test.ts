@@ -1,17 +1,15 @@
 // safetensors: tb.save / tb.load round trips, and files checked by readers and writers that share no
 // code with ours: a json+struct reader/writer run by the system python3, and PyTorch when it imports.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { cleanTempDirs, tempDir } from './tfjs_helpers.js';
+import { PY, PY_TORCH_IO, havePython, haveTorch } from './torch_helpers.js';
 
 afterAll(cleanTempDirs);
 
-const PY = '/usr/bin/python3';
-const havePython = existsSync(PY);
-const haveTorch = havePython && spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 // An independent reader: the header with json, the values with struct. Prints JSON.
 const PY_READ = String.raw`
@@ -127,24 +125,7 @@ describe('tb.save / tb.load', () => {
 
 // PyTorch reads the header with json and the tensors with torch.frombuffer (Debian's python3-torch
 // has no safetensors package), runs the same network, and writes its output back.
-const TORCH = String.raw`
-import json, struct, sys, torch
-def read(path):
-    raw = open(path, 'rb').read()
-    (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop('__metadata__', None)
-    dt = {'F32': torch.float32, 'I32': torch.int32}
-    return {k: torch.frombuffer(bytearray(raw[8 + n + e['data_offsets'][0]: 8 + n + e['data_offsets'][1]]), dtype=dt[e['dtype']]).reshape(e['shape'])
-            for k, e in header.items()}
-def write(path, tensors):
-    header, data = {}, b''
-    for k, t in tensors.items():
-        blob = t.detach().contiguous().to(torch.float32).numpy().tobytes()
-        header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [len(data), len(data) + len(blob)]}
-        data += blob
-    h = json.dumps(header).encode()
-    open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
+const TORCH = String.raw`${PY_TORCH_IO}
 class Net(torch.nn.Module):
     def __init__(self):
         super().__init__()

@@ -63,6 +63,8 @@ const convDims = [1, 2, 3, 3, 2, 2, 2, 2, 2, 1, 1, 0, 0, 0];
 const poolDims = [1, 2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0];
 // flat input indices of each 2x2 window's top-left cell (a valid argmax)
 const poolArgmax = [0, 2, 8, 10, 16, 18, 24, 26];
+// recurrent: T=2, B=2, F=3, H=2, LSTM, batch-first, sigmoid gates: workspace 50, scratch 46 floats
+const rnnDims = [2, 2, 3, 2, 1, 1, 0, 0, 0, 1, 1, 1];
 
 function specs(): Record<string, FnSpec> {
   const info = native().info();
@@ -124,6 +126,17 @@ function specs(): Record<string, FnSpec> {
     rmspropStep: { args: [fout(4), fin(4), fout(4), fout(4, { nullable: true }), fout(4, { nullable: true }), num(1e-2), num(0.99), num(1e-8), num(0), num(0.5), bool(false)] },
     adagradStep: { args: [fout(4), fin(4), fout(4), num(1e-2), num(0), num(0), num(1e-10), int(1), bool(false)] },
     adadeltaStep: { args: [fout(4), fin(4), fout(4), fout(4), num(1), num(0.9), num(1e-6), num(0)] },
+    rnnSizes: { args: [cfg(rnnDims)] },
+    rnnForward: {
+      args: [fin(12), fin(24), fin(16), fin(8, { nullable: true }), fin(8, { nullable: true }), fin(4, { nullable: true }), fin(4, { nullable: true }),
+        fin(4, { nullable: true }), fout(8), fout(4), fout(4), fout(50), cfg(rnnDims)],
+    },
+    rnnBackward: {
+      args: [fin(12), fin(24), fin(16), fin(4, { nullable: true }), fin(4, { nullable: true }), fin(50), fin(8, { nullable: true }),
+        fin(4, { nullable: true }), fin(4, { nullable: true }), fout(12, { nullable: true }), fout(24, { nullable: true }), fout(16, { nullable: true }),
+        fout(8, { nullable: true }), fout(8, { nullable: true }), fout(4, { nullable: true }), fout(4, { nullable: true }), fout(46), cfg(rnnDims)],
+    },
+    embeddingBackward: { args: [fin(4), iin([2, 0]), fout(6), int(3), int(2), int(1, true), iout(6)] },
     sumSquares: { args: [fin(4, { free: true })] },
     scale: { args: [fout(4, { free: true }), num(0.5)] },
   };

@@ -80,5 +80,10 @@ describe('trainInWorker', () => {
     await expect(job.result).rejects.toThrow(/trainInWorker: the worker exited with code 3 before its task returned/);
     expect(() => tb.workerTask(() => 1)).toThrow(/workerTask: runs in a worker started by trainInWorker/);
     expect(() => tb.trainInWorker(42 as never)).toThrow(/script must be a path or a file URL/);
+    // Worker itself throws a TypeError for 'x' (neither absolute nor ./-relative); found by the fuzzer
+    expect(() => tb.trainInWorker('x')).toThrow(tb.TensorboltError);
+    expect(() => tb.trainInWorker('x')).toThrow(/trainInWorker: script ".*x" does not exist/);
+    expect(() => tb.trainInWorker(new URL('https://example.com/t.js'))).toThrow(/trainInWorker: script must be a path or a file: URL, got a https: URL/);
+    expect(() => tb.trainInWorker(scriptFile('exit', ''), { workerOptions: { argv: 5 as never } })).toThrow(/trainInWorker: cannot start the worker/);
   }, 60_000);
 });
