@@ -12,6 +12,9 @@ export interface Machine {
   node: string;
   tensorbolt: string;
   gemm: string;
+  /** The instruction set of tensorbolt's CPU kernels in this run, and what runs its large GEMMs. */
+  isa: string;
+  gemmKernel: string;
   openmp: boolean;
   compiler: string;
   /** Peers and their versions, or why they are missing. */
@@ -35,12 +38,14 @@ export function machine(peers: Record<string, string>): Machine {
   return {
     cpu: model,
     cores: cpus().length,
-    simd: ['avx512f', 'avx2', 'fma', 'avx', 'neon', 'asimd'].filter((f) => flags.includes(f)),
+    simd: ['avx512f', 'avx512bw', 'avx512vl', 'avx512_bf16', 'avx2', 'fma', 'avx', 'neon', 'asimd'].filter((f) => flags.includes(f)),
     memGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
     node: process.version,
     tensorbolt: tb.version,
     gemm: info.openblas ? info.openblasConfig : 'portable GEMM',
+    isa: info.isa,
+    gemmKernel: info.gemmKernel,
     openmp: info.openmp,
     compiler: info.compiler,
     peers,

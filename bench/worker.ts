@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   let result: unknown;
   if (spec.framework === 'tensorbolt') {
     const w = await import('./tb_workloads.js');
-    result = spec.task === 'train' ? await w.tbTrain(spec) : spec.task === 'conv' ? w.tbConv(spec)
+    if (spec.task === 'train' && spec.style === 'torch') result = await (await import('./tb_torchstyle.js')).tbTrainTorchStyle(spec);
+    else result = spec.task === 'train' ? await w.tbTrain(spec) : spec.task === 'conv' ? w.tbConv(spec)
       : spec.task === 'cudaGemm' ? w.tbCudaGemm(spec) : w.tbGemm(spec);
   } else if (spec.task === 'train') {
     const { tfjsTrain } = await import('./tfjs_peer.js');

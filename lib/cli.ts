@@ -104,7 +104,7 @@ function deviceArg(v: string | undefined): tb.DeviceName {
 function deviceLine(device: tb.DeviceName): string {
   const i = tb.backendInfo();
   if (device === 'cuda') return `cuda (${tb.cuda.info().device!.name}; matmul precision ${tb.getMatmulPrecision()})`;
-  return `cpu (${i.gemm}${i.openblas ? ', ' + i.openblasConfig.split(' ').slice(0, 2).join(' ') : ''}), ${i.threads} threads`;
+  return `cpu (${i.isa} kernels, GEMM ${i.gemmKernel}), ${i.threads} threads`;
 }
 
 async function train(argv: string[]): Promise<void> {
@@ -189,7 +189,9 @@ function info(argv: string[]): void {
   console.log(`tensorbolt ${tb.version}`);
   // what `train --device ${values.device}` would run on
   console.log(`device:    ${deviceLine(device)}`);
-  console.log(`gemm:      ${i.gemm}${i.openblas ? ` (${i.openblasConfig})` : ' (OpenBLAS not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt)'}`);
+  console.log(`isa:       ${i.isa} (this CPU runs: ${i.isaSupported.join(', ')}; TENSORBOLT_ISA=avx512|avx2|portable forces one; CPU kernels only)`);
+  console.log(`bf16:      ${i.bf16 ? `AVX512_BF16 present; setMatmulPrecision('bf16') ${i.cpuBf16 ? 'on' : 'off'} (CPU products only)` : 'no AVX512_BF16 on this CPU'}`);
+  console.log(`gemm:      ${i.gemmKernel}; OpenBLAS ${i.openblas ? `${i.gemm === 'openblas' ? 'on' : 'off'} (${i.openblasConfig})` : 'not linked: apt-get install libopenblas-dev && npm rebuild tensorbolt'}`);
   console.log(`threads:   ${i.threads} (OpenMP ${i.openmp ? 'on' : 'off'})`);
   console.log(`compiler:  ${i.compiler}`);
   console.log(`addon:     ${i.addonPath}`);
@@ -210,7 +212,7 @@ const [cmd, ...rest] = process.argv.slice(2);
 const helpAsked = rest.includes('--help') || rest.includes('-h');
 try {
   if (cmd === 'train') await train(rest);
-  else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info [--device cpu|cuda|auto]\nPrints the version, the device in use (default auto: cuda when a CUDA build and a GPU are usable), the GEMM library, threads, the addon loaded and CUDA status.');
+  else if (cmd === 'info' && helpAsked) console.log('usage: tensorbolt info [--device cpu|cuda|auto]\nPrints the version, the device in use (default auto: cuda when a CUDA build and a GPU are usable), the instruction set of the CPU kernels and bf16 support, what runs the GEMMs, threads, the addon loaded and CUDA status.');
   else if (cmd === 'info') info(rest);
   else if (cmd === 'bench') bench(rest);
   else if (cmd === 'launch') {

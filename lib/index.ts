@@ -22,7 +22,7 @@ export * from './ops/reduce.js';
 export * from './ops/layout.js';
 export * from './ops/tensor_methods.js';
 export {
-  backendInfo, setNumThreads, setGemmBackend, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision,
+  backendInfo, setNumThreads, setGemmBackend, setIsa, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision, type IsaName,
 } from './ops/runtime.js';
 export { cuda, setDefaultDevice, getDefaultDevice, type DeviceName, type CreateOptions, type CudaInfo } from './tensor/device.js';
 export * from './ops/device.js';

@@ -97,6 +97,12 @@ function check() {
     const info = JSON.parse(probe.stdout);
     if (!info.openblas) fail(`${rel} was built without OpenBLAS: ${probe.stdout.trim()}`);
     console.log(`    loads: gemm=${info.gemm} openmp=${info.openmp} ${info.openblasConfig}`);
+
+    // Built for x86-64-v2, it still runs the widest kernels the CPU has, and each set's kernels
+    // compute what a float64 reference does.
+    const isa = spawnSync(process.execPath, [path.join(__dirname, 'prebuild-isa-check.cjs'), file], { encoding: 'utf8' });
+    if (isa.status !== 0) fail(`${rel}: ${(isa.stderr || isa.stdout).trim()}`);
+    console.log(isa.stdout.trimEnd().replace(/^/gm, '    '));
   }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run test:asan`: builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer into its
-// own folder (build-asan/, never build/), then runs the op, nn, native-boundary and fuzz tests with
-// that addon loaded into node, and fails on a failing test or on any sanitizer report.
+// own folder (build-asan/, never build/), then runs the op, nn, native-boundary, optimizer and fuzz
+// tests with that addon loaded into node, and fails on a failing test or on any sanitizer report.
+// The op and optimizer tests run every CPU kernel under each instruction set this machine has
+// (test/helpers/opcheck.ts), so the sanitizers see every set's kernels.
 //
 // node itself is not instrumented, so the ASan runtime must be the first library in the process:
 // it is preloaded (LD_PRELOAD) from the compiler that built the addon. Leak detection is off
@@ -73,7 +75,7 @@ if (probe.status !== 0) {
 
 // 4. The tests. Their output is passed through and scanned as well: UBSan (a separate runtime from
 // ASan under GCC) writes to stderr whatever log_path says, and vitest relays workers' stderr.
-const suites = ['test/ops', 'test/nn', 'test/native', 'test/fuzz', 'test/reliability/numerics.test.ts', 'test/reliability/workers.test.ts', 'test/reliability/detach.test.ts'].filter((d) => fs.existsSync(path.join(root, d)));
+const suites = ['test/ops', 'test/nn', 'test/native', 'test/fuzz', 'test/reliability/numerics.test.ts', 'test/reliability/workers.test.ts', 'test/reliability/detach.test.ts', 'test/optim/optimizers.test.ts'].filter((d) => fs.existsSync(path.join(root, d)));
 const extra = process.argv.slice(2);
 const vitest = require.resolve('vitest/vitest.mjs', { paths: [root] });
 const child = spawn(process.execPath, [vitest, 'run', ...(extra.length ? extra : suites)], { cwd: root, env, stdio: ['inherit', 'pipe', 'pipe'] });

@@ -131,6 +131,11 @@ export function hostGatherPairAsync(xa: HostArray, ya: HostArray, innerA: number
   return native().gatherPairAsync(xa, ya, innerA, xb, yb, innerB, indices, dim);
 }
 
+/** y (outer, nIdx, inner) = rows `indices` of host array x (outer, dim, inner): the DataLoader's batch gather. */
+export function hostGather(x: HostArray, indices: Int32Array, y: HostArray, outer: number, dim: number, inner: number): void {
+  native().gather(x, indices, y, outer, dim, inner);
+}
+
 /**
  * [workspace, scratch] float counts of one recurrent pass (rnnForward's saved buffer, rnnBackward's
  * scratch) for its dims: computed on the host from the layout the kernels of every device share

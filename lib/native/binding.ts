@@ -26,6 +26,26 @@ export interface NativeInfo {
   compiler: string;
 }
 
+/** The instruction set of the CPU kernels (see tb.setIsa and TENSORBOLT_ISA); the GPU's kernels have none to pick. */
+export type IsaName = 'avx512' | 'avx2' | 'portable';
+
+export interface NativeIsaInfo {
+  /** The set in use now: picked from cpuid at load, or TENSORBOLT_ISA, or setIsa(). */
+  isa: IsaName;
+  /** The widest set this CPU and build run (what the load picks by default). */
+  isaBest: IsaName;
+  /** Every set this CPU and build run, widest first. */
+  isaSupported: IsaName[];
+  /** Whether the CPU has AVX512_BF16 (bf16 dot products) with the AVX-512 set. */
+  bf16: boolean;
+  /** What runs large GEMMs now: 'openblas', 'tensorbolt-avx512', 'tensorbolt-avx2', 'tensorbolt-portable' (+ notes). */
+  gemmKernel: string;
+  /** Whether the CPU's GEMMs and convolutions take bf16 operands now (setMatmulPrecision('bf16') under the avx512 set). */
+  cpuBf16: boolean;
+  /** Why TENSORBOLT_ISA could not be honoured at load ('' when unset or honoured). */
+  isaEnvError: string;
+}
+
 export interface NativeBinding extends Kernels<F32, I32> {
   /**
    * The CUDA backend: present only in an addon built with `npm run build:cuda` (compiled with
@@ -41,6 +61,13 @@ export interface NativeBinding extends Kernels<F32, I32> {
   setGemmBackend(name: 'openblas' | 'portable'): void;
   /** Threads of our OpenMP team; GEMMs are split over it with OpenBLAS single-threaded inside (one pool). */
   setNumThreads(n: number): void;
+
+  // ---- instruction set (native/napi/isa_napi.cc) ----
+  isaInfo(): NativeIsaInfo;
+  /** Switches the CPU kernels to another set; throws a RangeError for one this CPU cannot run. */
+  setIsa(name: IsaName): void;
+  /** bf16 operands, fp32 sums for the CPU's GEMMs and convolutions; throws a RangeError without AVX512_BF16. */
+  setCpuBf16(on: boolean): void;
 
   // ---- fit's host-side input pipeline (native/cpu/layout.cc), not a device kernel ----
   /**
@@ -69,8 +96,10 @@ export interface NativeBinding extends Kernels<F32, I32> {
 //   serves both devices, so the twin takes the same arguments in the same order, with the same
 //   meaning and the same checks. Data lives in device buffers (DeviceBuffer, from alloc() or view())
 //   where the CPU function takes a Float32Array/Int32Array; shapes, strides and dims stay host
-//   Int32Arrays. Only the host's own tools have no twin: setGemmBackend, setNumThreads and
-//   gatherPairAsync (fit's batch gather from host memory); info() differs (CudaDeviceInfo).
+//   Int32Arrays. Only the host's own tools have no twin: setGemmBackend, setNumThreads,
+//   gatherPairAsync (fit's batch gather from host memory) and the CPU's instruction-set controls
+//   (isaInfo, setIsa, setCpuBf16: they pick and describe the CPU kernels, and never touch the GPU's);
+//   info() differs (CudaDeviceInfo).
 // - Error messages name the function as "tensorbolt.cuda.<name>: ".
 // - Work is queued on one stream and runs asynchronously; download() and synchronize() wait. A
 //   kernel that fails while running, or that finds bad data (a label or index out of range), is

@@ -10,6 +10,10 @@
 // - The bindings validate argument types, lengths and bounds and throw a JS Error naming the
 //   function; they never abort the process. On CUDA, bad data only the device sees (a label or index
 //   out of range) is reported by the next download()/synchronize(), naming the op that queued it.
+// - The CPU's gemm, conv2d and linear run the instruction set the CPU binding picked (setIsa); after
+//   setCpuBf16(true) under the avx512 set they round their operands to bf16 and sum in fp32 (linear's
+//   zero-skipping products excepted). Neither touches the CUDA backend, whose products stay fp32
+//   (or TF32 after setTf32).
 // - An output buffer must not share memory with any other buffer of the call; only elementwise
 //   kernels (unary, activation, axpy, cast, dropout, their backwards, binary/where without
 //   broadcasting) accept an output that is exactly the same memory as an input (in place).

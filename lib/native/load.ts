@@ -162,16 +162,25 @@ export function fixHint(root: string, tried: string): string {
     ' (it needs a C++ compiler, make and python3: `apt-get install build-essential python3`, and `libopenblas-dev` for the fast GEMM).';
 }
 
+// A forced instruction set (TENSORBOLT_ISA) the CPU cannot run is an error, not a reason to run
+// another set silently.
+function checkIsaEnv(b: NativeBinding): void {
+  const err = b.isaInfo().isaEnvError;
+  if (err) throw new Error(`tensorbolt: ${err}. Fix: unset TENSORBOLT_ISA, or name a set this CPU runs.`);
+}
+
 export function native(): NativeBinding {
   if (cached) return cached;
   const override = process.env.TENSORBOLT_ADDON;
   const withCuda = override ? null : loadCuda();
   if (withCuda) {
+    checkIsaEnv(withCuda);
     cached = withCuda;
     loadedFrom = cudaState.path;
     return cached;
   }
   const { binding, path } = loadAddon(packageRoot(), override);
+  checkIsaEnv(binding);
   cached = binding;
   loadedFrom = path;
   if (override) {

@@ -1,9 +1,10 @@
 // Process-wide facts and knobs of the loaded addon, for lib/ (which never touches the addon itself):
-// CPU build info, threads, the GEMM implementation, and the CUDA device's status, memory and precision.
-import type { CudaDeviceInfo, CudaMemoryInfo, NativeInfo } from './binding.js';
+// CPU build info, threads, the GEMM implementation, the CPU kernels' instruction set and bf16 products,
+// and the CUDA device's status, memory and precision.
+import type { CudaDeviceInfo, CudaMemoryInfo, IsaName, NativeInfo, NativeIsaInfo } from './binding.js';
 import { cuda as cudaStateOf, cudaBinding, native, nativePath, type CudaState } from './load.js';
 
-export type { CudaDeviceInfo, CudaMemoryInfo, NativeInfo, CudaState };
+export type { CudaDeviceInfo, CudaMemoryInfo, IsaName, NativeInfo, NativeIsaInfo, CudaState };
 
 export function nativeInfo(): NativeInfo {
   return native().info();
@@ -20,6 +21,21 @@ export function setThreads(n: number): void {
 
 export function setGemm(name: 'openblas' | 'portable'): void {
   native().setGemmBackend(name);
+}
+
+/** The CPU kernels' instruction set: in use, the widest, every one this CPU runs; bf16 products. */
+export function isaInfo(): NativeIsaInfo {
+  return native().isaInfo();
+}
+
+/** Switches the CPU kernels to another instruction set (a RangeError for one this CPU cannot run). */
+export function setIsa(name: IsaName): void {
+  native().setIsa(name);
+}
+
+/** bf16 operands with fp32 sums for the CPU's GEMMs and convolutions (a RangeError without AVX512_BF16). */
+export function setCpuBf16(on: boolean): void {
+  native().setCpuBf16(on);
 }
 
 /** Whether the CUDA build exists and is usable here, and why not. */

@@ -6,6 +6,8 @@ import { rand, zeros, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { batchNorm } from '../ops/batchnorm.js';
 import { flatten } from '../ops/reshape.js';
+import { conv2d as conv2dOp, type FusedActivation } from '../ops/conv.js';
+import { linear as linearOp } from '../ops/linear.js';
 import { Module, parameter } from './module.js';
 import * as F from './functional.js';
 
@@ -40,9 +42,13 @@ export class Linear extends Module {
     this.bias = opts.bias === false ? null : uniformInit([outFeatures], inFeatures);
   }
   forward(x: Tensor): Tensor {
+    return this.forwardAct(x, 'linear');
+  }
+  /** @internal forward with an activation fused into the same native pass (Sequential's Linear, ReLU). */
+  forwardAct(x: Tensor, activation: FusedActivation): Tensor {
     if (!(x instanceof Tensor) || x.shape[x.rank - 1] !== this.inFeatures)
       throw new TensorboltError('Linear.forward', `expected input (..., ${this.inFeatures}), got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-    return F.linear(x, this.weight, this.bias);
+    return linearOp(x, this.weight, this.bias, { transposeWeight: true, activation });
   }
 }
 
@@ -103,9 +109,13 @@ export class Conv2d extends Module {
     this.bias = opts.bias === false ? null : uniformInit([outChannels], fanIn);
   }
   forward(x: Tensor): Tensor {
+    return this.forwardAct(x, 'linear');
+  }
+  /** @internal forward with an activation fused into the same native pass (Sequential's Conv2d, ReLU). */
+  forwardAct(x: Tensor, activation: FusedActivation): Tensor {
     if (!(x instanceof Tensor) || x.rank !== 4 || x.shape[1] !== this.inChannels)
       throw new TensorboltError('Conv2d.forward', `expected NCHW input (N, ${this.inChannels}, H, W), got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
-    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding);
+    return conv2dOp(x, this.weight, this.bias, { strides: this.stride, padding: this.padding, dataFormat: 'NCHW', activation });
   }
 }
 
@@ -203,7 +213,17 @@ export class Softplus extends Fn { constructor() { super(F.softplus); } }
 export class Softmax extends Fn { constructor(dim = -1) { super((x) => F.softmax(x, dim)); } }
 export class LogSoftmax extends Fn { constructor(dim = -1) { super((x) => F.logSoftmax(x, dim)); } }
 
-/** Runs modules in order. */
+// A Linear or Conv2d whose forward is the library's own (not a subclass's override), followed by a
+// plain ReLU: Sequential runs the pair as one op with the ReLU fused into the product's native pass,
+// gradients included. The same values as the two modules one after the other, without writing the
+// pre-activation tensor and reading it back, forward and backward (a pass over the CNN's 19 MB
+// activations each way).
+function fusesWithRelu(l: Module, next: Module | undefined): l is Linear | Conv2d {
+  return next !== undefined && next.constructor === ReLU &&
+    ((l instanceof Linear && l.forward === Linear.prototype.forward) || (l instanceof Conv2d && l.forward === Conv2d.prototype.forward));
+}
+
+/** Runs modules in order (a Linear or Conv2d followed by a ReLU runs as one fused op). */
 export class Sequential extends Module {
   readonly layers: Module[];
   constructor(...layers: Module[]) {
@@ -214,7 +234,13 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let h = x;
-    for (const [i, l] of this.layers.entries()) {
+    for (let i = 0; i < this.layers.length; i++) {
+      const l = this.layers[i]!;
+      if (fusesWithRelu(l, this.layers[i + 1])) {
+        h = l.forwardAct(h, 'relu');
+        i++;
+        continue;
+      }
       const out = l.forward(h);
       if (!(out instanceof Tensor))
         throw new TensorboltError('Sequential', `module ${i} (${l.constructor.name}) returned ${Array.isArray(out) ? 'an array' : typeof out}, not one Tensor: nn.Sequential passes one tensor from module to module (take the output of a recurrent layer with a small module of your own)`);

@@ -1,19 +1,19 @@
-// Conv2d: im2col + GEMM in chunks (a column buffer stays cache-sized however large the batch),
-// implicit-GEMM kernels, or direct kernels, whichever fits the shape.
+// Conv2d: the per-image implicit-GEMM kernels where they apply (conv2d_implicit.cc: stride 1,
+// channels in whole blocks, both layouts), else im2col + GEMM in chunks (a column buffer stays
+// cache-sized however large the batch) or direct kernels for small windows.
 //
-// NHWC (the Keras layout, the one the benchmarks train): output rows r = (n, oy, ox) are the GEMM's
-// M. The chunks are tasks for the OpenMP team: each thread lowers its chunk into its own buffer and
-// runs a single-threaded GEMM on it, with bias and activation applied while the chunk is in cache,
-// so a whole convolution costs one fork/join instead of two per chunk, and a thread that the OS
-// descheduled simply takes fewer chunks (dynamic schedule). The weight gradient is accumulated in a
-// fixed number of per-image-group partials summed in a fixed order, so it does not depend on the
-// thread count or on which thread took which chunk. Small windows (K = KH*KW*C <= 16, a first layer
-// on 1-3 channels) skip im2col for direct kernels (conv2d_direct.cc); stride-1 convolutions with
-// channels in blocks of 16 use implicit-GEMM kernels that read windows straight from the image
-// (conv2d_fast.cc, AVX2 + FMA builds; one image per task). A 1x1, stride-1, unpadded convolution
-// skips im2col: x already is the column matrix.
+// NHWC (the Keras layout): output rows r = (n, oy, ox) are the GEMM's M. The chunks are tasks for
+// the OpenMP team: each thread lowers its chunk into its own buffer and runs a single-threaded GEMM
+// on it, with bias and activation applied while the chunk is in cache, so a whole convolution costs
+// one fork/join instead of two per chunk, and a thread that the OS descheduled simply takes fewer
+// chunks (dynamic schedule). The weight gradient is accumulated in a fixed number of
+// per-image-group partials summed in a fixed order, so it does not depend on the thread count or on
+// which thread took which chunk. Small windows (K = KH*KW*C <= 16, a first layer on 1-3 channels)
+// skip im2col for direct kernels (conv2d_direct.cc). A 1x1, stride-1, unpadded convolution skips
+// im2col: x already is the column matrix.
 //
-// NCHW (nn.Conv2d): one image at a time, chunks of its output positions, each kernel parallel inside.
+// NCHW (nn.Conv2d) outside the implicit kernels: one image at a time, chunks of its output
+// positions, each kernel parallel inside.
 #include <cmath>
 #include "cpu/conv2d.h"
 
@@ -29,6 +29,8 @@
 namespace tb::cpu {
 namespace {
 
+using conv::ForEachTask;
+using conv::MaskRelu;
 using conv::Workspace;
 
 // Floats per NHWC column buffer: 128K floats = 512 KB, an L2's worth, and still >= 400 GEMM rows
@@ -41,7 +43,7 @@ constexpr int64_t kDirectK = 16;
 constexpr int64_t kMaxGroups = 16;
 
 // Per thread (the caller's and each OpenMP worker's), so concurrent tasks never share a buffer.
-thread_local Workspace t_cols, t_dcols, t_dy, t_partials, t_padX, t_padG, t_packed;
+thread_local Workspace t_cols, t_dcols, t_dy, t_partials;
 
 bool OneByOne(const Conv2dDims& d) {
   return d.kh == 1 && d.kw == 1 && d.strideH == 1 && d.strideW == 1 && d.padTop == 0 && d.padLeft == 0;
@@ -54,48 +56,6 @@ bool AllFinite(const float* p, int64_t n) {
 }
 
 bool SmallWindow(const Conv2dDims& d) { return d.kh * d.kw * d.c <= kDirectK && d.oc <= 256; }
-
-// The implicit-GEMM kernels (conv2d_fast.cc) apply: NHWC, stride 1, a window larger than the
-// direct kernels take, and channel counts in whole 16-float (output) and 4-float (input) blocks.
-bool FastForward(const Conv2dDims& d) {
-  return conv::FastConvAvailable() && d.nhwc && d.strideH == 1 && d.strideW == 1 && !SmallWindow(d) &&
-         !OneByOne(d) && d.kh * d.kw <= 64 && d.oc % 16 == 0;
-}
-bool FastBackward(const Conv2dDims& d, bool needDx) {
-  return conv::FastConvAvailable() && d.nhwc && d.strideH == 1 && d.strideW == 1 && !SmallWindow(d) &&
-         !OneByOne(d) && d.kh * d.kw <= 64 && d.oc % 16 == 0 && d.c % 4 == 0 && (!needDx || d.c % 16 == 0);
-}
-
-// Image n of x with padTop/padLeft zeros before it and enough after that every window of the
-// (oh, ow) output is inside: (oh + kh - 1, ow + kw - 1, C). x itself when there is no padding.
-const float* PaddedImage(const Conv2dDims& d, const float* x, int64_t n, int64_t* wp) {
-  const int64_t hp = d.oh + d.kh - 1, w = d.ow + d.kw - 1, C = d.c;
-  *wp = w;
-  const float* img = x + n * d.h * d.w * C;
-  if (d.padTop == 0 && d.padLeft == 0 && hp == d.h && w == d.w) return img;
-  float* buf = t_padX.Get(hp * w * C);
-  if (!buf) return nullptr;
-  std::fill(buf, buf + hp * w * C, 0.f);
-  const int64_t cols = std::min(d.w, w - d.padLeft);
-  for (int64_t iy = 0; iy < d.h && iy + d.padTop < hp; ++iy)
-    std::memcpy(buf + ((iy + d.padTop) * w + d.padLeft) * C, img + iy * d.w * C, sizeof(float) * cols * C);
-  return buf;
-}
-
-// Runs body(i) for i in [0, n): spread over the team when there is more than one task and we are not
-// already inside a parallel region; otherwise in order on this thread (whose kernels may then use
-// the team themselves).
-template <typename F>
-void ForEachTask(int64_t n, F&& body) {
-#ifdef _OPENMP
-  if (n > 1 && MaxThreads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-#endif
-  for (int64_t i = 0; i < n; ++i) body(i);
-}
 
 // y (rows, OC) = act(y + bias), in place.
 void Epilogue(float* y, int64_t rows, int64_t OC, const float* bias, bool relu) {
@@ -114,42 +74,16 @@ void Epilogue(float* y, int64_t rows, int64_t OC, const float* bias, bool relu) 
   }
 }
 
-// out[i] = y[i] > 0 ? dy[i] : 0 (the gradient through a fused ReLU).
-void MaskRelu(const float* dy, const float* y, int64_t n, float* out) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.f ? dy[i] : 0.f;
-}
 
 Status ForwardNhwc(const Conv2dDims& d, const float* x, const float* weight, const float* bias, float* y,
-                   bool relu) {
+                   bool relu, bool finiteW) {
   const int64_t K = d.c * d.kh * d.kw, OC = d.oc, rows = d.n * d.oh * d.ow;
-  // The direct and implicit-GEMM kernels skip the zero padding; im2col multiplies it, so a NaN or
-  // Inf weight reaches the border outputs (0 * Inf = NaN). Non-finite weights take the im2col path
-  // so every path gives the same answer; the scan is K * OC floats, small next to the convolution.
-  const bool finiteW = AllFinite(weight, K * OC);
   if (SmallWindow(d) && finiteW) {
     constexpr int64_t kRows = 256;
     ForEachTask((rows + kRows - 1) / kRows, [&](int64_t t) {
       conv::DirectForwardNhwc(d, x, weight, bias, y, t * kRows, std::min(rows, (t + 1) * kRows), relu);
     });
     return Status::Ok();
-  }
-  if (FastForward(d) && finiteW) {
-    float* packed = t_packed.Get(K * OC);
-    if (!packed) return Status::Error("out of memory for the packed weights");
-    conv::PackFastWeights(d, weight, false, packed);
-    std::atomic<bool> oom{false};
-    ForEachTask(d.n, [&](int64_t n) {
-      int64_t wp = 0;
-      const float* in = PaddedImage(d, x, n, &wp);
-      if (!in) {
-        oom = true;
-        return;
-      }
-      conv::FastForwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu,
-                             y + n * d.oh * d.ow * OC);
-    });
-    return oom ? Status::Error("out of memory for the padded image") : Status::Ok();
   }
   const bool direct = OneByOne(d);
   const int64_t chunk = std::clamp<int64_t>(kChunkFloats / K, 16, rows);
@@ -188,51 +122,7 @@ Status BackwardNhwc(const Conv2dDims& d, const float* x, const float* weight, co
   }
   std::vector<double> pb(dbias ? static_cast<size_t>(groups * OC) : 0, 0.0);
   std::atomic<bool> oom{false};
-  if (FastBackward(d, dx != nullptr)) {
-    // dy zero-padded by KH-1 / KW-1 (minus the forward's padding) around each image, so that the
-    // input gradient is a valid convolution of it with the flipped kernel.
-    const int64_t hg = d.h + d.kh - 1, wg = d.w + d.kw - 1, offY = d.kh - 1 - d.padTop, offX = d.kw - 1 - d.padLeft;
-    float* packed = nullptr;
-    if (dx) {
-      packed = t_packed.Get(K * OC);
-      if (!packed) return Status::Error("out of memory for the packed weights");
-      conv::PackFastWeights(d, weight, true, packed);
-    }
-    ForEachTask(groups, [&](int64_t g) {
-      float* gw = pw ? pw + g * K * OC : nullptr;
-      double* gb = dbias ? pb.data() + g * OC : nullptr;
-      if (gw) std::fill(gw, gw + K * OC, 0.f);
-      float* gp = t_padG.Get(hg * wg * OC);
-      if (!gp) {
-        oom = true;
-        return;
-      }
-      std::fill(gp, gp + hg * wg * OC, 0.f);
-      for (int64_t n = g * per; n < std::min(d.n, (g + 1) * per); ++n) {
-        for (int64_t oy = 0; oy < d.oh; ++oy) {
-          const int64_t r = (n * d.oh + oy) * d.ow * OC;
-          float* dst = gp + ((oy + offY) * wg + offX) * OC;
-          if (reluY)
-            MaskRelu(dy + r, reluY + r, d.ow * OC, dst);
-          else
-            std::memcpy(dst, dy + r, sizeof(float) * d.ow * OC);
-          if (gb) conv::AddColumnSums(dst, d.ow, OC, gb);
-        }
-        const float* gin = gp + (offY * wg + offX) * OC;
-        if (gw) {
-          int64_t wp = 0;
-          const float* xin = PaddedImage(d, x, n, &wp);
-          if (!xin) {
-            oom = true;
-            return;
-          }
-          conv::FastWeightGradImage(d, xin, wp, gin, wg * OC, gw);
-        }
-        if (dx) conv::FastForwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false,
-                                       dx + n * d.h * d.w * d.c);
-      }
-    });
-  } else {
+  {
     const int64_t chunkMax = std::clamp<int64_t>(kChunkFloats / std::max(K, OC), 16, per * ohw);
     const bool gemmPass = dx || (!small && (dweight || dbias));
     ForEachTask(groups, [&](int64_t g) {
@@ -387,7 +277,14 @@ Status Conv2dForward(const Conv2dDims& d, const float* x, const float* weight, c
                      FusedAct act) {
   if (d.n == 0) return Status::Ok();
   const bool relu = act == FusedAct::kRelu;
-  return d.nhwc ? ForwardNhwc(d, x, weight, bias, y, relu) : ForwardNchw(d, x, weight, bias, y, relu);
+  // The direct and implicit-GEMM kernels skip the zero padding; im2col multiplies it, so a NaN or
+  // Inf weight reaches the border outputs (0 * Inf = NaN). Non-finite weights take the im2col path
+  // so every path gives the same answer; the scan is K * OC floats, small next to the convolution.
+  const bool finiteW = AllFinite(weight, d.c * d.kh * d.kw * d.oc);
+  const conv::FastConv* k = conv::FastConvKernels();
+  if (finiteW && conv::ImplicitApplies(d, k, false, false, SmallWindow(d)))
+    return conv::ImplicitForward(*k, d, x, weight, bias, y, relu);
+  return d.nhwc ? ForwardNhwc(d, x, weight, bias, y, relu, finiteW) : ForwardNchw(d, x, weight, bias, y, relu);
 }
 
 Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
@@ -401,6 +298,9 @@ Status Conv2dBackward(const Conv2dDims& d, const float* x, const float* weight, 
   }
   if (!dx && !dweight && !dbias) return Status::Ok();
   const float* reluY = act == FusedAct::kRelu ? y : nullptr;
+  const conv::FastConv* k = conv::FastConvKernels();
+  if (conv::ImplicitApplies(d, k, true, dx != nullptr, SmallWindow(d)))
+    return conv::ImplicitBackward(*k, d, x, weight, dy, dx, dweight, dbias, reluY);
   return d.nhwc ? BackwardNhwc(d, x, weight, dy, dx, dweight, dbias, reluY)
                 : BackwardNchw(d, x, weight, dy, dx, dweight, dbias, reluY);
 }

@@ -1,5 +1,5 @@
-// Implicit-GEMM convolution kernels for NHWC, stride 1 (declared in cpu/conv2d_lowering.h), built
-// with AVX2 + FMA. im2col + GEMM spends about half its time outside the multiply: writing the 9x
+// Implicit-GEMM convolution kernels for NHWC, stride 1 (declared in cpu/conv2d_lowering.h), for
+// AVX2 + FMA (compiled for it whatever the build's -march; chosen at run time, cpu/isa.h). im2col + GEMM spends about half its time outside the multiply: writing the 9x
 // larger column matrix, OpenBLAS packing it and zeroing C, and col2im. These kernels read the
 // windows straight from the (padded) image instead:
 //   forward      y[p, o]  = sum over taps t and channels c of x[pix(p, t), c] * W[t, c, o]
@@ -13,16 +13,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/isa_target.h"
 #include "cpu/conv2d_lowering.h"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define TB_CONV_FAST 1
-#endif
+#include "cpu/gemm.h"
+#include "cpu/isa.h"
 
 namespace tb::cpu::conv {
 
-#ifdef TB_CONV_FAST
+#ifdef TB_ISA_X86
+namespace avx2 {
+TB_ISA_BEGIN_AVX2
 namespace {
 
 constexpr int kPix = 6;  // pixels per forward tile
@@ -143,32 +143,11 @@ inline void WgradTile(const float* x0, int64_t xs, int64_t xrs, const float* g0p
   }
 }
 
-}  // namespace
-
-bool FastConvAvailable() { return true; }
-
-void PackFastWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed) {
-  const int64_t taps = d.kh * d.kw, C = d.c, OC = d.oc;
-  if (!forInputGrad) {
-    // packed[ob][t][c][16] = W[t][c][ob*16 + j]; W is (KH, KW, C, OC)
-    for (int64_t ob = 0; ob < OC / kOB; ++ob)
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < C; ++c)
-          std::memcpy(packed + ((ob * taps + t) * C + c) * kOB, weight + (t * C + c) * OC + ob * kOB, sizeof(float) * kOB);
-    return;
-  }
-  // Input gradient: a convolution of the padded dy (OC channels) giving C channels, kernel flipped:
-  // packed[cb][t'][o][16] = W[taps-1-t'][cb*16 + j][o]
-  for (int64_t cb = 0; cb < C / kOB; ++cb)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t o = 0; o < OC; ++o) {
-        float* dst = packed + ((cb * taps + t) * OC + o) * kOB;
-        const float* src = weight + ((taps - 1 - t) * C + cb * kOB) * OC + o;
-        for (int64_t j = 0; j < kOB; ++j) dst[j] = src[j * OC];
-      }
+void PackWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed) {
+  PackImplicitWeights(d, weight, forInputGrad, kOB, packed);
 }
 
-void FastForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
+void ForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
                       int64_t ow, int64_t cout, const float* packed, const float* bias, bool relu, float* out) {
   int64_t tapOff[64];
   for (int64_t ky = 0; ky < kh; ++ky)
@@ -183,7 +162,7 @@ void FastForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t ci
   }
 }
 
-void FastWeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
+void WeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
                          float* dw) {
   const int64_t C = d.c, OC = d.oc, ow = d.ow;
   // Blocks of output rows whose dy and input rows stay in L1 across all (tap, channel) tiles.
@@ -207,14 +186,23 @@ void FastWeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, cons
   }
 }
 
-#else  // no AVX2/FMA at build time: the callers keep im2col + GEMM
+const FastConv kFast{16, 4, false, &PackWeights, &ForwardImage, &WeightGradImage};
 
-bool FastConvAvailable() { return false; }
-void PackFastWeights(const Conv2dDims&, const float*, bool, float*) {}
-void FastForwardImage(int64_t, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t,
-                      const float*, const float*, bool, float*) {}
-void FastWeightGradImage(const Conv2dDims&, const float*, int64_t, const float*, int64_t, float*) {}
+}  // namespace
+TB_ISA_END
+}  // namespace avx2
 
+const FastConv* FastConvAvx2() { return &avx2::kFast; }
+#else
+const FastConv* FastConvAvx2() { return nullptr; }
 #endif
+
+const FastConv* FastConvKernels() {
+  switch (ActiveIsa()) {
+    case Isa::kAvx512: return MatmulBf16() && FastConvAvx512Bf16() ? FastConvAvx512Bf16() : FastConvAvx512();
+    case Isa::kAvx2: return FastConvAvx2();
+    default: return nullptr;
+  }
+}
 
 }  // namespace tb::cpu::conv

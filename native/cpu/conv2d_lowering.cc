@@ -162,4 +162,30 @@ void AddColumnSums(const float* g, int64_t R, int64_t OC, double* db) {
   }
 }
 
+void MaskRelu(const float* dy, const float* y, int64_t n, float* out) {
+  TB_PARALLEL_FOR(n)
+  for (int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
+void PackImplicitWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, int64_t b, float* packed) {
+  const int64_t taps = d.kh * d.kw, C = d.c, OC = d.oc;
+  if (!forInputGrad) {
+    // packed[ob][t][c][0:b] = W[t][c][ob*b + j]; W is (KH, KW, C, OC)
+    for (int64_t ob = 0; ob < OC / b; ++ob)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < C; ++c)
+          std::memcpy(packed + ((ob * taps + t) * C + c) * b, weight + (t * C + c) * OC + ob * b, sizeof(float) * b);
+    return;
+  }
+  // The input gradient convolves the padded dy (OC channels) into C channels with the kernel
+  // flipped: packed[cb][t'][o][0:b] = W[taps-1-t'][cb*b + j][o]
+  for (int64_t cb = 0; cb < C / b; ++cb)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < OC; ++o) {
+        float* dst = packed + ((cb * taps + t) * OC + o) * b;
+        const float* src = weight + ((taps - 1 - t) * C + cb * b) * OC + o;
+        for (int64_t j = 0; j < b; ++j) dst[j] = src[j * OC];
+      }
+}
+
 }  // namespace tb::cpu::conv

@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 
+#include "common/parallel.h"
 #include "cpu/conv2d.h"
 
 namespace tb::cpu::conv {
@@ -52,21 +53,67 @@ void DirectForwardNhwc(const Conv2dDims& d, const float* x, const float* weight,
 void DirectWeightGradNhwc(const Conv2dDims& d, const float* x, const float* dy, const float* y, int64_t r0,
                           int64_t r1, float* dw, double* db);
 
-// Implicit-GEMM kernels for NHWC, stride 1 (conv2d_fast.cc); FastConvAvailable() is false when the
-// build has no AVX2 + FMA, and the others must then not be called.
-bool FastConvAvailable();
-// The weight repacked for FastForwardImage: in 16-channel blocks of the output; for the input
-// gradient (forInputGrad), the kernel flipped with each tap transposed (output channels = C).
-// packed holds KH*KW*C*OC floats. Needs OC % 16 == 0 (forward) or C % 16 == 0 (input gradient).
-void PackFastWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed);
-// One image: out (oh, ow, cout) = act(bias + valid conv of in (hp, wp, cin) with the packed kernel
-// (kh x kw)); oh = hp - kh + 1, ow = wp - kw + 1; cout % 16 == 0.
-void FastForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
-                      int64_t ow, int64_t cout, const float* packed, const float* bias, bool relu, float* out);
-// One image: dw (KH, KW, C, OC) += the weight gradient from xin (rows of wp pixels, C channels, the
-// image already padded so that output (oy, ox) reads xin at (oy + ky, ox + kx)) and g (oh rows at
-// stride ldgRow floats, ow pixels of OC channels). Needs C % 4 == 0 and OC % 16 == 0.
-void FastWeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
-                         float* dw);
+// Runs body(i) for i in [0, n): spread over the team (dynamic schedule: a descheduled thread takes
+// fewer tasks) when there is more than one task and we are not already inside a parallel region;
+// otherwise in order on this thread (whose kernels may then use the team themselves).
+template <typename F>
+void ForEachTask(int64_t n, F&& body) {
+#ifdef _OPENMP
+  if (n > 1 && MaxThreads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+// out[i] = y[i] > 0 ? dy[i] : 0 (the gradient through a fused ReLU).
+void MaskRelu(const float* dy, const float* y, int64_t n, float* out);
+
+// Implicit-GEMM kernels for stride 1 on NHWC images (conv2d_fast.cc for AVX2, conv2d_fast_avx512.cc),
+// one set per instruction set; the drivers are in conv2d_implicit.cc.
+struct FastConv {
+  // Channel counts must be multiples of this: OC for the forward and weight gradient, C for the
+  // input gradient.
+  int64_t channelBlock;
+  // The weight gradient needs C to be a multiple of this.
+  int64_t wgradChannels;
+  // Whether these kernels also beat the direct ones for a small window (KH*KW*C <= 16).
+  bool smallWindows;
+  // The weight (KH, KW, C, OC) repacked for forwardImage: in blocks of output channels; for the input
+  // gradient (forInputGrad), the kernel flipped with each tap transposed (output channels = C).
+  // packed holds KH*KW*C*OC floats.
+  void (*pack)(const Conv2dDims& d, const float* weight, bool forInputGrad, float* packed);
+  // One image: out (oh, ow, cout) = act(bias + valid conv of in (hp, wp, cin) with the packed kernel
+  // (kh x kw)); oh = hp - kh + 1, ow = wp - kw + 1.
+  void (*forwardImage)(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh,
+                       int64_t ow, int64_t cout, const float* packed, const float* bias, bool relu, float* out);
+  // One image: dw (KH, KW, C, OC) += the weight gradient from xin (rows of wp pixels, C channels, the
+  // image already padded so that output (oy, ox) reads xin at (oy + ky, ox + kx)) and g (oh rows at
+  // stride ldgRow floats, ow pixels of OC channels).
+  void (*weightGradImage)(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow,
+                          float* dw);
+};
+const FastConv* FastConvAvx2();    // null where the build has no x86 target support
+const FastConv* FastConvAvx512();  // likewise
+// bf16 operands, fp32 sums (conv2d_fast_bf16.cc; needs AVX512_BF16, checked by the caller)
+const FastConv* FastConvAvx512Bf16();
+// FastConv::pack's layout with output-channel blocks of b floats (the weight is (KH, KW, C, OC);
+// OC, or C for the input gradient, a multiple of b).
+void PackImplicitWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, int64_t b, float* packed);
+// The set for the instruction set (and matmul precision) in use, or null (portable: im2col + GEMM).
+const FastConv* FastConvKernels();
+
+// The per-image drivers of those kernels, NHWC and NCHW (conv2d_implicit.cc). Applies: stride 1, a
+// window of at most 64 taps, whole channel blocks, and smallWindows for a window the direct kernels
+// would take.
+bool ImplicitApplies(const Conv2dDims& d, const FastConv* k, bool backward, bool needDx, bool smallWindow);
+// y = act(conv(x, weight) + bias): Conv2dForward's contract.
+Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, const float* weight, const float* bias,
+                       float* y, bool relu);
+// Conv2dBackward's contract; reluY is the forward's output when a fused ReLU is differentiated.
+Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, const float* weight, const float* dy,
+                        float* dx, float* dweight, float* dbias, const float* reluY);
 
 }  // namespace tb::cpu::conv

@@ -1,7 +1,11 @@
-// GEMM: OpenBLAS's cblas_sgemm when linked, else a portable cache-blocked kernel.
-// The portable kernel packs op(B) into NR-wide column panels (KC x NR, contiguous) and a block of
-// MR rows of op(A), then runs an MR x NR register-tile micro-kernel whose fixed-size inner loops
-// GCC vectorizes (AVX2/FMA with -march=native). Rows of C are split across threads.
+// GEMM: our packed, cache-blocked sgemm (cpu/gemm_tiled.cc) with the register tile of the
+// instruction set in use (cpu/isa.h), or OpenBLAS's cblas_sgemm, by shape and set:
+// - AVX-512: ours for every product but the tiny ones (a side or the depth under 32), where
+//   OpenBLAS's unpacked small-matrix paths win (on a Zen 5 core, M=128 N=10 K=128: OpenBLAS 42
+//   GFLOP/s, ours 22; M=N=K=1024: ours 160, OpenBLAS's Haswell kernels 100).
+// - AVX2: OpenBLAS (its Haswell kernels and ours run within a few percent of each other).
+// - without OpenBLAS (a portable build, or TENSORBOLT_GEMM=portable): ours, always.
+// - bf16 (SetMatmulBf16): ours with bf16 operands wherever ours runs under AVX-512.
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -11,6 +15,8 @@
 #include <vector>
 
 #include "common/parallel.h"
+#include "cpu/gemm_tiled.h"
+#include "cpu/isa.h"
 
 #ifdef TB_HAVE_OPENBLAS
 #include <cblas.h>
@@ -29,102 +35,60 @@ std::atomic<bool> g_use_openblas{[] {
 std::atomic<bool> g_use_openblas{false};
 #endif
 
-constexpr int64_t MR = 4;
-constexpr int64_t NR = 16;
-constexpr int64_t KC = 256;
-constexpr int64_t NC = 1024;  // multiple of NR
+std::atomic<bool> g_bf16{false};
 
-inline float At(const float* X, bool trans, int64_t ld, int64_t r, int64_t c) {
-  return trans ? X[c * ld + r] : X[r * ld + c];
-}
-
-// Bp: ceil(nc/NR) panels, each kc rows of NR floats (zero padded past nc).
-void PackB(const float* B, bool transB, int64_t ldb, int64_t pc, int64_t kc, int64_t jc, int64_t nc, float* Bp) {
-  const int64_t panels = (nc + NR - 1) / NR;
-  for (int64_t q = 0; q < panels; ++q) {
-    float* dst = Bp + q * kc * NR;
-    const int64_t j0 = jc + q * NR;
-    const int64_t w = std::min(NR, jc + nc - j0);
-    for (int64_t p = 0; p < kc; ++p) {
-      float* row = dst + p * NR;
-      if (!transB) {
-        const float* src = B + (pc + p) * ldb + j0;
-        for (int64_t j = 0; j < w; ++j) row[j] = src[j];
-      } else {
-        for (int64_t j = 0; j < w; ++j) row[j] = B[(j0 + j) * ldb + pc + p];
-      }
-      for (int64_t j = w; j < NR; ++j) row[j] = 0.f;
-    }
+// The kernel set of the instruction set (and precision) in use.
+const gemm::KernelSet& Kernels() {
+  if (MatmulBf16())
+    if (const auto* k = gemm::Avx512Bf16Kernels()) return *k;
+  switch (ActiveIsa()) {
+    case Isa::kAvx512:
+      if (const auto* k = gemm::Avx512Kernels()) return *k;
+      break;
+    case Isa::kAvx2:
+      if (const auto* k = gemm::Avx2Kernels()) return *k;
+      break;
+    default: break;
   }
+  return gemm::PortableKernels();
 }
 
-// Ap: kc columns x MR rows, stored p-major (Ap[p*MR + r]); rows past mr are zero.
-void PackA(const float* A, bool transA, int64_t lda, int64_t i0, int64_t mr, int64_t pc, int64_t kc, float* Ap) {
-  for (int64_t p = 0; p < kc; ++p)
-    for (int64_t r = 0; r < MR; ++r) Ap[p * MR + r] = r < mr ? At(A, transA, lda, i0 + r, pc + p) : 0.f;
+bool OpenBlasOn() {
+#ifdef TB_HAVE_OPENBLAS
+  return g_use_openblas.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
 }
 
-// acc (MR x NR) = Ap (kc x MR)^T @ Bpanel (kc x NR)
-inline void MicroKernel(int64_t kc, const float* __restrict Ap, const float* __restrict Bpanel, float* __restrict acc) {
-  float c[MR][NR] = {};
-  for (int64_t p = 0; p < kc; ++p) {
-    const float* b = Bpanel + p * NR;
-    for (int64_t r = 0; r < MR; ++r) {
-      const float a = Ap[p * MR + r];
-      for (int64_t j = 0; j < NR; ++j) c[r][j] += a * b[j];
+// Whether our tiled GEMM takes this product (see the top of the file).
+bool OursTakes(int64_t M, int64_t N, int64_t K) {
+  if (!OpenBlasOn()) return true;
+  return ActiveIsa() == Isa::kAvx512 && gemm::Avx512Kernels() && M >= 16 && N >= 32 && K >= 32;
+}
+
+// Below this many multiply-adds a GEMM runs on one thread: waking the team costs more than it saves.
+constexpr double kParallelGemmFlops = 4e6;
+
+// Ours. If its packing buffers (a few MB) cannot be allocated, plain loops give the product more
+// slowly: the callers have no error path for a GEMM.
+void Tiled(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, bool parallel) {
+  if (gemm::SgemmTiled(Kernels(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, parallel)) return;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float s = 0.f;
+      for (int64_t p = 0; p < K; ++p) s += (transA ? A[p * lda + i] : A[i * lda + p]) * (transB ? B[j * ldb + p] : B[p * ldb + j]);
+      C[i * ldc + j] = alpha * s + (beta == 0.f ? 0.f : beta * C[i * ldc + j]);
     }
-  }
-  std::memcpy(acc, c, sizeof(c));
 }
 
 }  // namespace
 
 void SgemmPortable(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (M <= 0 || N <= 0) return;
-  // Scale C by beta first; every K block then accumulates into it. beta == 0 overwrites (NaNs in C
-  // must not leak through, as BLAS specifies).
-  if (beta != 1.f) {
-    TB_PARALLEL_FOR(M * N)
-    for (int64_t i = 0; i < M; ++i) {
-      float* c = C + i * ldc;
-      if (beta == 0.f)
-        for (int64_t j = 0; j < N; ++j) c[j] = 0.f;
-      else
-        for (int64_t j = 0; j < N; ++j) c[j] *= beta;
-    }
-  }
-  if (K <= 0 || alpha == 0.f) return;
-
-  std::vector<float> Bp(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR) * NR));
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    const int64_t panels = (nc + NR - 1) / NR;
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      PackB(B, transB, ldb, pc, kc, jc, nc, Bp.data());
-      const int64_t rowBlocks = (M + MR - 1) / MR;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (rowBlocks * kc * nc >= kParallelGrain * 4)
-#endif
-      for (int64_t ib = 0; ib < rowBlocks; ++ib) {
-        const int64_t i0 = ib * MR;
-        const int64_t mr = std::min(MR, M - i0);
-        float Ap[KC * MR];
-        float acc[MR * NR];
-        PackA(A, transA, lda, i0, mr, pc, kc, Ap);
-        for (int64_t q = 0; q < panels; ++q) {
-          MicroKernel(kc, Ap, Bp.data() + q * kc * NR, acc);
-          const int64_t j0 = jc + q * NR;
-          const int64_t w = std::min(NR, jc + nc - j0);
-          for (int64_t r = 0; r < mr; ++r) {
-            float* c = C + (i0 + r) * ldc + j0;
-            for (int64_t j = 0; j < w; ++j) c[j] += alpha * acc[r * NR + j];
-          }
-        }
-      }
-    }
-  }
+  const double flops = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  Tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, flops >= kParallelGemmFlops);
 }
 
 namespace {
@@ -134,7 +98,7 @@ namespace {
 void SgemmOneThread(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
 #ifdef TB_HAVE_OPENBLAS
-  if (g_use_openblas.load(std::memory_order_relaxed) && M > 0 && N > 0 && K > 0) {
+  if (!OursTakes(M, N, K) && M > 0 && N > 0 && K > 0) {
     // OpenBLAS starts with a pool sized to the machine; we parallelize around it instead (see Sgemm).
     // Set on first use, not in a static initializer: with OpenBLAS linked statically (prebuilds) our
     // initializer could run before OpenBLAS's own and crash its thread server at load.
@@ -147,15 +111,12 @@ void SgemmOneThread(bool transA, bool transB, int64_t M, int64_t N, int64_t K, f
     return;
   }
 #endif
-  SgemmPortable(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  Tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, false);
 }
-
-// Below this many multiply-adds a GEMM runs on one thread: waking the team costs more than it saves.
-constexpr double kParallelGemmFlops = 4e6;
 
 }  // namespace
 
-// One thread pool for everything: ours. OpenBLAS stays single-threaded and each of our threads runs
+// One thread pool for everything: ours. Our tiled GEMM splits its work items over it; OpenBLAS stays single-threaded and each of our threads runs
 // it on a block of rows (or columns) of C. Two pools that each size themselves to the machine fight
 // for the cores (OpenBLAS's idle workers spin-yield after every call, right when our next loop
 // starts), and a block split never changes which products and sums make an element of C, so the
@@ -170,6 +131,11 @@ void Sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 #else
   const bool nested = true;
 #endif
+  if (OursTakes(M, N, K)) {
+    // ours splits itself over the team (one packing of each operand, shared)
+    Tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads > 1 && !nested && flops >= kParallelGemmFlops);
+    return;
+  }
   if (threads <= 1 || nested || flops < kParallelGemmFlops || K <= 0) {
     SgemmOneThread(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -223,6 +189,30 @@ bool HaveOpenBlas() {
 bool UsingOpenBlas() { return g_use_openblas.load(); }
 
 void SetUseOpenBlas(bool on) { g_use_openblas.store(on && HaveOpenBlas()); }
+
+Status SetMatmulBf16(bool on) {
+  if (on && !HaveAvx512Bf16())
+    return Status::Error("bf16 matrix products need a CPU with AVX512_BF16 (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 "
+                         "or later); this one lacks it: keep 'highest' (fp32)");
+  g_bf16.store(on);
+  return Status::Ok();
+}
+
+bool MatmulBf16Requested() { return g_bf16.load(std::memory_order_relaxed); }
+
+bool MatmulBf16() {
+  return g_bf16.load(std::memory_order_relaxed) && ActiveIsa() == Isa::kAvx512 && HaveAvx512Bf16();
+}
+
+const char* GemmKernelName() {
+  if (OpenBlasOn() && !(ActiveIsa() == Isa::kAvx512 && gemm::Avx512Kernels())) return "openblas";
+  const gemm::KernelSet& k = Kernels();
+  if (&k == gemm::Avx512Kernels()) return OpenBlasOn() ? "tensorbolt-avx512 (openblas below 16x32x32)" : "tensorbolt-avx512";
+  if (&k == gemm::Avx512Bf16Kernels())
+    return OpenBlasOn() ? "tensorbolt-avx512-bf16 (openblas fp32 below 16x32x32)" : "tensorbolt-avx512-bf16";
+  if (&k == gemm::Avx2Kernels()) return "tensorbolt-avx2";
+  return "tensorbolt-portable";
+}
 
 const char* OpenBlasConfig() {
 #ifdef TB_HAVE_OPENBLAS

@@ -7,48 +7,19 @@
 
 #include <cmath>
 
+#include "common/isa_target.h"
 #include "common/parallel.h"
+#include "cpu/isa.h"
 
 namespace tb::cpu {
+
+// SGD and Adam, the updates of every training step, in one copy per instruction set: the x86-64-v2
+// prebuild's own SSE loops took twice as long as AVX-512's (Adam on 1.2M parameters, one Zen 5
+// core: 745 vs 413 us; 0.66 vs 0.32 ns an element at the MNIST MLP's 100K).
+#define TB_ISA_EACH "cpu/optim_loops.inc"
+#include "cpu/isa_each.inc"
+
 namespace {
-
-template <bool kMomentum, bool kNesterov, bool kFirst>
-void SgdLoop(int64_t n, float* p, const float* grad, float* buf, float lr, float mom, float damp, float wd) {
-  const float keep = 1.f - damp;
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
-    float g = grad[i] + wd * p[i];
-    if (kMomentum) {
-      const float b = kFirst ? g : mom * buf[i] + keep * g;
-      buf[i] = b;
-      g = kNesterov ? g + mom * b : b;
-    }
-    p[i] -= lr * g;
-  }
-}
-
-template <bool kAmsgrad, bool kDecoupled>
-void AdamLoop(int64_t n, float* p, const float* grad, float* m, float* v, float* vmax, float lr, float beta1,
-              float beta2, float eps, float wd, float stepSize, float invBc2Sqrt) {
-  const float c1 = 1.f - beta1, c2 = 1.f - beta2, shrink = 1.f - lr * wd;
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
-    float g = grad[i];
-    float w = p[i];
-    if (kDecoupled) w *= shrink;
-    else g += wd * w;
-    const float mi = beta1 * m[i] + c1 * g;
-    const float vi = beta2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    float vhat = vi;
-    if (kAmsgrad) {
-      vhat = vmax[i] > vi ? vmax[i] : vi;
-      vmax[i] = vhat;
-    }
-    p[i] = w - stepSize * mi / (std::sqrt(vhat) * invBc2Sqrt + eps);
-  }
-}
 
 template <bool kCentered, bool kMomentum, bool kEpsInSqrt>
 void RmspropLoop(int64_t n, float* p, const float* grad, float* sq, float* mom, float* gavg, float lr,
@@ -94,14 +65,13 @@ void AdagradLoop(int64_t n, float* p, const float* grad, float* sum, float clr, 
 
 void SgdStep(int64_t n, float* param, const float* grad, float* momentumBuf, float lr, float momentum,
              float dampening, float weightDecay, bool nesterov, bool firstStep) {
-  const bool mom = momentumBuf != nullptr && momentum != 0.f;
-  if (!mom) return SgdLoop<false, false, false>(n, param, grad, nullptr, lr, 0.f, 0.f, weightDecay);
-  if (nesterov) {
-    if (firstStep) return SgdLoop<true, true, true>(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay);
-    return SgdLoop<true, true, false>(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay);
-  }
-  if (firstStep) return SgdLoop<true, false, true>(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay);
-  SgdLoop<true, false, false>(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay);
+#ifdef TB_ISA_X86
+  if (ActiveIsa() == Isa::kAvx512)
+    return avx512::SgdDispatch(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+  if (ActiveIsa() == Isa::kAvx2)
+    return avx2::SgdDispatch(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+#endif
+  base::SgdDispatch(n, param, grad, momentumBuf, lr, momentum, dampening, weightDecay, nesterov, firstStep);
 }
 
 void AdamStep(int64_t n, float* param, const float* grad, float* m, float* v, float* vmax, float lr, float beta1,
@@ -111,12 +81,13 @@ void AdamStep(int64_t n, float* param, const float* grad, float* m, float* v, fl
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), t);
   const float stepSize = static_cast<float>(lr / bc1);
   const float invBc2Sqrt = static_cast<float>(1.0 / std::sqrt(bc2));
-  if (vmax) {
-    if (decoupled) return AdamLoop<true, true>(n, param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, stepSize, invBc2Sqrt);
-    return AdamLoop<true, false>(n, param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, stepSize, invBc2Sqrt);
-  }
-  if (decoupled) return AdamLoop<false, true>(n, param, grad, m, v, nullptr, lr, beta1, beta2, eps, weightDecay, stepSize, invBc2Sqrt);
-  AdamLoop<false, false>(n, param, grad, m, v, nullptr, lr, beta1, beta2, eps, weightDecay, stepSize, invBc2Sqrt);
+#ifdef TB_ISA_X86
+  if (ActiveIsa() == Isa::kAvx512)
+    return avx512::AdamDispatch(n, param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, invBc2Sqrt);
+  if (ActiveIsa() == Isa::kAvx2)
+    return avx2::AdamDispatch(n, param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, invBc2Sqrt);
+#endif
+  base::AdamDispatch(n, param, grad, m, v, vmax, lr, beta1, beta2, eps, weightDecay, decoupled, stepSize, invBc2Sqrt);
 }
 
 void RmspropStep(int64_t n, float* param, const float* grad, float* sq, float* momBuf, float* gradAvg, float lr,

@@ -11,8 +11,15 @@
 #include <vector>
 
 #include "common/parallel.h"
+#include "cpu/isa.h"
 
 namespace tb::cpu {
+
+namespace pool_detail {
+using Fn = void (*)(const Pool2dDims&, const float*, float*, int32_t*);
+Fn MaxPool2x2NchwAvx512();  // pool2d_avx512.cc; null without x86 target support
+}  // namespace pool_detail
+
 namespace {
 
 struct Span {
@@ -50,6 +57,42 @@ inline uint32_t FastMod(uint32_t a, uint64_t m, uint32_t d) {
 
 void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* argmax) {
   const int64_t work = d.n * d.c * d.oh * d.ow * Cells(d);
+  if (!d.nhwc && d.kh == 2 && d.kw == 2 && d.strideH == 2 && d.strideW == 2 && d.padTop == 0 && d.padLeft == 0 &&
+      2 * d.oh <= d.h && 2 * d.ow <= d.w) {
+    // The usual 2 x 2 window, stride 2: branch-free, the four cells compared in window order
+    // (Better()), so the compiler vectorizes across output columns (a branch per cell mispredicted
+    // on real activations); with AVX-512, a kernel of whole rows (pool2d_avx512.cc).
+    if (ActiveIsa() == Isa::kAvx512)
+      if (const auto f = pool_detail::MaxPool2x2NchwAvx512()) return f(d, x, y, argmax);
+    const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
+    TB_PARALLEL_FOR(work)
+    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+      const float* xp = x + pl * hw;
+      for (int64_t oy = 0; oy < d.oh; ++oy) {
+        const float* __restrict a = xp + 2 * oy * d.w;
+        const float* __restrict b = a + d.w;
+        float* __restrict yr = y + pl * ohw + oy * d.ow;
+        int32_t* __restrict ar = argmax + pl * ohw + oy * d.ow;
+        const int32_t base = static_cast<int32_t>(pl * hw + 2 * oy * d.w);
+        const int32_t w32 = static_cast<int32_t>(d.w);
+        for (int64_t ox = 0; ox < d.ow; ++ox) {
+          const int32_t i0 = base + static_cast<int32_t>(2 * ox);
+          float best = a[2 * ox];
+          int32_t bi = i0;
+          const float v1 = a[2 * ox + 1], v2 = b[2 * ox], v3 = b[2 * ox + 1];
+          bool t = v1 > best || v1 != v1;
+          best = t ? v1 : best, bi = t ? i0 + 1 : bi;
+          t = v2 > best || v2 != v2;
+          best = t ? v2 : best, bi = t ? i0 + w32 : bi;
+          t = v3 > best || v3 != v3;
+          best = t ? v3 : best, bi = t ? i0 + w32 + 1 : bi;
+          yr[ox] = best;
+          ar[ox] = bi;
+        }
+      }
+    }
+    return;
+  }
   if (!d.nhwc) {
     const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
     TB_PARALLEL_FOR(work)

@@ -87,7 +87,28 @@ describe('setMatmulPrecision', () => {
     if (available) expect(tb.cuda.info().device!.tf32).toBe(false);
   });
   it('rejects anything else', () => {
-    expectOpError(() => tb.setMatmulPrecision('medium' as tb.MatmulPrecision), 'setMatmulPrecision', /'highest' or 'tf32'/);
+    expectOpError(() => tb.setMatmulPrecision('medium' as tb.MatmulPrecision), 'setMatmulPrecision', /'highest', 'tf32' or 'bf16'/);
     expect(tb.getMatmulPrecision()).toBe('highest');
+  });
+  // 'bf16' is the CPU's (AVX512_BF16 products): on 'cuda' tensors it changes nothing, the GPU's
+  // products stay full FP32 (no TF32), as the setting's documentation says.
+  it.skipIf(!available || !tb.backendInfo().bf16)("'bf16' rounds the CPU's products only: the GPU's stay FP32", () => {
+    const [m, k, n] = [64, 300, 64];
+    const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
+    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.11));
+    const want = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) want[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
+    const maxErr = (device: 'cpu' | 'cuda'): number => tb.tidy(() => {
+      const c = tb.matmul(tb.tensor(a, [m, k], { device }), tb.tensor(b, [k, n], { device })).dataSync();
+      return c.reduce((e, v, i) => Math.max(e, Math.abs(v - want[i]!)), 0);
+    });
+    tb.setMatmulPrecision('bf16');
+    try {
+      expect(tb.cuda.info().device!.tf32).toBe(false);
+      expect(maxErr('cuda')).toBeLessThan(1e-3);
+      expect(maxErr('cpu')).toBeGreaterThan(1e-3); // the CPU's did round (bf16 keeps 8 mantissa bits)
+    } finally {
+      tb.setMatmulPrecision('highest');
+    }
   });
 });

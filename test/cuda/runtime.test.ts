@@ -12,9 +12,11 @@ const cpu = native() as unknown as Fns;
 const built = native().cuda as unknown as Fns | undefined;
 const cuda = cudaBinding();
 
-// The host's own tools, with no device twin: GEMM library and thread knobs, and fit's batch gather
-// from host memory on a worker thread (the device has gather).
-const HOST_ONLY = new Set(['setGemmBackend', 'setNumThreads', 'gatherPairAsync', 'rnnSizes']);
+// The host's own tools, with no device twin: GEMM library and thread knobs, fit's batch gather
+// from host memory on a worker thread (the device has gather), the recurrent kernels' buffer sizes
+// (host arithmetic), and the CPU kernels' instruction set and bf16 products (the GPU's kernels have
+// no sets to pick).
+const HOST_ONLY = new Set(['setGemmBackend', 'setNumThreads', 'gatherPairAsync', 'rnnSizes', 'isaInfo', 'setIsa', 'setCpuBf16']);
 // The device's runtime and allocator, with no CPU counterpart (the CPU's memory is typed arrays).
 const DEVICE_ONLY = new Set(['deviceCount', 'alloc', 'free', 'view', 'upload', 'download', 'copy', 'synchronize',
   'memory', 'emptyCache', 'setTf32']);

@@ -84,6 +84,24 @@ describe.skipIf(!available)("training on 'cuda' matches the same seeded run on t
     expect(cpu.losses.at(-1)!).toBeLessThan(cpu.losses[0]!); // it learned
   });
 
+  it("nn.Sequential's fused Linear/Conv2d + ReLU (NCHW): output and every gradient as on the CPU", () => {
+    const nn = tb.nn;
+    const run = (device: tb.DeviceName): Float32Array[] => {
+      tb.setSeed(5);
+      const net = new nn.Sequential(new nn.Conv2d(2, 4, 3), new nn.ReLU(), new nn.Conv2d(4, 4, 3, { padding: 1 }), new nn.ReLU(),
+        new nn.Flatten(), new nn.Linear(4 * 4 * 3, 6), new nn.ReLU(), new nn.Linear(6, 3)).to(device);
+      const x = tb.randn([2, 2, 6, 5], 0, 1, { seed: 1 }).to(device);
+      const y = net.forward(x);
+      y.backward(tb.randn(y.shape.slice(), 0, 1, { seed: 9 }).to(device));
+      const out = [y.dataSync() as Float32Array, ...net.parameters().map((p) => p.grad!.dataSync() as Float32Array)];
+      tb.dispose([x, y]);
+      net.dispose();
+      return out;
+    };
+    const cpu = run('cpu');
+    run('cuda').forEach((v, i) => close(v, cpu[i]!, i === 0 ? 'output' : `gradient ${i - 1}`));
+  });
+
   it('Module.to mid-training, with the optimizer made before: the run continues as if it had stayed', () => {
     const cpu = trainMlp('cpu', 16, 0, 'adam');
     const moved = trainMlp('cuda', 16, 6, 'adam');

@@ -157,6 +157,8 @@ describe('CLI', { timeout: 300_000 }, () => {
     const out = ok(await run('lib/cli.js', ['info']));
     expect(out).toMatch(/^tensorbolt \d+\.\d+\.\d+/);
     expect(out).toMatch(/^gemm: +\w+/m);
+    expect(out).toMatch(/^isa: +(avx512|avx2|portable) \(this CPU runs: [a-z0-9, ]+;/m);
+    expect(out).toMatch(/^bf16: +\S/m);
     expect(out).toMatch(/^threads: +\d+ \(OpenMP (on|off)\)$/m);
     expect(out).toMatch(/^addon: +\S+\.node$/m);
     // the device in use (auto: cuda where a CUDA build and a GPU are usable)

@@ -112,10 +112,14 @@ function label(a: unknown[]): string {
 describe('fuzz: hostile arguments to the whole public API', () => {
   const threads = tb.backendInfo().threads;
   const gemm = tb.backendInfo().gemm;
+  const isa = tb.backendInfo().isa;
+  const precision = tb.getMatmulPrecision();
   afterAll(() => {
     tb.setDebug(false);
     tb.setNumThreads(threads);
     tb.setGemmBackend(gemm);
+    tb.setIsa(isa);
+    tb.setMatmulPrecision(precision);
   });
 
   it('covers a meaningful surface', () => {

@@ -2,9 +2,14 @@
 //  - forward: the tensorbolt op against a plain float64 TypeScript reference;
 //  - backward: tensorbolt's gradients against central finite differences of the reference, taken
 //    in float64, of L = sum(w * f(x)) for a fixed random upstream gradient w.
-// It runs for every backend present (backends()).
+// It runs for every backend present (backends()): the CPU kernels under each instruction set this
+// machine runs, our GEMM in place of OpenBLAS, and 'cuda' where present. The finite differences (float64 TypeScript, the
+// slow part) are taken once and compared with every backend's gradients.
 import { expect } from 'vitest';
 import * as tb from '../../lib/index.js';
+
+type IsaName = tb.IsaName;
+
 
 export interface Ref {
   shape: number[];
@@ -39,25 +44,35 @@ export interface OpCase {
   large?: boolean;
 }
 
+/** Every instruction set the CPU kernels have (native/cpu/isa.h), widest first. */
+export const ALL_ISAS: IsaName[] = ['avx512', 'avx2', 'portable'];
+
+/** The sets this CPU and build run (the rest must be reported as skipped, never as passed). */
+export function supportedIsas(): IsaName[] {
+  return tb.backendInfo().isaSupported;
+}
+
 /** Whether 'cuda' is the host emulator (npm run test:cuda-emu): correct, but thousands of times slower than a GPU. */
 export function cudaEmulated(): boolean {
   return /emulator/.test(tb.cuda.info().device?.name ?? '');
 }
 
 /**
- * Backends present here: 'cpu', its portable GEMM when OpenBLAS is linked, and 'cuda' when the loaded
- * addon has a usable CUDA device (a GPU, or the host emulator of npm run test:cuda-emu). A case with
- * large tensors (`large`: sizes chosen to reach the CPU kernels' chunked and threaded paths) skips
- * the emulator; on a GPU it runs too.
+ * Backends present here: the CPU kernels under every instruction set this machine runs
+ * ('cpu-avx512', 'cpu-avx2', 'cpu-portable'), then our own GEMM in place of OpenBLAS under the
+ * widest set when OpenBLAS is linked, and 'cuda' when the loaded addon has a usable CUDA device (a
+ * GPU, or the host emulator of npm run test:cuda-emu). A case with large tensors (`large`: sizes
+ * chosen to reach the CPU kernels' chunked and threaded paths) skips the emulator; on a GPU it runs too.
  */
 export function backends(opts: { large?: boolean } = {}): string[] {
-  const list = ['cpu'];
-  if (tb.backendInfo().openblas) list.push('cpu-portable-gemm');
+  const info = tb.backendInfo();
+  const list = info.isaSupported.map((isa) => `cpu-${isa}`);
+  if (info.openblas) list.push('cpu-portable-gemm');
   if (tb.cuda.isAvailable() && !(opts.large && cudaEmulated())) list.push('cuda');
   return list;
 }
 
-/** Runs fn with the named backend selected: tensors the test creates land on its device. */
+/** Runs fn with the named backend selected: tensors the test creates land on its device, CPU kernels run its set. */
 export function withBackend<T>(name: string, fn: () => T): T {
   if (name === 'cpu-portable-gemm') {
     tb.setGemmBackend('portable');
@@ -67,6 +82,8 @@ export function withBackend<T>(name: string, fn: () => T): T {
       tb.setGemmBackend('openblas');
     }
   }
+  const isa = ALL_ISAS.find((i) => name === `cpu-${i}`);
+  if (isa) return withIsa(isa, fn);
   if (name === 'cuda') {
     const before = tb.getDefaultDevice();
     tb.setDefaultDevice('cuda');
@@ -77,6 +94,17 @@ export function withBackend<T>(name: string, fn: () => T): T {
     }
   }
   return fn();
+}
+
+/** Runs fn with the CPU kernels on one instruction set (which must be supported). */
+export function withIsa<T>(isa: IsaName, fn: () => T): T {
+  const prev = tb.backendInfo().isa;
+  tb.setIsa(isa);
+  try {
+    return fn();
+  } finally {
+    tb.setIsa(prev);
+  }
 }
 
 export function mulberry(seed: number): () => number {
@@ -130,20 +158,22 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, ato
 export function checkOp(c: OpCase, seed = 1): void {
   const refs = makeInputs(c.inputs, seed);
   const expected = c.ref(...refs.map((r) => ({ shape: r.shape.slice(), data: r.data.slice() })));
+  const numeric: Float64Array[] = [];
   for (const be of backends({ large: c.large })) {
     withBackend(be, () => {
       const xs = refs.map((r, i) => toTensor(r, c.inputs[i]!));
       const y = c.fn(...xs);
       expect(y.shape, `${c.name} [${be}] output shape`).toEqual(expected.shape);
       expectClose(y.dataSync(), expected.data, c.atol ?? 1e-5, c.rtol ?? 1e-4, `${c.name} [${be}] forward`);
-      if (!c.noGrad && y.requiresGrad) checkGrad(c, refs, xs, y, be, seed);
+      if (!c.noGrad && y.requiresGrad) checkGrad(c, refs, xs, y, be, seed, numeric);
       for (const x of xs) x.dispose();
       y.dispose();
     });
   }
 }
 
-function checkGrad(c: OpCase, refs: Ref[], xs: tb.Tensor[], y: tb.Tensor, be: string, seed: number): void {
+// numeric[k]: input k's finite-difference gradient, computed on the first backend's call and reused.
+function checkGrad(c: OpCase, refs: Ref[], xs: tb.Tensor[], y: tb.Tensor, be: string, seed: number, numericOf: Float64Array[]): void {
   const rnd = mulberry(seed + 1000);
   const w = new Float64Array(y.size);
   for (let i = 0; i < w.length; i++) w[i] = Math.fround(rnd() * 2 - 1);
@@ -161,13 +191,17 @@ function checkGrad(c: OpCase, refs: Ref[], xs: tb.Tensor[], y: tb.Tensor, be: st
     const spec = c.inputs[k]!;
     if (spec.dtype === 'int32' || spec.grad === false) continue;
     const x = xs[k]!;
-    const numeric = new Float64Array(refs[k]!.data.length);
-    for (let i = 0; i < numeric.length; i++) {
-      const plus = refs.map((r) => ({ shape: r.shape, data: r.data.slice() }));
-      const minus = refs.map((r) => ({ shape: r.shape, data: r.data.slice() }));
-      plus[k]!.data[i]! += eps;
-      minus[k]!.data[i]! -= eps;
-      numeric[i] = (loss(plus) - loss(minus)) / (2 * eps);
+    let numeric = numericOf[k];
+    if (!numeric) {
+      numeric = new Float64Array(refs[k]!.data.length);
+      for (let i = 0; i < numeric.length; i++) {
+        const plus = refs.map((r) => ({ shape: r.shape, data: r.data.slice() }));
+        const minus = refs.map((r) => ({ shape: r.shape, data: r.data.slice() }));
+        plus[k]!.data[i]! += eps;
+        minus[k]!.data[i]! -= eps;
+        numeric[i] = (loss(plus) - loss(minus)) / (2 * eps);
+      }
+      numericOf[k] = numeric;
     }
     const analytic = x.grad ? x.grad.dataSync() : new Float32Array(numeric.length);
     let scale = 1e-2;

@@ -420,3 +420,49 @@ describe('a small PyTorch-style network end to end', () => {
     expect(ok / n).toBeGreaterThan(0.9);
   });
 });
+
+describe('nn.Sequential fuses Linear/Conv2d + ReLU', () => {
+  // The same network run module by module (a plain loop) and by Sequential (fused pairs): outputs
+  // and every parameter's gradient must agree, and a subclass overriding forward is not fused.
+  function pair(make: () => tb.nn.Module[], x: tb.Tensor): { out: Float32Array[]; grads: Float32Array[] }[] {
+    return [false, true].map((viaSequential) => {
+      tb.setSeed(3);
+      const mods = make();
+      const seq = new nn.Sequential(...mods);
+      const y = viaSequential ? seq.forward(x) : mods.reduce((h, m) => m.forward(h), x);
+      y.backward(tb.randn(y.shape.slice(), 0, 1, { seed: 9 }));
+      const res = { out: [y.dataSync() as Float32Array], grads: seq.parameters().map((p) => p.grad!.dataSync() as Float32Array) };
+      y.dispose();
+      return res;
+    });
+  }
+  const same = (a: Float32Array[], b: Float32Array[], what: string) => {
+    expect(a.length).toBe(b.length);
+    a.forEach((v, i) => {
+      for (let j = 0; j < v.length; j++)
+        if (!(Math.abs(v[j]! - b[i]![j]!) <= 1e-5 * (1 + Math.abs(b[i]![j]!)))) expect.fail(`${what} ${i}[${j}]: ${v[j]} vs ${b[i]![j]}`);
+    });
+  };
+
+  it('a CNN (NCHW) and an MLP give the fused and unfused results', () => {
+    const x = tb.randn([3, 2, 9, 8], 0, 1, { seed: 1 });
+    const cnn = () => [new nn.Conv2d(2, 16, 3), new nn.ReLU(), new nn.Conv2d(16, 16, 3, { padding: 1 }), new nn.ReLU(),
+      new nn.Flatten(), new nn.Linear(16 * 7 * 6, 20), new nn.ReLU(), new nn.Linear(20, 4)];
+    const [plain, fused] = pair(cnn, x);
+    same(fused!.out, plain!.out, 'output');
+    same(fused!.grads, plain!.grads, 'gradient');
+  });
+
+  it('a subclass that overrides forward keeps its own forward', () => {
+    class Doubled extends nn.Linear {
+      override forward(x: tb.Tensor): tb.Tensor {
+        return super.forward(x).mul(2);
+      }
+    }
+    tb.setSeed(1);
+    const lin = new Doubled(3, 2);
+    const x = tb.tensor([[1, -2, 3]]);
+    const want = tb.relu(lin.forward(x)).dataSync();
+    expect(Array.from(new nn.Sequential(lin, new nn.ReLU()).forward(x).dataSync())).toEqual(Array.from(want));
+  });
+});

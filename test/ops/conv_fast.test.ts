@@ -1,6 +1,7 @@
-// The implicit-GEMM conv2d kernels (NHWC, stride 1, channels in blocks of 16) against a float64
-// reference: forward, input and weight gradients, with and without padding, odd kernels, every
-// tile width, several images per weight-gradient group, and a fused ReLU.
+// The implicit-GEMM conv2d kernels (stride 1, channels in blocks of 16; NHWC, and NCHW through the
+// same kernels with the layout changed per image) against a float64 reference: forward, input and
+// weight gradients, with and without padding, odd kernels, every tile width, several images per
+// weight-gradient group, small windows, and a fused ReLU, under every instruction set present.
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { conv2d, type Conv2dOptions } from '../../lib/ops/conv.js';
@@ -60,12 +61,34 @@ const cases: [string, Geo][] = [
   ['5x3 kernel, integer padding 2 x 2 (pad < kernel)', geo(2, 9, 7, 16, 32, 5, 3, 2)],
   ['even 4x4 kernel, same (extra padding after)', geo(2, 8, 8, 16, 16, 4, 4, 'same')],
   ['one output pixel wide', geo(2, 4, 3, 16, 16, 3, 3, 'valid')],
+  // small windows (a first layer): the AVX-512 set takes them, the others use the direct kernels
+  ['one channel -> 32, odd width', geo(2, 10, 9, 1, 32, 3, 3, 'valid')],
+  ['three channels -> 16, same padding', geo(3, 7, 6, 3, 16, 3, 3, 'same')],
 ];
 
-describe('conv2d implicit-GEMM kernels (NHWC, stride 1)', () => {
+// NHWC <-> NCHW for the NCHW runs: x (N, H, W, C) -> (N, C, H, W), weight (KH, KW, C, OC) -> (OC, C, KH, KW).
+function toNchw(a: ArrayLike<number>, n: number, h: number, w: number, c: number): Float64Array {
+  const out = new Float64Array(n * c * h * w);
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) out[((i * c + k) * h + y) * w + x] = a[((i * h + y) * w + x) * c + k]!;
+  return out;
+}
+function toOihw(a: ArrayLike<number>, kh: number, kw: number, c: number, oc: number): Float64Array {
+  const out = new Float64Array(kh * kw * c * oc);
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let k = 0; k < c; k++)
+        for (let o = 0; o < oc; o++) out[((o * c + k) * kh + y) * kw + x] = a[((y * kw + x) * c + k) * oc + o]!;
+  return out;
+}
+
+describe('conv2d implicit-GEMM kernels (stride 1; NHWC, and NCHW with the layout changed per image)', () => {
   for (const [name, G] of cases)
     for (const relu of [false, true])
-      it(`${name}${relu ? ', fused ReLU' : ''}`, () => {
+    for (const fmt of ['NHWC', 'NCHW'] as const)
+      it(`${fmt} ${name}${relu ? ', fused ReLU' : ''}`, () => {
         const [xr, wr, br, gr] = makeInputs([
           { shape: [G.n, G.h, G.w, G.c] }, { shape: [G.kh, G.kw, G.c, G.oc] }, { shape: [G.oc] },
           { shape: [G.n * G.oh * G.ow * G.oc] },
@@ -79,18 +102,22 @@ describe('conv2d implicit-GEMM kernels (NHWC, stride 1)', () => {
           want.dx = masked.dx; want.dw = masked.dw; want.db = masked.db;
           want.y = want.y.map((v) => Math.max(v, 0));
         }
+        const nchw = fmt === 'NCHW';
+        const X = (a: ArrayLike<number>) => (nchw ? toNchw(a, G.n, G.h, G.w, G.c) : Float64Array.from(a));
+        const Y = (a: ArrayLike<number>) => (nchw ? toNchw(a, G.n, G.oh, G.ow, G.oc) : Float64Array.from(a));
+        const W = (a: ArrayLike<number>) => (nchw ? toOihw(a, G.kh, G.kw, G.c, G.oc) : Float64Array.from(a));
         for (const be of backends({ large: G.n * G.oh * G.ow * G.oc * G.kh * G.kw * G.c > 1e6 }))
           withBackend(be, () => {
-            const x = tb.tensor(Float32Array.from(xr!.data), [G.n, G.h, G.w, G.c]);
-            const w = tb.tensor(Float32Array.from(wr!.data), [G.kh, G.kw, G.c, G.oc]);
+            const x = tb.tensor(Float32Array.from(X(xr!.data)), nchw ? [G.n, G.c, G.h, G.w] : [G.n, G.h, G.w, G.c]);
+            const w = tb.tensor(Float32Array.from(W(wr!.data)), nchw ? [G.oc, G.c, G.kh, G.kw] : [G.kh, G.kw, G.c, G.oc]);
             const b = tb.tensor(Float32Array.from(br!.data), [G.oc]);
             for (const t of [x, w, b]) t.requiresGrad = true;
-            const opts: Conv2dOptions = { padding: G.pad, activation: relu ? 'relu' : 'linear' };
+            const opts: Conv2dOptions = { padding: G.pad, activation: relu ? 'relu' : 'linear', dataFormat: fmt };
             const y = conv2d(x, w, b, opts);
-            close(y.dataSync() as Float32Array, want.y, `${be} y`);
-            y.backward(tb.tensor(Float32Array.from(gr!.data), y.shape.slice()));
-            close(x.grad!.dataSync() as Float32Array, want.dx, `${be} dx`);
-            close(w.grad!.dataSync() as Float32Array, want.dw, `${be} dweight`);
+            close(y.dataSync() as Float32Array, Y(want.y), `${be} y`);
+            y.backward(tb.tensor(Float32Array.from(Y(gr!.data)), y.shape.slice()));
+            close(x.grad!.dataSync() as Float32Array, X(want.dx), `${be} dx`);
+            close(w.grad!.dataSync() as Float32Array, W(want.dw), `${be} dweight`);
             close(b.grad!.dataSync() as Float32Array, want.db, `${be} dbias`);
             tb.dispose([x, w, b, y]);
           });

@@ -62,27 +62,35 @@ describe('linear', () => {
           const got = run(true);
           got.forEach((g, i) => {
             const e = want[i]!;
-            for (let j = 0; j < e.length; j++) expect(Math.abs(g[j]! - e[j]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(e[j]!)));
+            // one expect per mismatch, not per element (tens of thousands of them per backend)
+            for (let j = 0; j < e.length; j++)
+              if (!(Math.abs(g[j]! - e[j]!) <= 1e-5 * (1 + Math.abs(e[j]!)))) expect.fail(`[${be}] output ${i}[${j}]: ${g[j]} vs ${e[j]}`);
           });
           expect(want[0]!.some((v) => v === 0)).toBe(true);
         });
     });
 
-  // Mostly-zero inputs take the zero-skipping products (native/cpu/linear_sparse.cc).
+  // Mostly-zero inputs take the zero-skipping products (native/cpu/linear_sparse.cc), for Keras's
+  // (in, out) weights and PyTorch's (out, in) ones, under every instruction set present.
   for (const [m, k, n, density] of [[64, 300, 70, 0.1], [128, 784, 128, 0.19], [40, 512, 16, 0.02]] as const)
-    it(`mostly-zero input ${m}x${k} (density ${density}) @ ${k}x${n}: values and gradients match a float64 reference`, () => {
+    for (const tw of [false, true])
+    it(`mostly-zero input ${m}x${k} (density ${density}) @ ${tw ? `(${n}, ${k}) weight` : `${k}x${n}`}: values and gradients match a float64 reference`, () => {
       const rnd = mulberry(5);
       const xv = new Float32Array(m * k).map(() => (rnd() < density ? rnd() * 2 - 1 : 0));
       const wv = new Float32Array(k * n).map(() => rnd() - 0.5);
       const bv = new Float32Array(n).map(() => rnd() - 0.5);
       const gv = new Float32Array(m * n).map(() => rnd() * 2 - 1);
-      for (const act of ['linear', 'relu'] as const) {
+      // (out, in): wt[j][p] = wv[p][j]
+      const wt = new Float32Array(k * n);
+      for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) wt[j * k + p] = wv[p * n + j]!;
+      for (const be of backends())
+      for (const act of ['linear', 'relu'] as const) withBackend(be, () => {
         const x = tb.tensor(xv, [m, k]);
-        const w = tb.tensor(wv, [k, n]);
+        const w = tw ? tb.tensor(wt, [n, k]) : tb.tensor(wv, [k, n]);
         const b = tb.tensor(bv, [n]);
         w.requiresGrad = true;
         b.requiresGrad = true;
-        const y = linear(x, w, b, { activation: act });
+        const y = linear(x, w, b, { activation: act, transposeWeight: tw });
         y.backward(tb.tensor(gv, [m, n]));
         const ref = naive({ shape: [m, k], data: Float64Array.from(xv) }, { shape: [k, n], data: Float64Array.from(wv) },
           { shape: [n], data: Float64Array.from(bv) }, false).data;
@@ -98,11 +106,13 @@ describe('linear', () => {
           for (let i = 0; i < want.length; i++)
             if (!(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)))) expect.fail(`${what}[${i}]: ${got[i]} vs ${want[i]}`);
         };
-        near(y.dataSync() as Float32Array, act === 'relu' ? ref.map((v) => Math.max(v, 0)) : ref, `${act} y`);
-        near(w.grad!.dataSync() as Float32Array, dw, `${act} dweight`);
-        near(b.grad!.dataSync() as Float32Array, db, `${act} dbias`);
+        const dwt = new Float64Array(k * n);
+        for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) dwt[j * k + p] = dw[p * n + j]!;
+        near(y.dataSync() as Float32Array, act === 'relu' ? ref.map((v) => Math.max(v, 0)) : ref, `[${be}] ${act} y`);
+        near(w.grad!.dataSync() as Float32Array, tw ? dwt : dw, `[${be}] ${act} dweight`);
+        near(b.grad!.dataSync() as Float32Array, db, `[${be}] ${act} dbias`);
         tb.dispose([x, w, b, y]);
-      }
+      });
     });
 
   it('a mostly-zero input still turns an infinite weight into NaN, as the dense product does', () => {
@@ -111,10 +121,16 @@ describe('linear', () => {
     xv[5] = 1; // row 0 has one non-zero at column 5; every other product with w[7][*] is 0 * inf
     const wv = new Float32Array(k * n).fill(0.5);
     wv[7 * n + 3] = Infinity;
-    const y = linear(tb.tensor(xv, [m, k]), tb.tensor(wv, [k, n])).dataSync();
-    expect(Number.isNaN(y[3])).toBe(true);
-    expect(Number.isNaN(y[n + 3])).toBe(true);
-    expect(y[0]).toBe(0.5);
+    const wt = new Float32Array(k * n).fill(0.5);
+    wt[3 * k + 7] = Infinity; // the same weight stored (out, in)
+    for (const be of backends())
+      for (const tw of [false, true])
+        withBackend(be, () => {
+          const y = linear(tb.tensor(xv, [m, k]), tw ? tb.tensor(wt, [n, k]) : tb.tensor(wv, [k, n]), null, { transposeWeight: tw }).dataSync();
+          expect(Number.isNaN(y[3]), `[${be}] transposeWeight ${tw}`).toBe(true);
+          expect(Number.isNaN(y[n + 3])).toBe(true);
+          expect(y[0]).toBe(0.5);
+        });
   });
 
   it('a mostly-zero input with a NaN in the output gradient gives the dense weight gradient (NaN in every row)', () => {

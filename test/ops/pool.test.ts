@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { avgPool2d, globalAvgPool2d, globalMaxPool2d, maxPool2d, type Pool2dOptions } from '../../lib/ops/pool.js';
-import { checkOp, expectOpError, mulberry, type Ref } from '../helpers/opcheck.js';
+import { backends, checkOp, expectOpError, mulberry, withBackend, type Ref } from '../helpers/opcheck.js';
 
 type Fmt = 'NHWC' | 'NCHW';
 type Pad = 'valid' | 'same' | number;
@@ -72,6 +72,7 @@ const cases: Case[] = [
   { name: '3x3 stride 2 padding 1', n: 2, c: 2, h: 6, w: 5, pool: 3, strides: 2, padding: 1 },
   { name: 'non-square 2x3 window, strides [1, 2]', n: 2, c: 2, h: 5, w: 7, pool: [2, 3], strides: [1, 2] },
   { name: 'N=1, C=1', n: 1, c: 1, h: 4, w: 6, pool: 2 },
+  { name: '2x2 on 4x41: 20 output columns (a whole vector and a tail)', n: 1, c: 2, h: 4, w: 41, pool: 2 },
   { name: 'N=3, 1x1 window', n: 3, c: 2, h: 3, w: 3, pool: 1 },
   { name: 'window covers the image', n: 2, c: 3, h: 3, w: 4, pool: [3, 4] },
   { name: 'empty batch', n: 0, c: 2, h: 4, w: 4, pool: 2 },
@@ -116,6 +117,29 @@ describe('pooling semantics', () => {
     expect(Array.from(x.grad!.dataSync())).toEqual([0, 1, 0, 0]);
     const nan = maxPool2d(tb.tensor([1, NaN, 3, 0], [1, 2, 2, 1]), { poolSize: 2 });
     expect(Number.isNaN(nan.dataSync()[0]!)).toBe(true);
+  });
+
+  it('2x2 NCHW max pooling over whole vectors of columns: ties go to the first cell, NaN wins', () => {
+    for (const be of backends())
+      withBackend(be, () => {
+        const w = 36; // 18 output columns
+        const xv = new Float32Array(2 * w).fill(2); // every window a four-way tie
+        xv[2 * 17 + 1] = NaN; // window 17: its second cell
+        xv[w + 2 * 5 + 1] = 3; // window 5: its last cell is the largest
+        const x = tb.tensor(xv, [1, 1, 2, w]);
+        x.requiresGrad = true;
+        const y = maxPool2d(x, { poolSize: 2, dataFormat: 'NCHW' });
+        const yv = y.dataSync();
+        y.backward(tb.ones([1, 1, 1, w / 2]));
+        const g = x.grad!.dataSync();
+        for (let o = 0; o < w / 2; o++) {
+          const at = o === 17 ? 2 * o + 1 : o === 5 ? w + 2 * o + 1 : 2 * o;
+          expect(g[at], `[${be}] window ${o}`).toBe(1);
+          if (o === 17) expect(Number.isNaN(yv[o]!)).toBe(true);
+          else expect(yv[o], `[${be}] window ${o}`).toBe(o === 5 ? 3 : 2);
+        }
+        tb.dispose([x, y]);
+      });
   });
 
   it('average pooling with same padding divides by the cells inside the input', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import * as optim from '../../lib/optim/index.js';
 import { refAdadelta, refAdagrad, refAdam, refRMSprop, refSGD, type RefState, type Vec } from './reference.js';
+import { ALL_ISAS, supportedIsas, withIsa } from '../helpers/opcheck.js';
 
 type Make = (params: tb.Tensor[]) => optim.Optimizer;
 type RefStep = (p: Vec, g: Vec, st: RefState) => void;
@@ -148,6 +149,23 @@ describe('optimizers match the PyTorch rules (float64 reference)', () => {
     a.dataSync().forEach((v, i) => expect(v).toBeCloseTo(a0[i]! - 0.2, 6));
     b.dataSync().forEach((v, i) => expect(v).toBeCloseTo(b0[i]! - 1.45, 5));
   });
+});
+
+// The SGD and Adam updates are compiled once per instruction set (native/cpu/optim_loops.inc): each
+// set this machine runs is checked, at sizes with whole vectors, tails and the threaded path; a set
+// it cannot run is reported as skipped.
+describe('SGD and Adam under every instruction set (float64 reference)', () => {
+  const shapes = [[3, 5], [33], [1], [257, 131]];
+  for (const isa of ALL_ISAS)
+    it.skipIf(!supportedIsas().includes(isa))(isa, () => {
+      withIsa(isa, () => {
+        for (const [, o] of sgdCases) compare((ps) => new optim.SGD(ps, o), (p, g, st) => refSGD(p, g, st, sgdFull(o)), { shapes, steps: 3 });
+        for (const [, decoupled, o] of adamCases) {
+          const full = { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0, amsgrad: false, ...o };
+          compare((ps) => (decoupled ? new optim.AdamW(ps, o) : new optim.Adam(ps, o)), (p, g, st) => refAdam(p, g, st, full, decoupled), { shapes, steps: 3 });
+        }
+      });
+    });
 });
 
 describe('trajectories derived by hand', () => {

@@ -114,7 +114,7 @@ async function main() {
     const p = path.join(dir, f.name);
     return Math.max(m, f.isDirectory() ? newest(p, re) : re.test(f.name) ? mtime(p) : 0);
   }, 0);
-  const deps = Math.max(newest(path.join(root, 'native'), /\.(h|cuh)$/), newest(__dirname, /\.(h|cjs)$/));
+  const deps = Math.max(newest(path.join(root, 'native'), /\.(h|cuh|inc)$/), newest(__dirname, /\.(h|cjs)$/));
   const jobs = [];
   const objects = [];
   const add = (file, lang, original) => {

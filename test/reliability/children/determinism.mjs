@@ -1,6 +1,7 @@
 // 100 seeded CPU training steps (Keras fit with shuffling, conv, batch norm, dropout, Adam) and a
 // PyTorch-style loop; prints a SHA-256 of every weight's bytes and the final loss bits.
 //   node determinism.mjs <library bundle> <threads> <gemm: openblas|portable>
+// (TENSORBOLT_ISA in the environment picks the instruction set.)
 import { createHash } from 'node:crypto';
 const [libPath, threads, gemm] = process.argv.slice(2);
 const tb = await import(libPath);
@@ -13,7 +14,9 @@ const x = tb.randn([256, 16, 16, 1]); // large enough that the threaded paths ru
 const labels = tb.randint(0, 4, [256]);
 const y = tb.toCategorical(labels, 4);
 const model = tb.sequential([
-  tb.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [16, 16, 1] }),
+  // 16 filters: channel blocks the implicit-GEMM kernels take (a small window, then 16 -> 16)
+  tb.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [16, 16, 1] }),
+  tb.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
   tb.layers.batchNormalization(),
   tb.layers.maxPooling2d({ poolSize: 2 }),
   tb.layers.flatten(),
