@@ -98,6 +98,8 @@ export interface GemmResult {
   matmul: Record<string, number[]>;
   /** The binding's gemm with setMatmulPrecision('bf16'), where the CPU has AVX512_BF16. */
   bindingBf16?: Record<string, number[]>;
+  /** fp32 binding gemm called back to back (no idle wait or process spawn between samples). */
+  bindingSteady?: Record<string, number[]>;
   /** OpenBLAS called from a small C++ program (no Node), or why it could not run. */
   direct: Record<string, number[]> | string;
   threads: number;

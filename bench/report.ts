@@ -36,6 +36,7 @@ export interface GemmSummary {
   binding: Record<string, number[]>;
   matmul: Record<string, number[]>;
   bindingBf16?: Record<string, number[]>;
+  bindingSteady?: Record<string, number[]>;
   direct: Record<string, number[]> | string;
   threads: number;
 }
@@ -194,14 +195,17 @@ export function gemmTable(g: GemmSummary, peak?: PeakSummary | string): string {
     const raw = g.binding[n]!;
     const mm = g.matmul[n]!;
     const bf = g.bindingBf16?.[n];
+    const st = g.bindingSteady?.[n];
     const gd = d ? gflops(n, median(d)) : NaN;
     const spread = (ms: number[]) => fmtSpread(ms.map((x) => gflops(n, x)));
     return [String(n), d ? spread(d) : 'n/a', spread(raw), pct(gflops(n, median(raw)) / peakG), spread(mm),
       d ? pct(gflops(n, median(raw)) / gd) : 'n/a', d ? pct(gflops(n, median(mm)) / gd) : 'n/a',
-      ...(g.bindingBf16 ? [bf ? spread(bf) : '—'] : [])];
+      ...(g.bindingBf16 ? [bf ? spread(bf) : '—'] : []),
+      ...(g.bindingSteady ? [st ? `${spread(st)}, ${pct(gflops(n, median(st)) / peakG)} of peak` : '—'] : [])];
   });
   return mdTable(['n', 'OpenBLAS direct, GFLOP/s', 'binding gemm, GFLOP/s', `binding, of FMA peak (${Number.isFinite(peakG) ? peakG.toFixed(0) : '—'})`,
-    'tb.matmul, GFLOP/s', 'binding ÷ direct', 'matmul ÷ direct', ...(g.bindingBf16 ? ["binding gemm, bf16 ('bf16' precision), GFLOP/s"] : [])], rows);
+    'tb.matmul, GFLOP/s', 'binding ÷ direct', 'matmul ÷ direct', ...(g.bindingBf16 ? ["binding gemm, bf16 ('bf16' precision), GFLOP/s"] : []),
+    ...(g.bindingSteady ? ['binding gemm back to back, GFLOP/s'] : [])], rows);
 }
 
 export function markdown(s: Summary): string {

@@ -366,7 +366,7 @@ async function kernels(): Promise<{ peak: PeakSummary | string; gemm?: GemmSumma
   let gemm: GemmSummary | undefined;
   let roofline = NaN;
   if (g.result) {
-    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, bindingBf16: g.result.bindingBf16, direct: g.result.direct, threads: g.result.threads };
+    gemm = { sizes, binding: g.result.binding, matmul: g.result.matmul, bindingBf16: g.result.bindingBf16, bindingSteady: g.result.bindingSteady, direct: g.result.direct, threads: g.result.threads };
     const d = g.result.direct;
     const src = typeof d === 'string' ? g.result.binding : d;
     roofline = Math.max(...sizes.map((n) => (src[n] ? gflops(n, median(src[n]!)) : 0)));
