@@ -159,8 +159,8 @@ export function tbGemm(spec: GemmSpec): GemmResult {
     // One sample of each in turn, so that load from elsewhere on the machine falls on all three alike.
     for (let r = 0; r < spec.reps; r++) {
       // gemmDirect (below) spawns a process: the fork leaves this process's pages copy-on-write, and
-      // the next call pays a page fault on every page it writes (C, the packed panels): 4.5x slower at
-      // n=1024 on the Zen 5. A user's loop does not fork between products, so one untimed call first.
+      // the next call pays a page fault on every page it writes (C, the packed panels). A user's loop
+      // does not fork between products, so one untimed call first.
       g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0);
       binding[n]!.push(timeMs(() => { for (let q = 0; q < inner; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0); }) / inner);
       if (bf16) {
@@ -177,8 +177,8 @@ export function tbGemm(spec: GemmSpec): GemmResult {
         else direct[n]!.push(...d[n]!);
       }
     }
-    // Back to back, as a training loop calls it: the interleaved samples above each follow an idle
-    // wait for the direct program, after which this VM's cores run the next product up to 4x slower.
+    // Back to back, as a training loop calls it, with nothing between the samples (the interleaved
+    // ones above share the machine's state with the direct program and tb.matmul).
     for (let q = 0; q < 3; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0);
     bindingSteady[n] = [];
     for (let r = 0; r < 3 * spec.reps; r++) bindingSteady[n]!.push(timeMs(() => { for (let q = 0; q < inner; q++) g.gemm(A, B, C, false, false, n, n, n, 1, 0, 1, 0, 0, 0); }) / inner);
