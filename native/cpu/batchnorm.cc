@@ -86,15 +86,13 @@ template <class F>
 void ForEach(int64_t outer, int64_t C, int64_t inner, const F& f) {
   const int64_t total = outer * C * inner;
   if (inner == 1) {
-    TB_PARALLEL_FOR(total)
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t c = 0; c < C; ++c) f(c, o * C + c);
+    TB_PARALLEL_FOR(total, o, 0, outer, { 
+      for (int64_t c = 0; c < C; ++c) f(c, o * C + c); });
   } else {
-    TB_PARALLEL_FOR(total)
-    for (int64_t u = 0; u < outer * C; ++u) {
+    TB_PARALLEL_FOR(total, u, 0, outer * C, {
       const int64_t c = u % C, base = u * inner;
       for (int64_t i = 0; i < inner; ++i) f(c, base + i);
-    }
+    });
   }
 }
 

@@ -141,14 +141,13 @@ const KernelSet kPortable{kPMR, kPNR, 256, 64, 1024, &PortableTile};
 
 void ScaleC(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   if (beta == 1.f) return;
-  TB_PARALLEL_FOR(M * N)
-  for (int64_t i = 0; i < M; ++i) {
+  TB_PARALLEL_FOR(M * N, i, 0, M, {
     float* c = C + i * ldc;
     if (beta == 0.f)  // BLAS: beta == 0 overwrites, NaNs in C do not leak through
       for (int64_t j = 0; j < N; ++j) c[j] = 0.f;
     else
       for (int64_t j = 0; j < N; ++j) c[j] *= beta;
-  }
+  });
 }
 
 }  // namespace
