@@ -79,7 +79,11 @@ template <class Fn>
 void ForBlocks(int64_t B, Fn fn) {
   const int64_t tasks = (B + kBlock - 1) / kBlock;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
+  if (tasks > 1 && UseTeam(true)) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
+    return;
+  }
 #endif
   for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
 }
