@@ -108,6 +108,21 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     return xs.length ? median(xs) : NaN;
   };
   const eff = (fw: Framework) => ips(fw, 2) / (2 * ips(fw, 1));
+  // The same within each round (its 1- and 2-rank runs a few seconds apart): a round in which the
+  // machine was slower for both counts once, instead of pairing one round's 1 rank with another's 2.
+  const roundEff = (fw: Framework) => {
+    const out: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const at = (ranks: number) => runs.find((r) => r.framework === fw && r.ranks === ranks && r.round === round)?.imagesPerS;
+      const one = at(1), two = at(2);
+      if (one && two) out.push(two / (2 * one));
+    }
+    return out;
+  };
+  const roundLine = (fw: Framework) => {
+    const e = roundEff(fw);
+    return e.length ? `${fw} median ${pct(median(e))} (${e.map(pct).join(', ')})` : `${fw} n/a`;
+  };
   const cpuEff = (fw: Framework) => cpu(fw, 1) / cpu(fw, 2);
   const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
   const rows = (['tensorbolt', 'PyTorch'] as Framework[]).map((fw) => [fw, fmtNum(ips(fw, 1)), fmtNum(ips(fw, 2)), pct(eff(fw)),
@@ -130,6 +145,8 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     '',
     `tensorbolt / PyTorch: ${(ips('tensorbolt', 1) / ips('PyTorch', 1)).toFixed(2)}x at 1 rank, ${(ips('tensorbolt', 2) / ips('PyTorch', 2)).toFixed(2)}x at 2 ranks; ` +
       `efficiency ${(eff('tensorbolt') * 100).toFixed(0)}% vs ${(eff('PyTorch') * 100).toFixed(0)}%.`,
+    '',
+    `Scaling efficiency round by round (2 ranks / 2 x 1 rank within the round): ${roundLine('tensorbolt')}; ${roundLine('PyTorch')}.`,
     '',
     mdTable(['round', 'framework', 'ranks', 'ms/step', 'CPU ms/step', 'images/s'], perRound),
     ...runs.filter((r) => r.error).map((r) => `- ${r.framework}, ${r.ranks} rank(s), round ${r.round + 1}: ${r.error}`),

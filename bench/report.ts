@@ -63,6 +63,12 @@ export interface Summary {
   torchStyleDense?: TrainEntry;
   /** The Keras CNN through fit with setMatmulPrecision('bf16') (absent without AVX512_BF16). */
   cnnBf16?: TrainEntry;
+  /**
+   * One epoch of the Keras CNN per seed, fp32 and bf16 from the same seed (the first seed is the
+   * full-epoch row's): one epoch's test accuracy moves by tenths of a point from seed to seed, so
+   * the two precisions are compared on the mean over several seeds.
+   */
+  cnnBf16Seeds?: { seed: number; fp32: number; bf16: number }[];
   peak?: PeakSummary | string;
   /** tensorbolt ÷ PyTorch training images/s within each round (peers run back to back in a round). */
   roundRatios?: Partial<Record<ModelKind, number[]>>;
@@ -148,6 +154,16 @@ export function notes(s: Summary): string[] {
         ? `; one epoch each from the same seed: test accuracy bf16 ${acc(bf)} against fp32 ${acc(fp)}, ` +
           `${(Math.abs(bf.testAccuracy - fp.testAccuracy) * 100).toFixed(2)} points apart`
         : '') + (bf.note ? ` (${bf.note})` : ''));
+  }
+  const seeds = s.cnnBf16Seeds ?? [];
+  if (seeds.length > 1) {
+    const pct = (v: number) => (v * 100).toFixed(2);
+    const mean = (f: (r: (typeof seeds)[number]) => number) => seeds.reduce((a, r) => a + f(r), 0) / seeds.length;
+    const d = mean((r) => r.bf16) - mean((r) => r.fp32);
+    out.push(`CNN test accuracy after one epoch, bf16 against fp32 from the same seed, over ${seeds.length} seeds: ` +
+      `mean bf16 ${pct(mean((r) => r.bf16))}% against fp32 ${pct(mean((r) => r.fp32))}%, ${(d * 100).toFixed(2)} points ` +
+      `(per seed, bf16 − fp32: ${seeds.map((r) => `seed ${r.seed} ${((r.bf16 - r.fp32) * 100).toFixed(2)}`).join(', ')}; ` +
+      `fp32 alone spans ${pct(Math.min(...seeds.map((r) => r.fp32)))}–${pct(Math.max(...seeds.map((r) => r.fp32)))}% over the seeds)`);
   }
   for (const model of MODELS.filter((k) => s.train[k])) {
     const r = s.roundRatios?.[model];

@@ -33,10 +33,7 @@ void ChannelSums(int64_t outer, int64_t C, int64_t inner, const Pair& pair, doub
   const int64_t total = outer * C * inner;
   const int64_t chunks = std::max<int64_t>(1, std::min({units, total / kChunkElems, kMaxChunks}));
   std::vector<double>& acc = Scratch(static_cast<size_t>(chunks * 2 * C));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (chunks > 1)
-#endif
-  for (int64_t k = 0; k < chunks; ++k) {
+  auto chunk = [&](int64_t k) {
     double* a1 = acc.data() + k * 2 * C;
     double* a2 = a1 + C;
     std::fill(a1, a1 + 2 * C, 0.0);
@@ -69,6 +66,16 @@ void ChannelSums(int64_t outer, int64_t C, int64_t inner, const Pair& pair, doub
         a2[c] += sb;
       }
     }
+  };
+  // A lambda and two loops, not TB_PARALLEL_FOR: the body holds an `omp simd` line.
+#ifdef _OPENMP
+  if (UseTeam(chunks > 1)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < chunks; ++k) chunk(k);
+  } else
+#endif
+  {
+    for (int64_t k = 0; k < chunks; ++k) chunk(k);
   }
   for (int64_t c = 0; c < C; ++c) {
     double t1 = 0, t2 = 0;
@@ -86,15 +93,13 @@ template <class F>
 void ForEach(int64_t outer, int64_t C, int64_t inner, const F& f) {
   const int64_t total = outer * C * inner;
   if (inner == 1) {
-    TB_PARALLEL_FOR(total)
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t c = 0; c < C; ++c) f(c, o * C + c);
+    TB_PARALLEL_FOR(total, o, 0, outer, { 
+      for (int64_t c = 0; c < C; ++c) f(c, o * C + c); });
   } else {
-    TB_PARALLEL_FOR(total)
-    for (int64_t u = 0; u < outer * C; ++u) {
+    TB_PARALLEL_FOR(total, u, 0, outer * C, {
       const int64_t c = u % C, base = u * inner;
       for (int64_t i = 0; i < inner; ++i) f(c, base + i);
-    }
+    });
   }
 }
 

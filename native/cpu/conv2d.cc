@@ -59,8 +59,7 @@ bool SmallWindow(const Conv2dDims& d) { return d.kh * d.kw * d.c <= kDirectK && 
 
 // y (rows, OC) = act(y + bias), in place.
 void Epilogue(float* y, int64_t rows, int64_t OC, const float* bias, bool relu) {
-  TB_PARALLEL_FOR(rows * OC)
-  for (int64_t r = 0; r < rows; ++r) {
+  TB_PARALLEL_FOR(rows * OC, r, 0, rows, {
     float* yr = y + r * OC;
     if (bias && relu)
       for (int64_t o = 0; o < OC; ++o) {
@@ -71,7 +70,7 @@ void Epilogue(float* y, int64_t rows, int64_t OC, const float* bias, bool relu) 
       for (int64_t o = 0; o < OC; ++o) yr[o] += bias[o];
     else
       for (int64_t o = 0; o < OC; ++o) yr[o] = yr[o] < 0.f ? 0.f : yr[o];
-  }
+  });
 }
 
 
@@ -167,12 +166,11 @@ Status BackwardNhwc(const Conv2dDims& d, const float* x, const float* weight, co
   if (oom) return Status::Error("out of memory for the im2col workspace");
   if (dweight) {
     const int64_t nw = K * OC;
-    TB_PARALLEL_FOR(nw * groups)
-    for (int64_t i = 0; i < nw; ++i) {
+    TB_PARALLEL_FOR(nw * groups, i, 0, nw, {
       float s = pw[i];
       for (int64_t g = 1; g < groups; ++g) s += pw[g * nw + i];
       dweight[i] = s;
-    }
+    });
   }
   if (dbias)
     for (int64_t o = 0; o < OC; ++o) {
@@ -209,15 +207,14 @@ Status ForwardNchw(const Conv2dDims& d, const float* x, const float* weight, con
 // dbias[oc] = sum of dy over N and space, accumulated in double (a batch sums ~1e5 terms).
 void BiasGradNchw(const Conv2dDims& d, const float* dy, float* dbias) {
   const int64_t ohw = d.oh * d.ow, OC = d.oc;
-  TB_PARALLEL_FOR(d.n * ohw * OC)
-  for (int64_t o = 0; o < OC; ++o) {
+  TB_PARALLEL_FOR(d.n * ohw * OC, o, 0, OC, {
     double s = 0.0;
     for (int64_t n = 0; n < d.n; ++n) {
       const float* g = dy + (n * OC + o) * ohw;
       for (int64_t p = 0; p < ohw; ++p) s += g[p];
     }
     dbias[o] = static_cast<float>(s);
-  }
+  });
 }
 
 Status BackwardNchw(const Conv2dDims& d, const float* x, const float* weight, const float* dy, float* dx,
@@ -235,8 +232,7 @@ Status BackwardNchw(const Conv2dDims& d, const float* x, const float* weight, co
   // direct writes every dx cell with beta = 0; col2im accumulates, so start from zero.
   if (dx && !direct) {
     const int64_t nx = d.n * d.c * d.h * d.w;
-    TB_PARALLEL_FOR(nx)
-    for (int64_t i = 0; i < nx; ++i) dx[i] = 0.f;
+    TB_PARALLEL_FOR(nx, i, 0, nx, { dx[i] = 0.f; });
   }
   const int64_t chunk = std::clamp<int64_t>(kChunkFloatsNchw / K, 1, ohw);
   float* cols = dweight && !direct ? t_cols.Get(chunk * K) : nullptr;

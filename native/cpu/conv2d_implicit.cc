@@ -190,8 +190,7 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
   if (dweight) {
     // partials are (KH, KW, C, OC); NCHW's dweight is (OC, C, KH, KW)
     const int64_t nw = K * OC, taps = d.kh * d.kw;
-    TB_PARALLEL_FOR(nw * groups)
-    for (int64_t i = 0; i < nw; ++i) {
+    TB_PARALLEL_FOR(nw * groups, i, 0, nw, {
       float s = pw[i];
       for (int64_t q = 1; q < groups; ++q) s += pw[q * nw + i];
       if (d.nhwc) {
@@ -200,7 +199,7 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
         const int64_t o = i % OC, tc = i / OC, c = tc % d.c, t = tc / d.c;
         dweight[(o * d.c + c) * taps + t] = s;
       }
-    }
+    });
   }
   if (dbias)
     for (int64_t o = 0; o < OC; ++o) {

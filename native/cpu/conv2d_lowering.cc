@@ -20,8 +20,7 @@ void ValidOut(int64_t in, int64_t out, int64_t stride, int64_t off, int64_t* lo,
 // cols (r1 - r0, KH*KW*C): row r = (n*OH + oy)*OW + ox holds that window, C contiguous.
 void Im2colNhwc(const Conv2dDims& d, const float* x, int64_t r0, int64_t r1, float* cols) {
   const int64_t C = d.c, K = d.kh * d.kw * C, ohw = d.oh * d.ow, rowLen = d.kw * C;
-  TB_PARALLEL_FOR((r1 - r0) * K)
-  for (int64_t r = r0; r < r1; ++r) {
+  TB_PARALLEL_FOR((r1 - r0) * K, r, r0, r1, {
     const int64_t n = r / ohw, p = r % ohw, oy = p / d.ow, ox = p % d.ow;
     const int64_t iy0 = oy * d.strideH - d.padTop, ix0 = ox * d.strideW - d.padLeft;
     const int64_t kxLo = std::max<int64_t>(0, -ix0), kxHi = std::min(d.kw, d.w - ix0);
@@ -39,7 +38,7 @@ void Im2colNhwc(const Conv2dDims& d, const float* x, int64_t r0, int64_t r1, flo
       std::memcpy(row + kxLo * C, img + (iy * d.w + ix0 + kxLo) * C, sizeof(float) * (kxHi - kxLo) * C);
       std::memset(row + kxHi * C, 0, sizeof(float) * (d.kw - kxHi) * C);
     }
-  }
+  });
 }
 
 // dx += col2im(dcols) for the rows [r0, r1) of the chunk. Gather form: each task owns one input row
@@ -48,8 +47,7 @@ void Col2imNhwc(const Conv2dDims& d, const float* dcols, int64_t r0, int64_t r1,
   const int64_t C = d.c, K = d.kh * d.kw * C, ohw = d.oh * d.ow;
   const int64_t n0 = r0 / ohw, n1 = (r1 - 1) / ohw;
   const int64_t jobs = (n1 - n0 + 1) * d.h;
-  TB_PARALLEL_FOR((r1 - r0) * K)
-  for (int64_t j = 0; j < jobs; ++j) {
+  TB_PARALLEL_FOR((r1 - r0) * K, j, 0, jobs, {
     const int64_t n = n0 + j / d.h, iy = j % d.h;
     // Output rows of image n inside this chunk.
     const int64_t oyLo = n == n0 ? (r0 - n * ohw) / d.ow : 0;
@@ -77,7 +75,7 @@ void Col2imNhwc(const Conv2dDims& d, const float* dcols, int64_t r0, int64_t r1,
         }
       }
     }
-  }
+  });
 }
 
 namespace {
@@ -98,8 +96,7 @@ inline void ForRows(const Conv2dDims& d, int64_t j0, int64_t j1, F&& f) {
 // cols (C*KH*KW, j1 - j0) for output positions [j0, j1) of one image img (C, H, W).
 void Im2colNchw(const Conv2dDims& d, const float* img, int64_t j0, int64_t j1, float* cols) {
   const int64_t khw = d.kh * d.kw, K = d.c * khw, cc = j1 - j0, sW = d.strideW;
-  TB_PARALLEL_FOR(K * cc)
-  for (int64_t k = 0; k < K; ++k) {
+  TB_PARALLEL_FOR(K * cc, k, 0, K, {
     const int64_t c = k / khw, ky = (k % khw) / d.kw, kx = k % d.kw;
     const float* plane = img + c * d.h * d.w;
     float* dst = cols + k * cc;
@@ -120,14 +117,13 @@ void Im2colNchw(const Conv2dDims& d, const float* img, int64_t j0, int64_t j1, f
       }
       for (; ox < ox1; ++ox) out[ox - ox0] = 0.f;
     });
-  }
+  });
 }
 
 // dimg (C, H, W) += col2im(dcols (C*KH*KW, j1 - j0)). Each channel owns its plane: parallel over C.
 void Col2imNchw(const Conv2dDims& d, const float* dcols, int64_t j0, int64_t j1, float* dimg) {
   const int64_t khw = d.kh * d.kw, cc = j1 - j0, sW = d.strideW;
-  TB_PARALLEL_FOR(d.c * khw * cc)
-  for (int64_t c = 0; c < d.c; ++c) {
+  TB_PARALLEL_FOR(d.c * khw * cc, c, 0, d.c, {
     float* plane = dimg + c * d.h * d.w;
     for (int64_t ky = 0; ky < d.kh; ++ky)
       for (int64_t kx = 0; kx < d.kw; ++kx) {
@@ -143,7 +139,7 @@ void Col2imNchw(const Conv2dDims& d, const float* dcols, int64_t j0, int64_t j1,
           for (int64_t ox = a; ox < b; ++ox) plane[base + ox * sW] += s[ox - ox0];
         });
       }
-  }
+  });
 }
 
 void AddColumnSums(const float* g, int64_t R, int64_t OC, double* db) {
@@ -163,8 +159,7 @@ void AddColumnSums(const float* g, int64_t R, int64_t OC, double* db) {
 }
 
 void MaskRelu(const float* dy, const float* y, int64_t n, float* out) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+  TB_PARALLEL_FOR(n, i, 0, n, { out[i] = y[i] > 0.f ? dy[i] : 0.f; });
 }
 
 void PackImplicitWeights(const Conv2dDims& d, const float* weight, bool forInputGrad, int64_t b, float* packed) {

@@ -12,17 +12,15 @@ void DropoutForward(const float* x, float* y, float* mask, int64_t n, double rat
   const uint64_t key = rng::Key(seed);
   const uint64_t threshold = rng::DropThreshold(rate);
   const float keep = rng::KeepScale(rate);
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n, i, 0, n, {
     const float m = rng::Bits(key, static_cast<uint64_t>(i)) < threshold ? 0.f : keep;
     mask[i] = m;
     y[i] = x[i] * m;
-  }
+  });
 }
 
 void DropoutBackward(const float* dy, const float* mask, float* dx, int64_t n) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
+  TB_PARALLEL_FOR(n, i, 0, n, { dx[i] = dy[i] * mask[i]; });
 }
 
 }  // namespace tb::cpu

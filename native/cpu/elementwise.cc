@@ -20,15 +20,13 @@ using ew::WithStride;
 
 template <typename F>
 void Map(const float* x, float* y, int64_t n, F f) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  TB_PARALLEL_FOR(n, i, 0, n, { y[i] = f(x[i]); });
 }
 
 // dx[i] = f(x[i], y[i], dy[i])
 template <typename F>
 void MapGrad(const float* x, const float* y, const float* dy, float* dx, int64_t n, F f) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) dx[i] = f(x[i], y[i], dy[i]);
+  TB_PARALLEL_FOR(n, i, 0, n, { dx[i] = f(x[i], y[i], dy[i]); });
 }
 
 inline float SignOf(float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : v); }  // keeps 0, -0 and NaN

@@ -105,8 +105,7 @@ template <int N, typename Fn>
 void ParallelWalk(const Space<N>& s, Fn&& fn) {
   const int64_t total = s.total;
   const int64_t nchunks = (total + kChunk - 1) / kChunk;
-  TB_PARALLEL_FOR(total)
-  for (int64_t c = 0; c < nchunks; ++c) WalkRange(s, c * kChunk, std::min(total, (c + 1) * kChunk), fn);
+  TB_PARALLEL_FOR(total, c, 0, nchunks, { WalkRange(s, c * kChunk, std::min(total, (c + 1) * kChunk), fn); });
 }
 
 // Compile-time inner stride kinds: 0 (broadcast) or 1 (contiguous); Coalesce guarantees one of them.
@@ -191,19 +190,17 @@ void ReduceInto(const Space<N>& s, float* dst, int64_t dlen, Row&& row) {
   }
   float* part = scratch.data();
   const int64_t per = (s.total + parts - 1) / parts;
-  TB_PARALLEL_FOR(s.total)
-  for (int64_t p = 0; p < parts; ++p) {
+  TB_PARALLEL_FOR(s.total, p, 0, parts, {
     float* buf = part + p * dlen;
     std::fill(buf, buf + dlen, 0.f);
     WalkRange(s, p * per, std::min(s.total, (p + 1) * per),
               [&](const int64_t* off, int64_t len) { row(off, len, buf, false); });
-  }
-  TB_PARALLEL_FOR(dlen * parts)
-  for (int64_t i = 0; i < dlen; ++i) {
+  });
+  TB_PARALLEL_FOR(dlen * parts, i, 0, dlen, {
     float v = part[i];
     for (int64_t p = 1; p < parts; ++p) v += part[p * dlen + i];
     dst[i] = v;
-  }
+  });
 }
 
 }  // namespace tb::cpu::ew

@@ -23,8 +23,7 @@ Status EmbeddingBackward(const float* dy, const int32_t* idx, int64_t n, float* 
   for (int64_t v = V; v > 0; --v) start[v] = start[v - 1];
   start[0] = 0;
   // Rows own disjoint output: parallel without atomics, each sum in position order.
-  TB_PARALLEL_FOR(V * D + n * D)
-  for (int64_t v = 0; v < V; ++v) {
+  TB_PARALLEL_FOR(V * D + n * D, v, 0, V, {
     float* row = dw + v * D;
     for (int64_t j = 0; j < D; ++j) row[j] = 0.0f;
     if (v == paddingIdx) continue;
@@ -32,7 +31,7 @@ Status EmbeddingBackward(const float* dy, const int32_t* idx, int64_t n, float* 
       const float* g = dy + static_cast<int64_t>(order[p]) * D;
       for (int64_t j = 0; j < D; ++j) row[j] += g[j];
     }
-  }
+  });
   return Status::Ok();
 }
 

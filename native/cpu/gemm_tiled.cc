@@ -141,14 +141,13 @@ const KernelSet kPortable{kPMR, kPNR, 256, 64, 1024, &PortableTile};
 
 void ScaleC(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   if (beta == 1.f) return;
-  TB_PARALLEL_FOR(M * N)
-  for (int64_t i = 0; i < M; ++i) {
+  TB_PARALLEL_FOR(M * N, i, 0, M, {
     float* c = C + i * ldc;
     if (beta == 0.f)  // BLAS: beta == 0 overwrites, NaNs in C do not leak through
       for (int64_t j = 0; j < N; ++j) c[j] = 0.f;
     else
       for (int64_t j = 0; j < N; ++j) c[j] *= beta;
-  }
+  });
 }
 
 }  // namespace
@@ -177,9 +176,11 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
   const int64_t mcPanels = std::max<int64_t>(1, k.mc / MR);  // A panels per row block
   const int64_t icBlocks = (mPanels + mcPanels - 1) / mcPanels;
 
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
+  // The loops' `omp for`s split the work over the team that runs `blocks`. On one thread outside
+  // any team, no region at all (libgomp's team of one costs a futex call): the `omp for`s then have
+  // no team to bind to and run whole. Inside a team (a convolution's chunks), a region of one all
+  // the same: there, an `omp for` would split this call's work with the enclosing team's threads.
+  auto blocks = [&] {
   for (int64_t jc = 0; jc < N; jc += k.nc) {
     const int64_t nc = std::min(k.nc, N - jc), nPanels = (nc + NR - 1) / NR;
     // Work items: icBlocks row blocks x groups of B panels, enough of them that every thread gets
@@ -225,6 +226,15 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
       }
     }
   }
+  };
+#ifdef _OPENMP
+  if (threads > 1 || omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    blocks();
+    return true;
+  }
+#endif
+  blocks();
   return true;
 }
 

@@ -107,10 +107,7 @@ void CopyTiled(const T* src, T* dst, const Plan& p, int k, bool acc, bool parall
   const int64_t tk = (nk + kTile - 1) / kTile, tl = (nl + kTile - 1) / kTile;
   const int64_t tasks = rows * tk * tl;
   const int64_t* strides[2] = {q.src, q.dst};
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR_IF(parallel, t, 0, tasks, {
     const int64_t r = t / (tk * tl), a = (t / tl) % tk, b = t % tl;
     int64_t off[2];
     RowOffsets<2>(r, q.shape, q.ndim, strides, off);
@@ -125,7 +122,7 @@ void CopyTiled(const T* src, T* dst, const Plan& p, int k, bool acc, bool parall
       else
         for (int64_t j = b * kTile; j < j1; ++j) d[j * dl] = s[j * sl];
     }
-  }
+  });
 }
 
 template <typename T>
@@ -151,17 +148,14 @@ void CopyImpl(const T* src, const int64_t* ss, T* dst, const int64_t* ds, const 
   for (int i = 0; i < last; ++i) rows *= p.shape[i];
   const int64_t* strides[2] = {p.src, p.dst};
   const int64_t tasks = rows * chunks;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR_IF(parallel, t, 0, tasks, {
     const int64_t r = t / chunks, c = t % chunks;
     int64_t off[2];
     RowOffsets<2>(r, p.shape, p.ndim, strides, off);
     const int64_t i0 = c * kRowChunk;
     Row(src + off[0] + i0 * p.src[last], p.src[last], dst + off[1] + i0 * p.dst[last], p.dst[last],
         std::min(kRowChunk, n - i0), acc);
-  }
+  });
 }
 
 // Rows prefetched ahead of the one being copied by a gather.
@@ -173,14 +167,11 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
   Status s = CheckIndices(idx, n, dim, "dim");
   if (!s.ok) return s;
   if (inner == 1) {  // one element per index: a plain indexed load, no per-element memcpy
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (threaded && outer * n >= kParallelGrain)
-#endif
-    for (int64_t o = 0; o < outer; ++o) {
+    TB_PARALLEL_FOR_IF(threaded && outer * n >= kParallelGrain, o, 0, outer, {
       const T* xs = x + o * dim;
       T* ys = y + o * n;
       for (int64_t k = 0; k < n; ++k) ys[k] = xs[idx[k]];
-    }
+    });
     return Status::Ok();
   }
   const int64_t rows = outer * n;
@@ -188,10 +179,7 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
   // Nothing to copy; an empty array may have a null data pointer, and memcpy(null, null, 0) is
   // undefined behaviour (UBSan).
   if (rows == 0 || bytes == 0) return Status::Ok();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (threaded && rows * inner >= kParallelGrain)
-#endif
-  for (int64_t t = 0; t < rows; ++t) {
+  TB_PARALLEL_FOR_IF(threaded && rows * inner >= kParallelGrain, t, 0, rows, {
     const int64_t o = t / n, k = t % n;
     // Shuffled rows of a large data set (a training batch) come from DRAM one cache miss at a time:
     // asking for a later row's lines while this one is copied keeps several misses in flight
@@ -202,7 +190,7 @@ Status GatherImpl(const T* x, const int32_t* idx, int64_t n, T* y, int64_t outer
       for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(ahead + b);
     }
     std::memcpy(y + t * inner, x + (o * dim + idx[k]) * inner, bytes);
-  }
+  });
   return Status::Ok();
 }
 
@@ -241,15 +229,13 @@ Status GatherBackward(const float* dy, const int32_t* idx, int64_t n, float* dx,
   Status s = CheckIndices(idx, n, dim, "dim");
   if (!s.ok) return s;
   const int64_t total = outer * dim * inner;
-  TB_PARALLEL_FOR(total)
-  for (int64_t i = 0; i < total; ++i) dx[i] = 0.f;
+  TB_PARALLEL_FOR(total, i, 0, total, { dx[i] = 0.f; });
   if (inner == 0) return Status::Ok();
   // Each task owns one outer index and one column chunk of dx and walks the indices in order, so
   // repeated indices add up without races and in the same order on any thread count.
   const int64_t nc = (inner + kScatterChunk - 1) / kScatterChunk;
   const int64_t tasks = outer * nc;
-  TB_PARALLEL_FOR(outer * n * inner)
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR(outer * n * inner, t, 0, tasks, {
     const int64_t o = t / nc, j0 = (t % nc) * kScatterChunk;
     const int64_t w = std::min(kScatterChunk, inner - j0);
     for (int64_t k = 0; k < n; ++k) {
@@ -257,19 +243,18 @@ Status GatherBackward(const float* dy, const int32_t* idx, int64_t n, float* dx,
       float* d = dx + (o * dim + idx[k]) * inner + j0;
       for (int64_t j = 0; j < w; ++j) d[j] += g[j];
     }
-  }
+  });
   return Status::Ok();
 }
 
 Status OneHot(const int32_t* idx, int64_t n, float* out, int64_t depth, float on, float off) {
   Status s = CheckIndices(idx, n, depth, "depth");
   if (!s.ok) return s;
-  TB_PARALLEL_FOR(n * depth)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n * depth, i, 0, n, {
     float* r = out + i * depth;
     for (int64_t j = 0; j < depth; ++j) r[j] = off;
     r[idx[i]] = on;
-  }
+  });
   return Status::Ok();
 }
 

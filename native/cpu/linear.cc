@@ -58,8 +58,7 @@ Status LinearForward(const float* x, const float* w, bool transW, const float* b
     Sgemm(false, transW, M, N, K, 1.f, x, K, w, transW ? K : N, 0.f, y, N);
   }
   if (!b && !relu) return Status::Ok();
-  TB_PARALLEL_FOR(M * N)
-  for (int64_t i = 0; i < M; ++i) {
+  TB_PARALLEL_FOR(M * N, i, 0, M, {
     float* yr = y + i * N;
     if (b && relu)
       for (int64_t j = 0; j < N; ++j) {
@@ -70,7 +69,7 @@ Status LinearForward(const float* x, const float* w, bool transW, const float* b
       for (int64_t j = 0; j < N; ++j) yr[j] += b[j];
     else
       for (int64_t j = 0; j < N; ++j) yr[j] = yr[j] < 0.f ? 0.f : yr[j];
-  }
+  });
   return Status::Ok();
 }
 
@@ -81,14 +80,13 @@ Status LinearBackward(const float* x, const float* w, bool transW, const float* 
     if (!y) return Status::Error("the output y is needed for the ReLU gradient");
     float* m = MaskedBuffer(M * N);
     if (!m) return Status::Error("out of memory for the gradient workspace");
-    TB_PARALLEL_FOR(M * N)
-    for (int64_t i = 0; i < M * N; ++i) m[i] = y[i] > 0.f ? dy[i] : 0.f;
+    TB_PARALLEL_FOR(M * N, i, 0, M * N, { m[i] = y[i] > 0.f ? dy[i] : 0.f; });
     g = m;
   }
   if (db) {
     // Column sums: float over runs of 64 rows (vectorized), then double across runs.
-    TB_PARALLEL_FOR(M * N)
-    for (int64_t j0 = 0; j0 < N; j0 += 64) {
+    TB_PARALLEL_FOR(M * N, jb, 0, (N + 63) / 64, {
+      const int64_t j0 = jb * 64;
       const int64_t jn = std::min<int64_t>(64, N - j0);
       double tot[64] = {};
       for (int64_t i0 = 0; i0 < M; i0 += 64) {
@@ -98,7 +96,7 @@ Status LinearBackward(const float* x, const float* w, bool transW, const float* 
         for (int64_t j = 0; j < jn; ++j) tot[j] += acc[j];
       }
       for (int64_t j = 0; j < jn; ++j) db[j0 + j] = static_cast<float>(tot[j]);
-    }
+    });
   }
   if (dw) {
     if (M == 0 || N == 0 || K == 0)

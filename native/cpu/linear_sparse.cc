@@ -71,16 +71,10 @@ template <typename Pack>
 bool ForEachPanelRows(int64_t rows, int64_t cols, int64_t panel, Pack pack) {
   const int64_t panels = (cols + panel - 1) / panel;
   int bad = 0;
-  TB_PARALLEL_FOR(rows * cols)
-  for (int64_t t = 0; t < panels * 8; ++t) {
+  TB_PARALLEL_FOR(rows * cols, t, 0, panels * 8, {
     const int64_t p = t / 8, r0 = rows * (t % 8) / 8, r1 = rows * (t % 8 + 1) / 8;
-    if (!pack(p, r0, r1)) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-      bad = 1;
-    }
-  }
+    if (!pack(p, r0, r1)) __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);  // any thread may find one
+  });
   return bad == 0;
 }
 
@@ -170,10 +164,9 @@ struct Csr {
     if (idx.size() < cells) idx.resize(cells), val.resize(cells);
     count.resize(static_cast<size_t>(M));
     bounds.resize(static_cast<size_t>(M * nBlocks + 1));
-    TB_PARALLEL_FOR(M * K)
-    for (int64_t i = 0; i < M; ++i)
+    TB_PARALLEL_FOR(M * K, i, 0, M, { 
       count[i] = static_cast<int32_t>(
-          k.compress(x + i * K, K, idx.data() + i * stride, val.data() + i * stride, bounds.data() + i * nBlocks));
+          k.compress(x + i * K, K, idx.data() + i * stride, val.data() + i * stride, bounds.data() + i * nBlocks)); });
   }
   // Row i's non-zeros in column block b: [Begin, End).
   int64_t Begin(int64_t i, int64_t b) const { return bounds[i * nBlocks + b]; }
@@ -199,8 +192,7 @@ struct Csc {
     int32_t* const countP = count.data();
     const int64_t st = stride;
     const int64_t tiles = (K + 7) / 8;
-    TB_PARALLEL_FOR(M * K)
-    for (int64_t t = 0; t < tiles; ++t) {
+    TB_PARALLEL_FOR(M * K, t, 0, tiles, {
       const int64_t k0 = t * 8, kw = std::min<int64_t>(8, K - k0);
       int64_t n[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       const int64_t i0 = kw == 8 ? k.csc8(x, M, K, k0, rowsP, valsP, st, n) : 0;
@@ -214,7 +206,7 @@ struct Csc {
           }
         }
       for (int64_t j = 0; j < kw; ++j) countP[k0 + j] = static_cast<int32_t>(n[j]);
-    }
+    });
   }
 };
 
@@ -255,8 +247,7 @@ Status SparseTimesDense(const float* x, const float* w, bool transW, const float
   csr.Build(k, x, M, K);
   const Csr& c = csr;
   const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
-  TB_PARALLEL_FOR(int64_t{2} * M * K)
-  for (int64_t t = 0; t < chunks; ++t) {
+  TB_PARALLEL_FOR(int64_t{2} * M * K, t, 0, chunks, {
     const int64_t i0 = t * kChunkRows, i1 = std::min(M, i0 + kChunkRows);
     for (int64_t i = i0; i < i1; ++i) {
       float* yr = y + i * N;
@@ -282,7 +273,7 @@ Status SparseTimesDense(const float* x, const float* w, bool transW, const float
     }
     if (relu)  // NaN passes, like the relu op
       for (int64_t q = i0 * N; q < i1 * N; ++q) y[q] = y[q] < 0.f ? 0.f : y[q];
-  }
+  });
   *done = true;
   return Status::Ok();
 }
@@ -310,8 +301,7 @@ Status SparseTransposedTimesDense(const float* x, const float* g, float* dw, boo
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t j0 = p * kPanel, width = std::min(kPanel, N - j0);
     const float* panel = gp + p * M * kPanel;
-    TB_PARALLEL_FOR(nnz * width * 4)
-    for (int64_t r = 0; r < K; ++r) {
+    TB_PARALLEL_FOR(nnz * width * 4, r, 0, K, {
       const int32_t* rw = c.rows.data() + r * c.stride;
       const float* vl = c.vals.data() + r * c.stride;
       const int64_t n = c.count[r];
@@ -322,7 +312,7 @@ Status SparseTransposedTimesDense(const float* x, const float* g, float* dw, boo
         std::fill(o, o + width, 0.f);
         GatherN(rw, vl, n, panel, kPanel, width, o);
       }
-    }
+    });
   }
   if (transOut) Transpose(out, nullptr, K, N, N, dw, K);  // dw (N, K) = out^T
   *done = true;

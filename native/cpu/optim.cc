@@ -25,8 +25,7 @@ template <bool kCentered, bool kMomentum, bool kEpsInSqrt>
 void RmspropLoop(int64_t n, float* p, const float* grad, float* sq, float* mom, float* gavg, float lr,
                  float alpha, float eps, float wd, float momentum) {
   const float c = 1.f - alpha;
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n, i, 0, n, {
     const float g = grad[i] + wd * p[i];
     const float s = alpha * sq[i] + c * g * g;
     sq[i] = s;
@@ -47,18 +46,17 @@ void RmspropLoop(int64_t n, float* p, const float* grad, float* sq, float* mom, 
     } else {
       p[i] -= lr * g / denom;
     }
-  }
+  });
 }
 
 template <bool kEpsInSqrt>
 void AdagradLoop(int64_t n, float* p, const float* grad, float* sum, float clr, float wd, float eps) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n, i, 0, n, {
     const float g = grad[i] + wd * p[i];
     const float s = sum[i] + g * g;
     sum[i] = s;
     p[i] -= clr * g / (kEpsInSqrt ? std::sqrt(s + eps) : std::sqrt(s) + eps);
-  }
+  });
 }
 
 }  // namespace
@@ -114,15 +112,14 @@ void AdagradStep(int64_t n, float* param, const float* grad, float* sum, float l
 void AdadeltaStep(int64_t n, float* param, const float* grad, float* sq, float* acc, float lr, float rho, float eps,
                   float weightDecay) {
   const float c = 1.f - rho;
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n, i, 0, n, {
     const float g = grad[i] + weightDecay * param[i];
     const float s = rho * sq[i] + c * g * g;
     sq[i] = s;
     const float d = std::sqrt(acc[i] + eps) / std::sqrt(s + eps) * g;
     acc[i] = rho * acc[i] + c * d * d;
     param[i] -= lr * d;
-  }
+  });
 }
 
 double SumSquares(int64_t n, const float* x) {
@@ -139,8 +136,7 @@ double SumSquares(int64_t n, const float* x) {
 }
 
 void Scale(int64_t n, float* x, float alpha) {
-  TB_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
+  TB_PARALLEL_FOR(n, i, 0, n, { x[i] *= alpha; });
 }
 
 }  // namespace tb::cpu

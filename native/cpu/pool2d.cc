@@ -65,8 +65,7 @@ void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* ar
     if (ActiveIsa() == Isa::kAvx512)
       if (const auto f = pool_detail::MaxPool2x2NchwAvx512()) return f(d, x, y, argmax);
     const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
-    TB_PARALLEL_FOR(work)
-    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+    TB_PARALLEL_FOR(work, pl, 0, d.n * d.c, {
       const float* xp = x + pl * hw;
       for (int64_t oy = 0; oy < d.oh; ++oy) {
         const float* __restrict a = xp + 2 * oy * d.w;
@@ -90,13 +89,12 @@ void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* ar
           ar[ox] = bi;
         }
       }
-    }
+    });
     return;
   }
   if (!d.nhwc) {
     const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
-    TB_PARALLEL_FOR(work)
-    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+    TB_PARALLEL_FOR(work, pl, 0, d.n * d.c, {
       const float* xp = x + pl * hw;
       for (int64_t oy = 0; oy < d.oh; ++oy) {
         const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
@@ -116,12 +114,11 @@ void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* ar
           argmax[pl * ohw + oy * d.ow + ox] = static_cast<int32_t>(pl * hw + bi);
         }
       }
-    }
+    });
     return;
   }
   const int64_t C = d.c;
-  TB_PARALLEL_FOR(work)
-  for (int64_t job = 0; job < d.n * d.oh; ++job) {
+  TB_PARALLEL_FOR(work, job, 0, d.n * d.oh, {
     const int64_t n = job / d.oh, oy = job % d.oh;
     const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
     for (int64_t ox = 0; ox < d.ow; ++ox) {
@@ -151,7 +148,7 @@ void MaxPool2dForward(const Pool2dDims& d, const float* x, float* y, int32_t* ar
           }
         }
     }
-  }
+  });
 }
 
 Status MaxPool2dBackward(const Pool2dDims& d, const float* dy, const int32_t* argmax, float* dx) {
@@ -192,8 +189,7 @@ void AvgPool2dForward(const Pool2dDims& d, const float* x, float* y) {
   const int64_t work = d.n * d.c * d.oh * d.ow * Cells(d);
   if (!d.nhwc) {
     const int64_t hw = d.h * d.w, ohw = d.oh * d.ow;
-    TB_PARALLEL_FOR(work)
-    for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+    TB_PARALLEL_FOR(work, pl, 0, d.n * d.c, {
       const float* xp = x + pl * hw;
       for (int64_t oy = 0; oy < d.oh; ++oy) {
         const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
@@ -205,12 +201,11 @@ void AvgPool2dForward(const Pool2dDims& d, const float* x, float* y) {
           y[pl * ohw + oy * d.ow + ox] = s / static_cast<float>((ry.hi - ry.lo) * (rx.hi - rx.lo));
         }
       }
-    }
+    });
     return;
   }
   const int64_t C = d.c;
-  TB_PARALLEL_FOR(work)
-  for (int64_t job = 0; job < d.n * d.oh; ++job) {
+  TB_PARALLEL_FOR(work, job, 0, d.n * d.oh, {
     const int64_t n = job / d.oh, oy = job % d.oh;
     const Span ry = Window(oy, d.strideH, d.padTop, d.kh, d.h);
     for (int64_t ox = 0; ox < d.ow; ++ox) {
@@ -225,7 +220,7 @@ void AvgPool2dForward(const Pool2dDims& d, const float* x, float* y) {
       const float inv = 1.f / static_cast<float>((ry.hi - ry.lo) * (rx.hi - rx.lo));
       for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
     }
-  }
+  });
 }
 
 void AvgPool2dBackward(const Pool2dDims& d, const float* dy, float* dx) {
@@ -242,8 +237,7 @@ void AvgPool2dBackward(const Pool2dDims& d, const float* dy, float* dx) {
   const int64_t work = d.n * d.c * d.h * d.w * Cells(d);
   const int64_t C = d.nhwc ? d.c : 1;            // contiguous channels per cell
   const int64_t rows = d.n * (d.nhwc ? 1 : d.c) * d.h;  // one task per input row of a plane/image
-  TB_PARALLEL_FOR(work)
-  for (int64_t job = 0; job < rows; ++job) {
+  TB_PARALLEL_FOR(work, job, 0, rows, {
     const int64_t g = job / d.h, iy = job % d.h;  // g: image (NHWC) or plane (NCHW)
     const Span cy = Covering(iy, d.strideH, d.padTop, d.kh, d.oh);
     const float* dyg = dy + g * d.oh * d.ow * C;
@@ -258,7 +252,7 @@ void AvgPool2dBackward(const Pool2dDims& d, const float* dy, float* dx) {
           for (int64_t c = 0; c < C; ++c) out[c] += src[c] * s;
         }
     }
-  }
+  });
 }
 
 }  // namespace tb::cpu

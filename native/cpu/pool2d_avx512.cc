@@ -24,8 +24,7 @@ void MaxPool2x2Nchw(const Pool2dDims& d, const float* x, float* y, int32_t* argm
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512i twice = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
-  TB_PARALLEL_FOR(d.n * d.c * ohw * 4)
-  for (int64_t pl = 0; pl < d.n * d.c; ++pl) {
+  TB_PARALLEL_FOR(d.n * d.c * ohw * 4, pl, 0, d.n * d.c, {
     const float* xp = x + pl * hw;
     for (int64_t oy = 0; oy < d.oh; ++oy) {
       const float* a = xp + 2 * oy * d.w;
@@ -57,7 +56,7 @@ void MaxPool2x2Nchw(const Pool2dDims& d, const float* x, float* y, int32_t* argm
         _mm512_mask_storeu_epi32(argmax + pl * ohw + oy * d.ow + ox, out, bi);
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -60,14 +60,13 @@ void ForTiles(int64_t outer, int64_t dim, int64_t inner, bool splitDim, Fn&& fn)
   const int64_t nb = (splitDim && dim > kDimBlock) ? (dim + kDimBlock - 1) / kDimBlock : 1;
   const int64_t nc = (inner + kChunk - 1) / kChunk;
   const int64_t tasks = outer * nc * nb;
-  TB_PARALLEL_FOR(outer * dim * inner)
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR(outer * dim * inner, t, 0, tasks, {
     const int64_t b = t % nb, c = (t / nb) % nc, o = t / (nb * nc);
     const int64_t d0 = b * kDimBlock;
     const int64_t rows = nb == 1 ? dim : std::min(kDimBlock, dim - d0);
     const int64_t j0 = c * kChunk;
     fn(o, b, d0, rows, j0, std::min(kChunk, inner - j0));
-  }
+  });
 }
 
 inline int64_t NumBlocks(int64_t dim) { return dim > kDimBlock ? (dim + kDimBlock - 1) / kDimBlock : 1; }
@@ -164,15 +163,14 @@ void ReduceWith(const float* x, float* y, int64_t outer, int64_t dim, int64_t in
     }
   });
   if (nb == 1) return;
-  TB_PARALLEL_FOR(outer * inner * nb)
-  for (int64_t o = 0; o < outer; ++o) {
+  TB_PARALLEL_FOR(outer * inner * nb, o, 0, outer, {
     const Acc* p = part.data() + o * nb * inner;
     for (int64_t j = 0; j < inner; ++j) {
       Acc a = p[j];
       for (int64_t b = 1; b < nb; ++b) a = R::Merge(a, p[b * inner + j]);
       y[o * inner + j] = fin(a);
     }
-  }
+  });
 }
 
 // dx = scale * dy broadcast along dim (sum and mean).

@@ -63,8 +63,7 @@ void GradW(float* dw, const WMat& W, int64_t c, int64_t nc, int64_t rows, const 
 void ColSums(const float* g, int64_t rows, int64_t cols, int64_t ld, float* out) {
   constexpr int64_t kCols = 64;
   const int64_t blocks = (cols + kCols - 1) / kCols;
-  TB_PARALLEL_FOR(rows * cols)
-  for (int64_t bi = 0; bi < blocks; ++bi) {
+  TB_PARALLEL_FOR(rows * cols, bi, 0, blocks, {
     const int64_t c0 = bi * kCols, w = std::min(kCols, cols - c0);
     double acc[kCols] = {};
     for (int64_t r = 0; r < rows; ++r) {
@@ -72,7 +71,7 @@ void ColSums(const float* g, int64_t rows, int64_t cols, int64_t ld, float* out)
       for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
     }
     for (int64_t j = 0; j < w; ++j) out[c0 + j] = static_cast<float>(acc[j]);
-  }
+  });
 }
 
 // Runs fn(b0, b1) over blocks of the batch, handed to the threads as they come free.
@@ -80,7 +79,11 @@ template <class Fn>
 void ForBlocks(int64_t B, Fn fn) {
   const int64_t tasks = (B + kBlock - 1) / kBlock;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
+  if (tasks > 1 && UseTeam(true)) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
+    return;
+  }
 #endif
   for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
 }
@@ -254,8 +257,7 @@ Status RnnForward(const RnnDims& d, const float* x, const float* wx, const float
     std::vector<float> b(static_cast<size_t>(GH), 0.0f);  // per call, G·H floats
     for (int64_t j = 0; j < GH; ++j)
       b[j] = (bx ? bx[j] : 0.0f) + (bh && !(gruAfter && j >= 2 * H) ? bh[j] : 0.0f);
-    TB_PARALLEL_FOR(rows * GH)
-    for (int64_t r = 0; r < rows; ++r) std::memcpy(sv.gates + r * GH, b.data(), static_cast<size_t>(GH) * sizeof(float));
+    TB_PARALLEL_FOR(rows * GH, r, 0, rows, { std::memcpy(sv.gates + r * GH, b.data(), static_cast<size_t>(GH) * sizeof(float)); });
   }
   const WMat Wx{wx, d.F, GH, d.transW}, Wh{wh, H, GH, d.transW};
   MulW(Sgemm, Wx, 0, GH, rows, x, d.F, bias ? 1.0f : 0.0f, sv.gates, GH);

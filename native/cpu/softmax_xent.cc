@@ -136,24 +136,21 @@ void SoftmaxBackwardColumns(const float* y, const float* dy, float* dx, int64_t 
 void SoftmaxForward(const float* x, float* y, int64_t outer, int64_t dim, int64_t inner, bool log) {
   if (dim == 0) return;
   if (inner == 1) {
-    TB_PARALLEL_FOR(outer * dim)
-    for (int64_t o = 0; o < outer; ++o) SoftmaxRow(x + o * dim, y + o * dim, dim, log);
+    TB_PARALLEL_FOR(outer * dim, o, 0, outer, { SoftmaxRow(x + o * dim, y + o * dim, dim, log); });
     return;
   }
   const int64_t blocks = (inner + kBlock - 1) / kBlock, tasks = outer * blocks;
-  TB_PARALLEL_FOR(outer * dim * inner)
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR(outer * dim * inner, t, 0, tasks, {
     const int64_t o = t / blocks, i0 = (t % blocks) * kBlock;
     SoftmaxColumns(x + o * dim * inner, y + o * dim * inner, dim, inner, i0, std::min(kBlock, inner - i0), log);
-  }
+  });
 }
 
 void SoftmaxBackward(const float* y, const float* dy, float* dx, int64_t outer, int64_t dim, int64_t inner,
                      bool log) {
   if (dim == 0) return;
   if (inner == 1) {
-    TB_PARALLEL_FOR(outer * dim)
-    for (int64_t o = 0; o < outer; ++o) {
+    TB_PARALLEL_FOR(outer * dim, o, 0, outer, {
       const float* yr = y + o * dim;
       const float* g = dy + o * dim;
       float* r = dx + o * dim;
@@ -164,15 +161,14 @@ void SoftmaxBackward(const float* y, const float* dy, float* dx, int64_t outer, 
         const float s = RowDot(g, yr, dim);
         for (int64_t j = 0; j < dim; ++j) r[j] = yr[j] * (g[j] - s);
       }
-    }
+    });
     return;
   }
   const int64_t blocks = (inner + kBlock - 1) / kBlock, tasks = outer * blocks;
-  TB_PARALLEL_FOR(outer * dim * inner)
-  for (int64_t t = 0; t < tasks; ++t) {
+  TB_PARALLEL_FOR(outer * dim * inner, t, 0, tasks, {
     const int64_t o = t / blocks, i0 = (t % blocks) * kBlock, off = o * dim * inner;
     SoftmaxBackwardColumns(y + off, dy + off, dx + off, dim, inner, i0, std::min(kBlock, inner - i0), log);
-  }
+  });
 }
 
 Status CheckLabels(const int32_t* labels, int64_t n, int64_t c) {
@@ -192,8 +188,7 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
     if (!st.ok) return st;
   }
   const float keep = 1.0f - smoothing, spread = c > 0 ? smoothing / static_cast<float>(c) : 0.0f;
-  TB_PARALLEL_FOR(n * c)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n * c, i, 0, n, {
     const float* z = logits + i * c;
     float* p = probs + i * c;
     const float m = RowMax(z, c);
@@ -219,7 +214,7 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
         return tj != 0.0f ? term : 0.0f;
       });
     }
-  }
+  });
   return Status::Ok();
 }
 
@@ -230,8 +225,7 @@ Status SoftmaxXentBackward(const float* probs, int64_t n, int64_t c, const int32
     if (!st.ok) return st;
   }
   const float keep = 1.0f - smoothing, spread = c > 0 ? smoothing / static_cast<float>(c) : 0.0f;
-  TB_PARALLEL_FOR(n * c)
-  for (int64_t i = 0; i < n; ++i) {
+  TB_PARALLEL_FOR(n * c, i, 0, n, {
     const float* p = probs + i * c;
     float* g = dlogits + i * c;
     const float dl = dloss[i];
@@ -243,7 +237,7 @@ Status SoftmaxXentBackward(const float* probs, int64_t n, int64_t c, const int32
       const float sumT = keep * RowSum(t, c) + smoothing;
       for (int64_t j = 0; j < c; ++j) g[j] = dl * (p[j] * sumT - (keep * t[j] + spread));
     }
-  }
+  });
   return Status::Ok();
 }
 
