@@ -200,9 +200,13 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
     if (labels) {
       const float nll = lse - (z[labels[i]] - m);
       if (smoothing != 0.0f) {
-        // mean_j(-log p_j) = lse - mean_j(z_j - m)
-        const float meanShift = RowSum(z, c) / static_cast<float>(c) - m;
-        loss[i] = keep * nll + smoothing * (lse - meanShift);
+        // mean_j(-log p_j) = lse - mean_j(z_j - m), summed in double: logits near the ends of the
+        // float range overflow a float sum (the fuzzer's row 3.4e38, 0, 0, 3.4e38 summed to inf and
+        // the loss came out -inf) although the loss itself is finite.
+        double shift = 0.0;
+        for (int64_t j = 0; j < c; ++j) shift += static_cast<double>(z[j]) - m;
+        const double nllWide = static_cast<double>(lse) - (static_cast<double>(z[labels[i]]) - m);
+        loss[i] = static_cast<float>(keep * nllWide + smoothing * (lse - shift / static_cast<double>(c)));
       } else {
         loss[i] = nll;
       }
@@ -210,7 +214,8 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
       const float* t = targets + i * c;
       loss[i] = Sum8(c, [=](int64_t j) {
         const float tj = keep * t[j] + spread;
-        const float term = tj * (lse - (z[j] - m));
+        // z_j - m in double: it leaves the float range when z_j and m sit at opposite ends of it
+        const float term = static_cast<float>(tj * (lse - (static_cast<double>(z[j]) - m)));
         return tj != 0.0f ? term : 0.0f;
       });
     }

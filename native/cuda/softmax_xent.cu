@@ -108,7 +108,10 @@ __global__ void XentForwardKernel(const float* logits, int64_t n, int64_t c, con
       const bool bad = label < 0 || label >= c;
       float zsum = 0.f;
       if (smoothing != 0.f) {
-        for (int64_t j = lane; j < c; j += kWarp) zsum += z[j];
+        // mean_j(z_j - m) as a sum of (z_j - m) / c, each term scaled first: logits near the ends of the
+        // float range overflow a plain sum of z_j although the loss is finite (as on the CPU)
+        const float cf = static_cast<float>(c);
+        for (int64_t j = lane; j < c; j += kWarp) zsum += z[j] / cf - m / cf;
         zsum = WarpAllSum(zsum);
       }
       if (lane == 0) {
@@ -118,7 +121,7 @@ __global__ void XentForwardKernel(const float* logits, int64_t n, int64_t c, con
         } else {
           const float nll = lse - (z[label] - m);
           // mean_j(-log p_j) = lse - mean_j(z_j - m)
-          loss[i] = smoothing != 0.f ? keep * nll + smoothing * (lse - (zsum / static_cast<float>(c) - m)) : nll;
+          loss[i] = smoothing != 0.f ? keep * nll + smoothing * (lse - zsum) : nll;
         }
       }
     } else {

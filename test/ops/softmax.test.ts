@@ -209,6 +209,29 @@ describe('softmaxCrossEntropy', () => {
     for (const g of z2.grad!.dataSync()) expect(Number.isFinite(g)).toBe(true);
   });
 
+  it('label smoothing stays finite for logits at the ends of the float range (a fuzzer find)', () => {
+    // A float sum of this row's logits overflowed to inf and the smoothed loss came out -inf; the
+    // loss itself (0.025 x 6.8e38 for the first row) is finite.
+    const big = 3.3999999521443642e38;
+    const rows = [[big, 0, 0, big], [0, 0, 0, 0]];
+    for (const reduction of ['none', 'mean'] as const) {
+      const z = tb.tensor(rows);
+      const labels = tb.tensor(Int32Array.of(0, 0));
+      const got = Array.from(tb.softmaxCrossEntropy(z, labels, { labelSmoothing: 0.1, reduction }).dataSync());
+      const ref = refXent({ shape: [2, 4], data: Float64Array.from(z.dataSync()) }, { shape: [2], data: Float64Array.of(0, 0) },
+        true, 0.1, reduction).data;
+      got.forEach((g, i) => expect(Math.abs(g - ref[i]!) / Math.abs(ref[i]!)).toBeLessThan(1e-5));
+      // soft targets: z_j - m leaves the float range here (-3.4e38 - 3.4e38)
+      const z2 = tb.tensor([[big, -big, 0]]);
+      const t = tb.tensor([[0.5, 0.25, 0.25]]);
+      const l2 = tb.softmaxCrossEntropy(z2, t, { labelSmoothing: 0.1, reduction }).dataSync()[0]!;
+      const ref2 = refXent({ shape: [1, 3], data: Float64Array.from(z2.dataSync()) }, { shape: [1, 3], data: Float64Array.of(0.5, 0.25, 0.25) },
+        false, 0.1, reduction).data[0]!;
+      expect(Math.abs(l2 - ref2) / ref2).toBeLessThan(1e-5);
+      tb.dispose([z, labels, z2, t]);
+    }
+  });
+
   it('zero-probability targets ignore -inf logits instead of giving NaN', () => {
     const z = tb.tensor([[0, -Infinity, 1]]);
     const l = tb.softmaxCrossEntropy(z, tb.tensor([[1, 0, 0]]));
