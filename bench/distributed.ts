@@ -107,6 +107,7 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     const xs = runs.filter((r) => r.framework === fw && r.ranks === ranks && r.cpuMs).map((r) => r.cpuMs!);
     return xs.length ? median(xs) : NaN;
   };
+  const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
   const eff = (fw: Framework) => ips(fw, 2) / (2 * ips(fw, 1));
   // The same within each round (its 1- and 2-rank runs a few seconds apart): a round in which the
   // machine was slower for both counts once, instead of pairing one round's 1 rank with another's 2.
@@ -124,7 +125,6 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     return e.length ? `${fw} median ${pct(median(e))} (${e.map(pct).join(', ')})` : `${fw} n/a`;
   };
   const cpuEff = (fw: Framework) => cpu(fw, 1) / cpu(fw, 2);
-  const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
   const rows = (['tensorbolt', 'PyTorch'] as Framework[]).map((fw) => [fw, fmtNum(ips(fw, 1)), fmtNum(ips(fw, 2)), pct(eff(fw)),
     cpu(fw, 1).toFixed(0), cpu(fw, 2).toFixed(0), pct(cpuEff(fw))]);
   const perRound = runs.filter((r) => r.imagesPerS).map((r) => [r.round + 1, r.framework, r.ranks, r.medianMs!.toFixed(1), r.cpuMs!.toFixed(1), fmtNum(r.imagesPerS!)]);

@@ -41,6 +41,22 @@ inline bool UseTeam(bool worth) {
 #endif
 }
 
+// Runs body(i) for i in [0, n) of coarse tasks (a convolution's image groups, a recurrent layer's
+// batch blocks): spread over the team (dynamic schedule: a descheduled thread takes fewer tasks) when
+// there is more than one task and UseTeam says so; otherwise in order on this thread (whose kernels
+// may then use the team themselves). A task is large, so calling a lambda per task costs nothing.
+template <typename F>
+void ForEachTask(int64_t n, F&& body) {
+#ifdef _OPENMP
+  if (UseTeam(n > 1)) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
 }  // namespace tb
 
 // TB_PARALLEL_FOR(n, i, lo, hi, { body }): the body for each int64_t i in [lo, hi), split

@@ -67,16 +67,8 @@ void ChannelSums(int64_t outer, int64_t C, int64_t inner, const Pair& pair, doub
       }
     }
   };
-  // A lambda and two loops, not TB_PARALLEL_FOR: the body holds an `omp simd` line.
-#ifdef _OPENMP
-  if (UseTeam(chunks > 1)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t k = 0; k < chunks; ++k) chunk(k);
-  } else
-#endif
-  {
-    for (int64_t k = 0; k < chunks; ++k) chunk(k);
-  }
+  // The chunk is a lambda: its body holds an `omp simd` line, which cannot go in a macro argument.
+  TB_PARALLEL_FOR_IF(chunks > 1, k, 0, chunks, { chunk(k); });
   for (int64_t c = 0; c < C; ++c) {
     double t1 = 0, t2 = 0;
     for (int64_t k = 0; k < chunks; ++k) {
@@ -93,7 +85,7 @@ template <class F>
 void ForEach(int64_t outer, int64_t C, int64_t inner, const F& f) {
   const int64_t total = outer * C * inner;
   if (inner == 1) {
-    TB_PARALLEL_FOR(total, o, 0, outer, { 
+    TB_PARALLEL_FOR(total, o, 0, outer, {
       for (int64_t c = 0; c < C; ++c) f(c, o * C + c); });
   } else {
     TB_PARALLEL_FOR(total, u, 0, outer * C, {

@@ -29,7 +29,6 @@
 namespace tb::cpu {
 namespace {
 
-using conv::ForEachTask;
 using conv::MaskRelu;
 using conv::Workspace;
 

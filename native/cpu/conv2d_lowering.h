@@ -53,21 +53,6 @@ void DirectForwardNhwc(const Conv2dDims& d, const float* x, const float* weight,
 void DirectWeightGradNhwc(const Conv2dDims& d, const float* x, const float* dy, const float* y, int64_t r0,
                           int64_t r1, float* dw, double* db);
 
-// Runs body(i) for i in [0, n): spread over the team (dynamic schedule: a descheduled thread takes
-// fewer tasks) when there is more than one task and we are not already inside a parallel region;
-// otherwise in order on this thread (whose kernels may then use the team themselves).
-template <typename F>
-void ForEachTask(int64_t n, F&& body) {
-#ifdef _OPENMP
-  if (n > 1 && MaxThreads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-#endif
-  for (int64_t i = 0; i < n; ++i) body(i);
-}
-
 // out[i] = y[i] > 0 ? dy[i] : 0 (the gradient through a fused ReLU).
 void MaskRelu(const float* dy, const float* y, int64_t n, float* out);
 

@@ -164,7 +164,7 @@ struct Csr {
     if (idx.size() < cells) idx.resize(cells), val.resize(cells);
     count.resize(static_cast<size_t>(M));
     bounds.resize(static_cast<size_t>(M * nBlocks + 1));
-    TB_PARALLEL_FOR(M * K, i, 0, M, { 
+    TB_PARALLEL_FOR(M * K, i, 0, M, {
       count[i] = static_cast<int32_t>(
           k.compress(x + i * K, K, idx.data() + i * stride, val.data() + i * stride, bounds.data() + i * nBlocks)); });
   }

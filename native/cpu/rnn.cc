@@ -77,15 +77,7 @@ void ColSums(const float* g, int64_t rows, int64_t cols, int64_t ld, float* out)
 // Runs fn(b0, b1) over blocks of the batch, handed to the threads as they come free.
 template <class Fn>
 void ForBlocks(int64_t B, Fn fn) {
-  const int64_t tasks = (B + kBlock - 1) / kBlock;
-#ifdef _OPENMP
-  if (tasks > 1 && UseTeam(true)) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
-    return;
-  }
-#endif
-  for (int64_t k = 0; k < tasks; ++k) fn(k * kBlock, std::min(B, (k + 1) * kBlock));
+  ForEachTask((B + kBlock - 1) / kBlock, [&](int64_t k) { fn(k * kBlock, std::min(B, (k + 1) * kBlock)); });
 }
 
 // Position of processing step s, and of the step before it.

@@ -198,7 +198,6 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
     // -log p_j = lse - (z_j - m), with lse the log-sum-exp of the shifted logits (>= 0).
     const float lse = std::log(s);
     if (labels) {
-      const float nll = lse - (z[labels[i]] - m);
       if (smoothing != 0.0f) {
         // mean_j(-log p_j) = lse - mean_j(z_j - m), summed in double: logits near the ends of the
         // float range overflow a float sum (the fuzzer's row 3.4e38, 0, 0, 3.4e38 summed to inf and
@@ -208,7 +207,7 @@ Status SoftmaxXentForward(const float* logits, int64_t n, int64_t c, const int32
         const double nllWide = static_cast<double>(lse) - (static_cast<double>(z[labels[i]]) - m);
         loss[i] = static_cast<float>(keep * nllWide + smoothing * (lse - shift / static_cast<double>(c)));
       } else {
-        loss[i] = nll;
+        loss[i] = lse - (z[labels[i]] - m);
       }
     } else {
       const float* t = targets + i * c;
