@@ -79,7 +79,7 @@ type Steps = Pick<TrainSpec, 'warmup' | 'steps' | 'inferSteps' | 'maxSeconds'>;
 const STEPS: Record<'fast' | 'tfjs-cpu' | 'tfjs-wasm', Record<ModelKind, Steps | null>> = {
   fast: {
     // V8 takes about 150 MLP steps to optimize the JS side: medians of 50-step windows of the
-    // PyTorch-style loop on the 2-core Zen 5 ran 1.2-1.8x the steady step until step 150-200 (PyTorch's
+    // PyTorch-style loop on the 2-core Zen 5 stayed above the steady step until step 150-200 (PyTorch's
     // loop is steady from the start). So the steady state is timed from step 160: 300 steps (about
     // a tenth of a second each way) steady the median, and 460 stay within one epoch (469 batches).
     mlp: quick ? { warmup: 5, steps: 20, inferSteps: 20 } : { warmup: 160, steps: 300, inferSteps: 100 },
