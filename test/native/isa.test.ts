@@ -103,19 +103,30 @@ function checkConvs(tol: number): void {
   }
 }
 
-/** GEMMs past the packing blocks (K > 256, ragged M and N), every transpose, alpha and beta. */
+/**
+ * GEMMs past the packing blocks, every transpose, alpha and beta: K > 512 (two or more slices),
+ * ragged M and N; then products past the other blocks, with beta: K > 1024 (a third slice reuses
+ * the first slice's packing buffers), M > 3,072 (the row blocks that bound the packed A), and
+ * N > 3,072 (more than one column block).
+ */
 function checkGemms(tol: number): void {
   const g = native();
-  const [m, n, k] = [203, 171, 601];
-  for (const tA of [false, true])
-    for (const tB of [false, true]) {
-      const a = rand(m * k, 4), b = rand(k * n, 5), c0 = rand(m * n, 6);
-      for (const [alpha, beta] of [[1, 0], [0.5, 0.25]] as const) {
-        const c = c0.slice();
-        g.gemm(a, b, c, tA, tB, m, n, k, alpha, beta, 1, 0, 0, 0);
-        expect(relErr(c, refGemm(tA, tB, m, n, k, alpha, a, b, beta, c0)), `gemm tA ${tA} tB ${tB} alpha ${alpha} beta ${beta}`).toBeLessThan(tol);
+  const shapes: [number, number, number, [number, number][]][] = [
+    [203, 171, 601, [[1, 0], [0.5, 0.25]]],
+    [3100, 37, 1100, [[0.5, 0.25]]],
+    [19, 3100, 45, [[0.5, 0.25]]],
+  ];
+  for (const [m, n, k, scales] of shapes)
+    for (const tA of [false, true])
+      for (const tB of [false, true]) {
+        const a = rand(m * k, 4), b = rand(k * n, 5), c0 = rand(m * n, 6);
+        for (const [alpha, beta] of scales) {
+          const c = c0.slice();
+          g.gemm(a, b, c, tA, tB, m, n, k, alpha, beta, 1, 0, 0, 0);
+          const what = `gemm ${m}x${n}x${k} tA ${tA} tB ${tB} alpha ${alpha} beta ${beta}`;
+          expect(relErr(c, refGemm(tA, tB, m, n, k, alpha, a, b, beta, c0)), what).toBeLessThan(tol);
+        }
       }
-    }
 }
 
 describe('instruction sets', () => {
