@@ -7,22 +7,16 @@
 #include <new>
 
 #include "common/parallel.h"
+#include "cpu/aligned_buffer.h"
 #include "cpu/conv2d.h"
 
 namespace tb::cpu::conv {
 
 // A buffer that only grows; one per thread and purpose, so a training loop allocates it once.
-struct Workspace {
-  std::unique_ptr<float[]> data;
-  int64_t size = 0;
-  float* Get(int64_t n) {
-    if (n > size) {
-      data.reset(new (std::nothrow) float[static_cast<size_t>(n)]);
-      size = data ? n : 0;
-    }
-    return data.get();
-  }
-};
+// 64-byte aligned: the kernels load whole rows of 16 channels from the padded images and gradients,
+// and a load that straddles two cache lines costs two (the conv2 weight gradient ran 5-8% slower
+// with new[]'s 16-byte alignment on Zen 5).
+using Workspace = AlignedBuffer<float>;
 
 // Output positions o in [lo, hi) of [0, out) whose input coordinate o*stride - off lies in [0, in).
 void ValidOut(int64_t in, int64_t out, int64_t stride, int64_t off, int64_t* lo, int64_t* hi);

@@ -78,9 +78,13 @@ function oihwToHwio(a: ArrayLike<number>, oc: number, c: number): Float32Array {
   return out;
 }
 
-/** The MNIST CNN's convolutions (batch 2) in both layouts: y, dx, dw against the reference, within tol. */
+/**
+ * The MNIST CNN's convolutions (batch 2) in both layouts: y, dx, dw against the reference, within
+ * tol; and a 100 x 100 image, whose weight gradient is summed in several blocks of rows (the last
+ * one shorter), where MNIST's fits in one.
+ */
 function checkConvs(tol: number): void {
-  for (const [c, hw, oc] of [[1, 28, 32], [32, 26, 64]] as const) {
+  for (const [c, hw, oc] of [[1, 28, 32], [32, 26, 64], [16, 100, 32]] as const) {
     const n = 2, h = hw, w = hw;
     const x = rand(n * c * h * w, 1), wt = rand(oc * c * 9, 2), g = rand(n * oc * (h - 2) * (w - 2), 3);
     const want = refConv(n, c, h, w, oc, x, wt, g);
