@@ -76,7 +76,7 @@ void Pack(const Conv2dDims& d, const float* weight, bool forInputGrad, float* U)
 
 // V[xi][r][0:16] for tile r of the chunk: B^T d B of the 4x4 input block at `in` (pixel stride cin,
 // row stride ldr), 16 channels.
-inline void InputTile(const float* in, int64_t cin, int64_t ldr, float* V, int64_t vStride) {
+__attribute__((always_inline)) inline void InputTile(const float* in, int64_t cin, int64_t ldr, float* V, int64_t vStride) {
   __m512 d[4][4];
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i)
@@ -100,8 +100,13 @@ inline void InputTile(const float* in, int64_t cin, int64_t ldr, float* V, int64
 }
 
 // M[r][0:32] (row stride ldm) = sum over p < K of V[r][p] * U[p][0:32] (row stride ldu), r < 12: 24
-// accumulators; per step two loads of U, twelve broadcasts of V.
-inline void Gemm12x32(int64_t K, const float* V, int64_t ldv, const float* U, int64_t ldu, float* M, int64_t ldm) {
+// accumulators; per step two loads of U, twelve broadcasts of V. K is V's row stride too; a K known
+// at compile time (CIN > 0) makes the twelve broadcasts offsets from one pointer (a run-time one
+// kept twelve row pointers, more than the registers left beside the accumulators).
+template <int CIN>
+__attribute__((always_inline)) inline void Gemm12x32(int64_t cin, const float* V, const float* U, int64_t ldu, float* M,
+                                                     int64_t ldm) {
+  const int64_t K = CIN > 0 ? CIN : cin, ldv = K;
   __m512 c0[kTiles], c1[kTiles];
 #pragma GCC unroll 12
   for (int r = 0; r < kTiles; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -122,9 +127,10 @@ inline void Gemm12x32(int64_t K, const float* V, int64_t ldv, const float* U, in
 }
 
 // The 2x2 outputs of one tile, 16 channels: A^T m A from m[xi] = M + xi * mStride, plus bias, ReLU.
-// Lanes holding NaN or an infinity before the ReLU are or-ed into *bad.
-inline void OutputTile(const float* M, int64_t mStride, const float* bias, bool relu, float* out, int64_t ldo,
-                       int64_t pix, __mmask16* bad) {
+// Returns the lanes that held NaN or an infinity before the ReLU.
+__attribute__((always_inline)) inline __mmask16 OutputTile(const float* M, int64_t mStride, const float* bias, bool relu,
+                                                           float* out, int64_t ldo, int64_t pix) {
+  __mmask16 bad = 0;
   __m512 m[4][4];
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i)
@@ -142,7 +148,7 @@ inline void OutputTile(const float* M, int64_t mStride, const float* bias, bool 
     __m512 y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]), b);
     __m512 y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]), b);
     // fpclass 0x99: quiet NaN, signalling NaN, +infinity, -infinity
-    *bad |= _mm512_fpclass_ps_mask(y0, 0x99) | _mm512_fpclass_ps_mask(y1, 0x99);
+    bad |= _mm512_fpclass_ps_mask(y0, 0x99) | _mm512_fpclass_ps_mask(y1, 0x99);
     if (relu) {  // max_ps(zero, a) returns a for NaN: NaN passes, like the relu op
       y0 = _mm512_max_ps(zero, y0);
       y1 = _mm512_max_ps(zero, y1);
@@ -150,11 +156,28 @@ inline void OutputTile(const float* M, int64_t mStride, const float* bias, bool 
     _mm512_storeu_ps(out + i * ldo, y0);
     _mm512_storeu_ps(out + i * ldo + pix, y1);
   }
+  return bad;
+}
+
+// Asks for tile t's 4x4 input block and 2x2 output block (cin and cout floats a pixel) ahead of use:
+// the input comes from memory (a batch's images are far larger than the caches), and the output's
+// lines would otherwise be read for ownership only when the stores reach them.
+inline void PrefetchTile(const float* in, int64_t wp, int64_t cin, float* out, int64_t ow, int64_t cout, int64_t ty,
+                         int64_t tx) {
+  for (int64_t i = 0; i < 4; ++i) {
+    const char* src = reinterpret_cast<const char*>(in + ((2 * ty + i) * wp + 2 * tx) * cin);
+    for (int64_t b = 0; b < 4 * cin * 4; b += 64) _mm_prefetch(src + b, _MM_HINT_T0);
+  }
+  for (int64_t i = 0; i < 2; ++i) {
+    const char* dst = reinterpret_cast<const char*>(out + ((2 * ty + i) * ow + 2 * tx) * cout);
+    for (int64_t b = 0; b < 2 * cout * 4; b += 64) __builtin_prefetch(dst + b, 1, 3);
+  }
 }
 
 // One image: out (oh, ow, cout) = act(bias + valid 3x3 conv of in (oh + 2 rows of wp pixels, cin
 // channels)), with U from Pack.
-WinogradResult Image(int64_t wp, int64_t cin, const float* in, int64_t oh, int64_t ow, int64_t cout, const float* U,
+template <int CIN>
+WinogradResult ImageOf(int64_t wp, int64_t cin, const float* in, int64_t oh, int64_t ow, int64_t cout, const float* U,
            const float* bias, bool relu, float* out) {
   const int64_t tilesX = ow / 2, tiles = (oh / 2) * tilesX;
   // V[xi][r][c] and M[xi][r][o]: 16 x 12 rows of cin (cout) floats
@@ -171,17 +194,28 @@ WinogradResult Image(int64_t wp, int64_t cin, const float* in, int64_t oh, int64
       const float* src = in + (2 * ty * wp + 2 * tx) * cin;
       for (int64_t c = 0; c < cin; c += 16) InputTile(src + c, cin, wp * cin, V + r * cin + c, vStride);
     }
+    for (int64_t t = t0 + kTiles; t < std::min(tiles, t0 + 2 * kTiles); ++t)
+      PrefetchTile(in, wp, cin, out, ow, cout, t / tilesX, t % tilesX);
     for (int64_t xi = 0; xi < 16; ++xi)
       for (int64_t o = 0; o < cout; o += 32)
-        Gemm12x32(cin, V + xi * vStride, cin, U + xi * cin * cout + o, cout, M + xi * mStride + o, cout);
+        Gemm12x32<CIN>(cin, V + xi * vStride, U + xi * cin * cout + o, cout, M + xi * mStride + o, cout);
     for (int64_t r = 0; r < nt; ++r) {
       const int64_t t = t0 + r, ty = t / tilesX, tx = t % tilesX;
       float* dst = out + (2 * ty * ow + 2 * tx) * cout;
       for (int64_t o = 0; o < cout; o += 16)
-        OutputTile(M + r * cout + o, mStride, bias ? bias + o : nullptr, relu, dst + o, ow * cout, cout, &bad);
+        bad |= OutputTile(M + r * cout + o, mStride, bias ? bias + o : nullptr, relu, dst + o, ow * cout, cout);
     }
   }
   return bad ? WinogradResult::kNonFinite : WinogradResult::kOk;
+}
+
+WinogradResult Image(int64_t wp, int64_t cin, const float* in, int64_t oh, int64_t ow, int64_t cout, const float* U,
+                     const float* bias, bool relu, float* out) {
+  switch (cin) {
+    case 32: return ImageOf<32>(wp, cin, in, oh, ow, cout, U, bias, relu, out);
+    case 64: return ImageOf<64>(wp, cin, in, oh, ow, cout, U, bias, relu, out);
+    default: return ImageOf<0>(wp, cin, in, oh, ow, cout, U, bias, relu, out);
+  }
 }
 
 const Winograd kSet{&Applies, &Pack, &Image};
