@@ -396,6 +396,14 @@ async function kernels(): Promise<{ peak: PeakSummary | string; gemm?: GemmSumma
   }
   const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
   const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
+  // The same passes with Winograd off: the implicit-GEMM kernels' own speed (conv2's NHWC fp32 rows, as '.igemm').
+  const ci = await job('conv2d, Winograd off', 'tensorbolt', cores, 0, convSpec,
+    () => runNode<ConvResult>(convSpec, { TENSORBOLT_WINOGRAD: '0' }));
+  if (ct.result && ci.result)
+    for (const pass of ['forward', 'backwardInput', 'backwardWeight']) {
+      const ms = ci.result.convMs[`conv2.${pass}`];
+      if (ms) ct.result.convMs[`conv2.${pass}.igemm`] = ms;
+    }
   let cp: ChildOutcome<ConvResult> | undefined;
   if (torch.python) {
     const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
