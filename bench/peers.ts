@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../lib/native/load.js';
-import { userEnv } from './env_snapshot.js';
+import { peerEnv } from './env_snapshot.js';
 import { RESULT_TAG } from './protocol.js';
 import { packageVersion } from './tfjs_peer.js';
 
@@ -82,12 +82,12 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
 /** Runs dist/bench/worker.js with the spec in a fresh node process (extra environment variables in env). */
 export function runNode<T>(spec: object, env: Record<string, string> = {}): Promise<ChildOutcome<T>> {
-  return run<T>(process.execPath, [join(benchDir, 'worker.js'), JSON.stringify(spec)], { ...userEnv, ...env });
+  return run<T>(process.execPath, [join(benchDir, 'worker.js'), JSON.stringify(spec)], { ...peerEnv, ...env });
 }
 
 /** Runs bench/torch_bench.py; threads also sizes the OpenMP and BLAS pools torch uses. */
 export function runTorch<T>(python: string, spec: { threads: number } & object): Promise<ChildOutcome<T>> {
   const t = String(spec.threads);
-  const env = { ...userEnv, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t };
+  const env = { ...peerEnv, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t };
   return run<T>(python, [join(packageRoot(), 'bench', 'torch_bench.py'), JSON.stringify(spec)], env);
 }

@@ -177,8 +177,9 @@ export function notes(s: Summary): string[] {
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '—');
 
-// tensorbolt's variants of each pass: NHWC fp32 (the Keras layout), NCHW (nn.Conv2d's), NHWC bf16.
-const CONV_VARIANTS: [string, string][] = [['', 'NHWC'], ['.nchw', 'NCHW'], ['.bf16', 'NHWC, bf16']];
+// tensorbolt's variants of each pass: NHWC fp32 (the Keras layout), NCHW (nn.Conv2d's), NHWC bf16, and
+// NHWC fp32 with Winograd off (the implicit-GEMM kernels; conv2 only).
+const CONV_VARIANTS: [string, string][] = [['', 'NHWC'], ['.nchw', 'NCHW'], ['.bf16', 'NHWC, bf16'], ['.igemm', 'NHWC, implicit GEMM (TENSORBOLT_WINOGRAD=0)']];
 
 export function convTable(c: ConvSummary, peak?: PeakSummary | string): string {
   const rows: string[][] = [];
@@ -199,7 +200,10 @@ export function convTable(c: ConvSummary, peak?: PeakSummary | string): string {
   }
   return mdTable(['conv2d pass, batch ' + c.batch + ', 3×3 valid', `tensorbolt (${c.threads.tensorbolt} threads)`,
     `PyTorch (${c.threads.PyTorch} threads, NCHW)`, 'tensorbolt ÷ PyTorch', `of FMA peak (${Number.isFinite(peakG) ? peakG.toFixed(0) : '—'} GFLOP/s)`,
-    `of OpenBLAS sgemm (${c.rooflineGflops.toFixed(1)} GFLOP/s)`], rows);
+    `of OpenBLAS sgemm (${c.rooflineGflops.toFixed(1)} GFLOP/s)`], rows) + '\n\n' +
+    'GFLOP/s count the direct convolution\'s 2·N·OH·OW·9·C·OC flops. With AVX-512 and fp32 products, conv2\'s forward and ' +
+    'input gradient run Winograd\'s F(2×2, 3×3), which does 2.25× fewer multiplications: their GFLOP/s are effective ' +
+    'ones and can pass the FMA peak. The implicit-GEMM rows are the same passes with Winograd off, the kernels\' own speed.';
 }
 
 export const gflops = (n: number, ms: number) => (2 * n ** 3) / (ms * 1e6);

@@ -4,7 +4,7 @@
 // tensorbolt against TensorFlow.js (cpu, wasm, tfjs-node when installed) and PyTorch CPU (when a
 // Python here imports torch), all measured in this run, each peer in its own process. Writes
 // bench/results/bench-<date>[-quick].{md,json,svg} and prints the markdown.
-import { userEnv } from './env_snapshot.js';
+import { peerEnv, userEnv } from './env_snapshot.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -356,7 +356,8 @@ async function main(): Promise<void> {
     `PyTorch ${torch.version ?? 'missing'}; tfjs ${tfjs['tfjs-cpu'].version ?? 'missing'}; tfjs-node ${tfjs['tfjs-node'].version ?? 'missing'}. ` +
     `Batch ${BATCH}, Adam (lr 1e-3), real MNIST; steady state in ` +
     `${models.map((k) => `${k === 'mlp' ? mlpRounds : rounds} round(s) for the ${k.toUpperCase()}`).join(', ')}, interleaved` +
-    `${only ? `; only ${only.join(', ')}` : ''}.`;
+    `${only ? `; only ${only.join(', ')}` : ''}. Every peer's process runs with GLIBC_TUNABLES=${peerEnv.GLIBC_TUNABLES} ` +
+    `(freed memory kept in the process: see bench/env_snapshot.ts).`;
   const mlpDense = models.includes('mlp') ? entryOf(best(densePooled), tbThreads, denseError) : undefined;
   const summary: Summary = { date, quick, header, batch: BATCH, train, mlpDense, torchStyle, torchStyleDense, cnnBf16, cnnBf16Seeds, roundRatios, conv, gemm, peak };
   // Results are committed: no path of this machine goes into them (the MNIST folder handed to the
@@ -369,7 +370,7 @@ async function main(): Promise<void> {
   const base = join(dir, `bench-${date.slice(0, 10)}${only ? `-${only.join('-')}` : ''}${quick ? '-quick' : ''}`);
   writeFileSync(base + '.md', md);
   writeFileSync(base + '.svg', svg);
-  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
+  writeFileSync(base + '.json', scrub(JSON.stringify({ date, quick, rounds, mlpRounds, machine: m, env: { OMP_WAIT_POLICY: userEnv.OMP_WAIT_POLICY ?? null, GLIBC_TUNABLES: peerEnv.GLIBC_TUNABLES ?? null }, steps: STEPS, summary, runs: raw }, null, 1)));
   process.stdout.write(md);
   log(`\nwrote ${base}.md, .json, .svg`);
 }
@@ -395,6 +396,14 @@ async function kernels(): Promise<{ peak: PeakSummary | string; gemm?: GemmSumma
   }
   const convSpec = { task: 'conv', framework: 'tensorbolt', batch: BATCH, reps: quick ? 3 : 10, threads: cores };
   const ct = await job('conv2d', 'tensorbolt', cores, 0, convSpec, () => runNode<ConvResult>(convSpec));
+  // The same passes with Winograd off: the implicit-GEMM kernels' own speed (conv2's NHWC fp32 rows, as '.igemm').
+  const ci = await job('conv2d, Winograd off', 'tensorbolt', cores, 0, convSpec,
+    () => runNode<ConvResult>(convSpec, { TENSORBOLT_WINOGRAD: '0' }));
+  if (ct.result && ci.result)
+    for (const pass of ['forward', 'backwardInput', 'backwardWeight']) {
+      const ms = ci.result.convMs[`conv2.${pass}`];
+      if (ms) ct.result.convMs[`conv2.${pass}.igemm`] = ms;
+    }
   let cp: ChildOutcome<ConvResult> | undefined;
   if (torch.python) {
     const spec = { task: 'conv', batch: BATCH, reps: quick ? 3 : 10, threads: cores };

@@ -1,5 +1,8 @@
 // The per-image convolution drivers (declared in cpu/conv2d_lowering.h): the implicit-GEMM kernels
-// (conv2d_fast*.cc) for NHWC and NCHW, and the direct small-window kernels for NCHW.
+// (conv2d_fast*.cc) for NHWC and NCHW, and the direct small-window kernels for NCHW. 3x3 stride-1
+// convolutions with whole channel vectors and an even output (the forward, and the input gradient's
+// full convolution) go through Winograd's F(2x2, 3x3) instead where the instruction set has it
+// (conv2d_winograd.cc); an image whose output it finds non-finite again through the implicit GEMM.
 //
 // The kernels work on NHWC images. An NCHW convolution changes layout at the image boundary, inside
 // the same pass: the image is transposed into the padded buffer the NHWC path fills anyway, the
@@ -24,7 +27,7 @@ namespace {
 
 constexpr int64_t kMaxGroups = 16;  // weight-gradient partials, whatever the thread count
 
-thread_local Workspace t_padX, t_padG, t_out, t_packed, t_partials, t_wt, t_nhwc, t_nhwcG;
+thread_local Workspace t_padX, t_padG, t_out, t_packed, t_winograd, t_partials, t_wt, t_nhwc, t_nhwcG;
 
 // The weight as (KH, KW, C, OC): itself for NHWC, reordered from (OC, C, KH, KW) for NCHW.
 const float* WeightHwio(const Conv2dDims& d, const float* weight) {
@@ -82,6 +85,12 @@ void Flush(bool nhwc, const float* buf, float* out, int64_t n, int64_t pixels, i
   if (!nhwc) Transpose(buf, nullptr, pixels, ch, ch, out + n * pixels * ch, pixels, /*dstRows=*/true);
 }
 
+// Winograd for this image convolution (cin -> cout channels, an oh x ow output), when it applies.
+const Winograd* WinogradFor(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
+  const Winograd* w = WinogradKernels();
+  return w && w->applies(kh, kw, cin, cout, oh, ow) ? w : nullptr;
+}
+
 }  // namespace
 
 bool ImplicitApplies(const Conv2dDims& d, const FastConv* k, bool backward, bool needDx, bool smallWindow) {
@@ -95,9 +104,12 @@ Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, c
                        float* y, bool relu) {
   const int64_t K = d.c * d.kh * d.kw, OC = d.oc, ohw = d.oh * d.ow;
   const float* w = WeightHwio(d, weight);
+  const Winograd* wino = WinogradFor(d.kh, d.kw, d.c, OC, d.oh, d.ow);
   float* packed = t_packed.Get(K * OC);
-  if (!w || !packed) return Status::Error("out of memory for the packed weights");
+  float* U = wino ? t_winograd.Get(16 * d.c * OC) : nullptr;
+  if (!w || !packed || (wino && !U)) return Status::Error("out of memory for the packed weights");
   k.pack(d, w, false, packed);
+  if (wino) wino->pack(d, w, false, U);
   std::atomic<bool> oom{false};
   ForEachTask(d.n, [&](int64_t n) {
     int64_t wp = 0;
@@ -107,7 +119,13 @@ Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, c
       oom = true;
       return;
     }
-    k.forwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu, out);
+    const WinogradResult r = wino ? wino->image(wp, d.c, in, d.oh, d.ow, OC, U, bias, relu, out) : WinogradResult::kNonFinite;
+    if (r == WinogradResult::kNoMemory) {
+      oom = true;
+      return;
+    }
+    if (r == WinogradResult::kNonFinite)
+      k.forwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu, out);
     Flush(d.nhwc, out, y, n, ohw, OC);
   });
   return oom ? Status::Error("out of memory for the convolution's image buffers") : Status::Ok();
@@ -125,11 +143,16 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
   // input gradient is a valid convolution of it with the flipped kernel.
   const int64_t hg = d.h + d.kh - 1, wg = d.w + d.kw - 1, offY = d.kh - 1 - d.padTop, offX = d.kw - 1 - d.padLeft;
   float* packed = nullptr;
+  // the input gradient: dx (h, w, C) from the padded dy (OC channels)
+  const Winograd* wino = dx ? WinogradFor(d.kh, d.kw, OC, d.c, d.h, d.w) : nullptr;
+  float* U = nullptr;
   if (dx) {
     const float* w = WeightHwio(d, weight);
     packed = t_packed.Get(K * OC);
-    if (!w || !packed) return Status::Error("out of memory for the packed weights");
+    U = wino ? t_winograd.Get(16 * OC * d.c) : nullptr;
+    if (!w || !packed || (wino && !U)) return Status::Error("out of memory for the packed weights");
     k.pack(d, w, true, packed);
+    if (wino) wino->pack(d, w, true, U);
   }
   std::atomic<bool> oom{false};
   ForEachTask(groups, [&](int64_t g) {
@@ -181,7 +204,13 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
           oom = true;
           return;
         }
-        k.forwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false, out);
+        const WinogradResult r = wino ? wino->image(wg, OC, gp, d.h, d.w, d.c, U, nullptr, false, out) : WinogradResult::kNonFinite;
+        if (r == WinogradResult::kNoMemory) {
+          oom = true;
+          return;
+        }
+        if (r == WinogradResult::kNonFinite)
+          k.forwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false, out);
         Flush(d.nhwc, out, dx, n, hw, d.c);
       }
     }

@@ -27,7 +27,10 @@ struct Ops {
 
 #include "cpu/gemm_tile_avx512.inc"
 
-const KernelSet kSet{kMR, kNR, 256, 192, 3072, &Tile<Ops, kMR>};
+// kc = 512: a 24 KiB A panel (12 x 512 floats) held in L1; half as many passes over C as at 256.
+// mc = 96: small row blocks, so a 2-thread product has a dozen or more items to balance. Chosen by
+// a sweep of kc in {256, 384, 512} x mc in {96, 192, 384} at n = 1024 and 2048 on Zen 5.
+const KernelSet kSet{kMR, kNR, 512, 96, 3072, &Tile<Ops, kMR>};
 
 }  // namespace
 TB_ISA_END

@@ -2,8 +2,9 @@
 // portable register tile. Per (NC column block, KC slice): the team packs all of op(A)'s MR-high
 // panels and op(B)'s NR-wide panels of the slice into shared buffers, then takes work items
 // (an MC-row block of A times a group of B panels) dynamically, so a thread the OS descheduled on a
-// busy machine does less of the work instead of holding the others up. Two barriers per slice, one
-// fork/join per call.
+// busy machine does less of the work instead of holding the others up. The packed buffers come in
+// pairs, alternating by slice: a thread done with its items of one slice packs the next instead of
+// waiting, and the only barrier per slice is the one after packing. One fork/join per call.
 #include "cpu/gemm_tiled.h"
 
 #include <algorithm>
@@ -163,11 +164,25 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
     return true;
   }
   const int64_t MR = k.mr, NR = k.nr;
+  // A tall product runs in blocks of rows, so that the packed A (all of a slice's rows, twice) stays
+  // a few MiB whatever M is (a 60,000-row batch would otherwise pack 240 MiB); B is packed again per
+  // block, a 1/rowBlock part of the block's work.
+  const int64_t rowBlock = MR * 256;
+  if (M > rowBlock) {
+    for (int64_t i = 0; i < M; i += rowBlock)
+      if (!SgemmTiled(k, transA, transB, std::min(rowBlock, M - i), N, K, alpha, transA ? A + i : A + i * lda, lda, B,
+                      ldb, beta, C + i * ldc, ldc, parallel))
+        return false;
+    return true;
+  }
   const int64_t ncMax = std::min(k.nc, (N + NR - 1) / NR * NR), kcMax = std::min(k.kc, K);
   const int64_t mPanels = (M + MR - 1) / MR;
-  float* Ap = t_packA.Get(mPanels * MR * kcMax);
-  float* Bp = t_packB.Get(ncMax * kcMax);
-  if (!Ap || !Bp) return false;
+  // Two of each: a thread that finishes its share of one slice's products packs the next slice into
+  // the other pair instead of waiting at a barrier (see below).
+  const int64_t aSize = mPanels * MR * kcMax, bSize = ncMax * kcMax;
+  float* const ApBase = t_packA.Get(2 * aSize);
+  float* const BpBase = t_packB.Get(2 * bSize);
+  if (!ApBase || !BpBase) return false;
 #ifdef _OPENMP
   const int threads = parallel && !omp_in_parallel() ? MaxThreads() : 1;
 #else
@@ -181,6 +196,7 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
   // no team to bind to and run whole. Inside a team (a convolution's chunks), a region of one all
   // the same: there, an `omp for` would split this call's work with the enclosing team's threads.
   auto blocks = [&] {
+  int64_t slice = 0;
   for (int64_t jc = 0; jc < N; jc += k.nc) {
     const int64_t nc = std::min(k.nc, N - jc), nPanels = (nc + NR - 1) / NR;
     // Work items: icBlocks row blocks x groups of B panels, enough of them that every thread gets
@@ -189,11 +205,17 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
     const int64_t perGroup = (nPanels + groups - 1) / groups;
     for (int64_t pc = 0; pc < K; pc += k.kc) {
       const int64_t kc = std::min(k.kc, K - pc);
+      float* const Ap = ApBase + (slice & 1) * aSize;
+      float* const Bp = BpBase + (slice & 1) * bSize;
+      ++slice;
       const float betaNow = pc == 0 ? beta : 1.f;
       // bf16 sets rewrite whole panels in place after packing them, so B is packed panel by panel
-      const int64_t bTasks = transB || k.toPairs ? nPanels : std::min<int64_t>(kc, 4 * threads);
+      // (runs of rows about as large as an A panel, so the tasks are of similar size)
+      const int64_t bTasks = transB || k.toPairs ? nPanels : std::clamp<int64_t>(nc / MR, 1, kc);
+      // Dynamic: with the old static split, one thread packed most of B besides its share of A and
+      // the other waited for it at the barrier (6% of a 2-thread n = 1024 product in libgomp's spin).
 #ifdef _OPENMP
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
 #endif
       for (int64_t q = 0; q < mPanels + bTasks; ++q) {
         if (q < mPanels) {
@@ -209,18 +231,21 @@ bool SgemmTiled(const KernelSet& k, bool transA, bool transB, int64_t M, int64_t
       }
       const int64_t steps = k.toPairs ? (kc + 1) / 2 : kc;
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
       for (int64_t item = 0; item < icBlocks * groups; ++item) {
         const int64_t ib = item / groups, g = item % groups;
         const int64_t q0 = g * perGroup, q1 = std::min(nPanels, q0 + perGroup);
         const int64_t a0 = ib * mcPanels, a1 = std::min(mPanels, a0 + mcPanels);
-        for (int64_t q = q0; q < q1; ++q) {
-          const int64_t j0 = jc + q * NR, nr = std::min(NR, jc + nc - j0);
-          const float* bp = Bp + q * NR * kc;
-          for (int64_t a = a0; a < a1; ++a) {
-            const int64_t i0 = a * MR, mr = std::min(MR, M - i0);
-            k.tile(steps, Ap + a * MR * kc, bp, C + i0 * ldc + j0, ldc, alpha, betaNow, mr, nr);
+        // A panel (MR x kc) stays in L1 while the item's B panels stream past it from L2. The other
+        // way round (a B panel of kc x NR, the larger, held in L1 against A panels) lost a fifth
+        // at n = 1024 on Zen 5: the B panel and a streaming A panel did not both fit in its 48 KiB.
+        for (int64_t a = a0; a < a1; ++a) {
+          const int64_t i0 = a * MR, mr = std::min(MR, M - i0);
+          const float* ap = Ap + a * MR * kc;
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t j0 = jc + q * NR, nr = std::min(NR, jc + nc - j0);
+            k.tile(steps, ap, Bp + q * NR * kc, C + i0 * ldc + j0, ldc, alpha, betaNow, mr, nr);
           }
         }
       }

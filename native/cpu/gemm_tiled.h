@@ -6,8 +6,8 @@
 // Functionality", 2015): for each NC-wide column block and KC-deep slice of the product, op(B) is
 // packed into NR-wide micro-panels and op(A) into MR-high micro-panels, both contiguous in the order
 // the kernel reads them; the kernel multiplies one MR x kc micro-panel of A by one kc x NR
-// micro-panel of B in registers. A B micro-panel (kc x NR) stays in L1 while the MR-high panels of an
-// MC-row block of A (in L2) stream past it.
+// micro-panel of B in registers. As in BLIS, the panel of the operand that is broadcast (ours is A,
+// row-major) stays in L1 while the panels of the one loaded as vectors (B) stream past it from L2.
 #pragma once
 #include <cstdint>
 

@@ -78,9 +78,13 @@ function oihwToHwio(a: ArrayLike<number>, oc: number, c: number): Float32Array {
   return out;
 }
 
-/** The MNIST CNN's convolutions (batch 2) in both layouts: y, dx, dw against the reference, within tol. */
+/**
+ * The MNIST CNN's convolutions (batch 2) in both layouts: y, dx, dw against the reference, within
+ * tol; and a 100 x 100 image, whose weight gradient is summed in several blocks of rows (the last
+ * one shorter), where MNIST's fits in one.
+ */
 function checkConvs(tol: number): void {
-  for (const [c, hw, oc] of [[1, 28, 32], [32, 26, 64]] as const) {
+  for (const [c, hw, oc] of [[1, 28, 32], [32, 26, 64], [16, 100, 32]] as const) {
     const n = 2, h = hw, w = hw;
     const x = rand(n * c * h * w, 1), wt = rand(oc * c * 9, 2), g = rand(n * oc * (h - 2) * (w - 2), 3);
     const want = refConv(n, c, h, w, oc, x, wt, g);
@@ -103,19 +107,30 @@ function checkConvs(tol: number): void {
   }
 }
 
-/** GEMMs past the packing blocks (K > 256, ragged M and N), every transpose, alpha and beta. */
+/**
+ * GEMMs past the packing blocks, every transpose, alpha and beta: K > 512 (two or more slices),
+ * ragged M and N; then products past the other blocks, with beta: K > 1024 (a third slice reuses
+ * the first slice's packing buffers), M > 3,072 (the row blocks that bound the packed A), and
+ * N > 3,072 (more than one column block).
+ */
 function checkGemms(tol: number): void {
   const g = native();
-  const [m, n, k] = [203, 171, 601];
-  for (const tA of [false, true])
-    for (const tB of [false, true]) {
-      const a = rand(m * k, 4), b = rand(k * n, 5), c0 = rand(m * n, 6);
-      for (const [alpha, beta] of [[1, 0], [0.5, 0.25]] as const) {
-        const c = c0.slice();
-        g.gemm(a, b, c, tA, tB, m, n, k, alpha, beta, 1, 0, 0, 0);
-        expect(relErr(c, refGemm(tA, tB, m, n, k, alpha, a, b, beta, c0)), `gemm tA ${tA} tB ${tB} alpha ${alpha} beta ${beta}`).toBeLessThan(tol);
+  const shapes: [number, number, number, [number, number][]][] = [
+    [203, 171, 601, [[1, 0], [0.5, 0.25]]],
+    [3100, 37, 1100, [[0.5, 0.25]]],
+    [19, 3100, 45, [[0.5, 0.25]]],
+  ];
+  for (const [m, n, k, scales] of shapes)
+    for (const tA of [false, true])
+      for (const tB of [false, true]) {
+        const a = rand(m * k, 4), b = rand(k * n, 5), c0 = rand(m * n, 6);
+        for (const [alpha, beta] of scales) {
+          const c = c0.slice();
+          g.gemm(a, b, c, tA, tB, m, n, k, alpha, beta, 1, 0, 0, 0);
+          const what = `gemm ${m}x${n}x${k} tA ${tA} tB ${tB} alpha ${alpha} beta ${beta}`;
+          expect(relErr(c, refGemm(tA, tB, m, n, k, alpha, a, b, beta, c0)), what).toBeLessThan(tol);
+        }
       }
-    }
 }
 
 describe('instruction sets', () => {

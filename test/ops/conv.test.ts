@@ -97,6 +97,8 @@ const cases: Case[] = [
   { name: 'x without grad', n: 2, c: 2, h: 4, w: 4, oc: 2, kh: 3, kw: 3, bias: true, xGrad: false },
   { name: 'weight without grad', n: 2, c: 2, h: 4, w: 4, oc: 2, kh: 3, kw: 3, bias: true, wGrad: false },
   { name: 'empty batch', n: 0, c: 2, h: 4, w: 4, oc: 2, kh: 3, kw: 3, bias: true },
+  // channels in whole vectors and an even output: the AVX-512 set's Winograd path, forward and input gradient
+  { name: 'Winograd F(2x2, 3x3): 32 -> 32 channels, same, 2x2', n: 1, c: 32, h: 2, w: 2, oc: 32, kh: 3, kw: 3, padding: 'same', bias: true },
 ];
 
 function shapesFor(k: Case, fmt: Fmt): [number[], number[]] {

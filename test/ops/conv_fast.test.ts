@@ -1,7 +1,8 @@
 // The implicit-GEMM conv2d kernels (stride 1, channels in blocks of 16; NHWC, and NCHW through the
 // same kernels with the layout changed per image) against a float64 reference: forward, input and
 // weight gradients, with and without padding, odd kernels, every tile width, several images per
-// weight-gradient group, small windows, and a fused ReLU, under every instruction set present.
+// weight-gradient group, small windows, Winograd's shapes, and a fused ReLU, under every instruction
+// set present.
 import { describe, expect, it } from 'vitest';
 import * as tb from '../../lib/index.js';
 import { conv2d, type Conv2dOptions } from '../../lib/ops/conv.js';
@@ -61,6 +62,11 @@ const cases: [string, Geo][] = [
   ['5x3 kernel, integer padding 2 x 2 (pad < kernel)', geo(2, 9, 7, 16, 32, 5, 3, 2)],
   ['even 4x4 kernel, same (extra padding after)', geo(2, 8, 8, 16, 16, 4, 4, 'same')],
   ['one output pixel wide', geo(2, 4, 3, 16, 16, 3, 3, 'valid')],
+  // 3x3 with whole channel vectors and an even output: Winograd under AVX-512 (forward; the input
+  // gradient too where C is a multiple of 32); an odd output falls back to the implicit GEMM
+  ['Winograd forward, same, 16 -> 32, 10 x 12 (30 tiles: chunks across rows, a short last one)', geo(2, 10, 12, 16, 32, 3, 3, 'same')],
+  ['Winograd both ways, padding 1, 32 -> 32, 6 x 8', geo(3, 6, 8, 32, 32, 3, 3, 1)],
+  ['odd output (no Winograd), 32 -> 32, 7 x 9', geo(2, 9, 11, 32, 32, 3, 3, 'valid')],
   // small windows (a first layer): the AVX-512 set takes them, the others use the direct kernels
   ['one channel -> 32, odd width', geo(2, 10, 9, 1, 32, 3, 3, 'valid')],
   ['three channels -> 16, same padding', geo(3, 7, 6, 3, 16, 3, 3, 'same')],
@@ -122,4 +128,43 @@ describe('conv2d implicit-GEMM kernels (stride 1; NHWC, and NCHW with the layout
             tb.dispose([x, w, b, y]);
           });
       });
+});
+
+describe('conv2d Winograd shapes with non-finite values', () => {
+  // Winograd's transforms add and subtract a tile's values: an infinity meets its own negative there
+  // (inf - inf = NaN) where the direct sum, with all weights positive, gives +Infinity. Such an image
+  // is computed again directly, so the op's result is the direct one on every instruction set.
+  for (const be of backends())
+    it(`${be}: an infinity in x or dy gives +Infinity in the outputs whose window holds it, finite values elsewhere`, () => {
+      withBackend(be, () => {
+        const [n, h, w, c, oc] = [2, 6, 6, 32, 32];
+        const xv = new Float32Array(n * h * w * c).map((_, i) => 0.1 + 0.5 * Math.abs(Math.sin(i)));
+        xv[((1 * h + 3) * w + 3) * c + 3] = Infinity; // image 1, pixel (3, 3): outputs (1..3, 1..3)
+        const x = tb.tensor(xv, [n, h, w, c]);
+        const wt = tb.tensor(new Float32Array(9 * c * oc).map((_, i) => 0.01 + 0.1 * Math.abs(Math.cos(i))), [3, 3, c, oc]);
+        x.requiresGrad = wt.requiresGrad = true;
+        const y = conv2d(x, wt, null, { dataFormat: 'NHWC' });
+        const yv = y.dataSync();
+        const at = (img: number, py: number, px: number, o: number) => yv[((img * 4 + py) * 4 + px) * oc + o]!;
+        for (let py = 0; py < 4; py++)
+          for (let px = 0; px < 4; px++) {
+            const inWindow = py >= 1 && px >= 1;
+            expect(at(1, py, px, 7), `output (${py}, ${px})`).toBe(inWindow ? Infinity : at(1, py, px, 7));
+            if (!inWindow) expect(Number.isFinite(at(1, py, px, 7)), `output (${py}, ${px}) finite`).toBe(true);
+          }
+        for (let i = 0; i < 4 * 4 * oc; i++) expect(Number.isFinite(yv[i]!), 'image 0 is untouched').toBe(true);
+        // dy positive with an infinity at image 0, output pixel (1, 1): dx is +Infinity on input pixels (1..3, 1..3)
+        const dyv = new Float32Array(y.size).map((_, i) => 0.1 + Math.abs(Math.sin(3 * i)));
+        dyv[(1 * 4 + 1) * oc + 2] = Infinity;
+        y.backward(tb.tensor(dyv, y.shape.slice()));
+        const dx = x.grad!.dataSync();
+        for (let py = 0; py < h; py++)
+          for (let px = 0; px < w; px++) {
+            const v = dx[(py * w + px) * c + 4]!;
+            if (py >= 1 && py <= 3 && px >= 1 && px <= 3) expect(v, `dx (${py}, ${px})`).toBe(Infinity);
+            else expect(Number.isFinite(v), `dx (${py}, ${px}) finite`).toBe(true);
+          }
+        tb.dispose([x, wt, y]);
+      });
+    });
 });
