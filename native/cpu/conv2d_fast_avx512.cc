@@ -20,14 +20,9 @@ namespace avx512 {
 TB_ISA_BEGIN_AVX512
 namespace {
 
-// Output rows per weight-gradient block: as many as keep the block's dy rows and input rows within
-// about a quarter of a 1 MiB L2, so every (tap, channel tile) sweep over the block reads them from
-// L2, and each tile's 24 accumulators are added into dw once per block. All 24 rows of the MNIST
-// conv2 (233 KiB) make one block: on 2 threads that ran 20% faster than blocks of two rows (the AVX2
-// kernel's, sized for L1; the same speed on one thread).
-constexpr int64_t kWgradBytes = 256 << 10;
+// Output rows per weight-gradient block (kWgradBlockBytes): a row's dy and input row, in floats.
 int64_t WgradRows(const Conv2dDims& d, int64_t wp) {
-  return std::max<int64_t>(1, kWgradBytes / (static_cast<int64_t>(sizeof(float)) * (d.ow * d.oc + wp * d.c)));
+  return std::max<int64_t>(1, kWgradBlockBytes / (static_cast<int64_t>(sizeof(float)) * (d.ow * d.oc + wp * d.c)));
 }
 
 int64_t BlockOf(int64_t cout) { return cout % 64 == 0 ? 64 : cout % 32 == 0 ? 32 : 16; }

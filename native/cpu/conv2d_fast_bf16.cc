@@ -29,11 +29,6 @@ thread_local Words t_in, t_g, t_xe, t_xo;
 TB_ISA_BEGIN_AVX512BF16
 namespace {
 
-// Output rows per weight-gradient block: as in conv2d_fast_avx512.cc, the block's operands (here
-// dy and the input rows as bf16 pairs) within about a quarter of a 1 MiB L2. All 24 rows of the
-// MNIST conv2 in one block ran 40% faster on 2 threads than blocks of two rows.
-constexpr int64_t kWgradBytes = 256 << 10;
-
 int64_t BlockOf(int64_t cout) { return cout % 64 == 0 ? 64 : cout % 32 == 0 ? 32 : 16; }
 
 inline __m512bh Bh(__m512i v) { return reinterpret_cast<const __m512bh&>(v); }
@@ -114,9 +109,10 @@ void ForwardImage(int64_t kh, int64_t kw, int64_t hp, int64_t wp, int64_t cin, c
 void WeightGradImage(const Conv2dDims& d, const float* xin, int64_t wp, const float* g, int64_t ldgRow, float* dw) {
   const int64_t C = d.c, OC = d.oc, ow = d.ow, kh = d.kh, kw = d.kw;
   if (ow % 2 != 0 || kh * kw * C <= 12) return FastConvAvx512()->weightGradImage(d, xin, wp, g, ldgRow, dw);
-  // per output row: ow / 2 pairs of dy (OC words each), and two pair rows of input (wp / 2 x C words)
+  // rows per block (kWgradBlockBytes): per output row, ow / 2 pairs of dy (OC words each) and two
+  // pair rows of input (wp / 2 x C words)
   const int64_t rowBytes = static_cast<int64_t>(sizeof(int32_t)) * (ow / 2 * OC + wp / 2 * 2 * C);
-  const int64_t rowsPer = std::clamp<int64_t>(kWgradBytes / rowBytes, 1, d.oh), half = ow / 2;
+  const int64_t rowsPer = std::clamp<int64_t>(kWgradBlockBytes / rowBytes, 1, d.oh), half = ow / 2;
   const int64_t inRows = rowsPer + kh - 1, xw = wp / 2;  // pairs per input row (either parity)
   int32_t* gp = t_g.Get(rowsPer * half * OC);
   int32_t* xe = t_xe.Get(inRows * xw * C);

@@ -85,11 +85,36 @@ void Flush(bool nhwc, const float* buf, float* out, int64_t n, int64_t pixels, i
   if (!nhwc) Transpose(buf, nullptr, pixels, ch, ch, out + n * pixels * ch, pixels, /*dstRows=*/true);
 }
 
-// Winograd for this image convolution (cin -> cout channels, an oh x ow output), when it applies.
-const Winograd* WinogradFor(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
-  const Winograd* w = WinogradKernels();
-  return w && w->applies(kh, kw, cin, cout, oh, ow) ? w : nullptr;
-}
+// One call's image convolution (the forward, or the input gradient's full convolution): the
+// implicit GEMM's packed kernel, and Winograd's transformed one where Winograd applies. The first
+// stays packed beside the second: it recomputes an image whose output Winograd finds non-finite.
+struct ImageConv {
+  const FastConv& k;
+  const Conv2dDims& d;
+  const Winograd* wino = nullptr;
+  float* packed = nullptr;
+  float* U = nullptr;
+
+  // The HWIO weight w for a cin -> cout convolution with an oh x ow output; false when out of memory.
+  bool Pack(const float* w, bool forInputGrad, int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
+    const Winograd* all = WinogradKernels();
+    wino = all && all->applies(d.kh, d.kw, cin, cout, oh, ow) ? all : nullptr;
+    packed = t_packed.Get(d.kh * d.kw * cin * cout);
+    U = wino ? t_winograd.Get(16 * cin * cout) : nullptr;
+    if (!w || !packed || (wino && !U)) return false;
+    k.pack(d, w, forInputGrad, packed);
+    if (wino) wino->pack(d, w, forInputGrad, U);
+    return true;
+  }
+
+  // out = act(bias + valid conv of in (hp rows of wp pixels)); false when out of memory.
+  bool Run(int64_t hp, int64_t wp, int64_t cin, const float* in, int64_t oh, int64_t ow, int64_t cout, const float* bias,
+           bool relu, float* out) const {
+    const WinogradResult r = wino ? wino->image(wp, cin, in, oh, ow, cout, U, bias, relu, out) : WinogradResult::kNonFinite;
+    if (r == WinogradResult::kNonFinite) k.forwardImage(d.kh, d.kw, hp, wp, cin, in, oh, ow, cout, packed, bias, relu, out);
+    return r != WinogradResult::kNoMemory;
+  }
+};
 
 }  // namespace
 
@@ -102,14 +127,9 @@ bool ImplicitApplies(const Conv2dDims& d, const FastConv* k, bool backward, bool
 
 Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, const float* weight, const float* bias,
                        float* y, bool relu) {
-  const int64_t K = d.c * d.kh * d.kw, OC = d.oc, ohw = d.oh * d.ow;
-  const float* w = WeightHwio(d, weight);
-  const Winograd* wino = WinogradFor(d.kh, d.kw, d.c, OC, d.oh, d.ow);
-  float* packed = t_packed.Get(K * OC);
-  float* U = wino ? t_winograd.Get(16 * d.c * OC) : nullptr;
-  if (!w || !packed || (wino && !U)) return Status::Error("out of memory for the packed weights");
-  k.pack(d, w, false, packed);
-  if (wino) wino->pack(d, w, false, U);
+  const int64_t OC = d.oc, ohw = d.oh * d.ow;
+  ImageConv conv{k, d};
+  if (!conv.Pack(WeightHwio(d, weight), false, d.c, OC, d.oh, d.ow)) return Status::Error("out of memory for the packed weights");
   std::atomic<bool> oom{false};
   ForEachTask(d.n, [&](int64_t n) {
     int64_t wp = 0;
@@ -119,13 +139,10 @@ Status ImplicitForward(const FastConv& k, const Conv2dDims& d, const float* x, c
       oom = true;
       return;
     }
-    const WinogradResult r = wino ? wino->image(wp, d.c, in, d.oh, d.ow, OC, U, bias, relu, out) : WinogradResult::kNonFinite;
-    if (r == WinogradResult::kNoMemory) {
+    if (!conv.Run(d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, bias, relu, out)) {
       oom = true;
       return;
     }
-    if (r == WinogradResult::kNonFinite)
-      k.forwardImage(d.kh, d.kw, d.oh + d.kh - 1, wp, d.c, in, d.oh, d.ow, OC, packed, bias, relu, out);
     Flush(d.nhwc, out, y, n, ohw, OC);
   });
   return oom ? Status::Error("out of memory for the convolution's image buffers") : Status::Ok();
@@ -142,18 +159,10 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
   // dy zero-padded by KH-1 / KW-1 (minus the forward's padding) around each image, so that the
   // input gradient is a valid convolution of it with the flipped kernel.
   const int64_t hg = d.h + d.kh - 1, wg = d.w + d.kw - 1, offY = d.kh - 1 - d.padTop, offX = d.kw - 1 - d.padLeft;
-  float* packed = nullptr;
   // the input gradient: dx (h, w, C) from the padded dy (OC channels)
-  const Winograd* wino = dx ? WinogradFor(d.kh, d.kw, OC, d.c, d.h, d.w) : nullptr;
-  float* U = nullptr;
-  if (dx) {
-    const float* w = WeightHwio(d, weight);
-    packed = t_packed.Get(K * OC);
-    U = wino ? t_winograd.Get(16 * OC * d.c) : nullptr;
-    if (!w || !packed || (wino && !U)) return Status::Error("out of memory for the packed weights");
-    k.pack(d, w, true, packed);
-    if (wino) wino->pack(d, w, true, U);
-  }
+  ImageConv conv{k, d};
+  if (dx && !conv.Pack(WeightHwio(d, weight), true, OC, d.c, d.h, d.w))
+    return Status::Error("out of memory for the packed weights");
   std::atomic<bool> oom{false};
   ForEachTask(groups, [&](int64_t g) {
     float* gw = pw ? pw + g * K * OC : nullptr;
@@ -204,13 +213,10 @@ Status ImplicitBackward(const FastConv& k, const Conv2dDims& d, const float* x, 
           oom = true;
           return;
         }
-        const WinogradResult r = wino ? wino->image(wg, OC, gp, d.h, d.w, d.c, U, nullptr, false, out) : WinogradResult::kNonFinite;
-        if (r == WinogradResult::kNoMemory) {
+        if (!conv.Run(hg, wg, OC, gp, d.h, d.w, d.c, nullptr, false, out)) {
           oom = true;
           return;
         }
-        if (r == WinogradResult::kNonFinite)
-          k.forwardImage(d.kh, d.kw, hg, wg, OC, gp, d.h, d.w, d.c, packed, nullptr, false, out);
         Flush(d.nhwc, out, dx, n, hw, d.c);
       }
     }

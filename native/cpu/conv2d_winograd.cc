@@ -7,10 +7,11 @@
 //   M = V U           for each of the 16 positions a GEMM over the channels: (tiles x C)(C x OC);
 //   y = A^T M A       per (tile, o): back to 2x2, plus bias and the fused ReLU.
 // The transforms add and subtract only (G's halves are exact), so the error is a few roundings of
-// the partial sums, as in any reordering of them. They mix a tile's values, though: a NaN or an
-// infinity in the input would reach all four outputs of its tiles, and values near the float range
-// can overflow in them where the direct sum does not. So the outputs are checked as they are
-// written, and an image with a non-finite output is reported, for the caller to compute directly.
+// the partial sums, as in any reordering of them. They mix a tile's values, though: an infinity
+// meets its own negative in them (inf - inf = NaN where the direct sum gives the infinity), and
+// values near the float range can overflow in them where the direct sum does not. So the outputs
+// are checked as they are written, and an image with a non-finite output is reported, for the
+// caller to compute directly.
 //
 // Tiles are taken 12 at a time (one register tile of the GEMM: 12 tiles x 32 output channels, 24
 // accumulators), in raster order across rows of tiles, so a chunk's V (16 x 12 x C) and M stay in

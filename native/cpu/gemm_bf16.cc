@@ -54,9 +54,7 @@ struct Ops {
 
 #include "cpu/gemm_tile_avx512.inc"
 
-// kc = 512: a 24 KiB A panel (12 x 512 floats) held in L1; half as many passes over C as at 256.
-// mc = 96: small row blocks, so a 2-thread product has a dozen or more items to balance. Chosen by
-// a sweep of kc in {256, 384, 512} x mc in {96, 192, 384} at n = 1024 and 2048 on Zen 5.
+// The fp32 set's blocks (gemm_avx512.cc); kc counts fp32 values of k, so the A panel is half as large.
 const KernelSet kSet{kMR, kNR, 512, 96, 3072, &Tile<Ops, kMR>, &ToPairs};
 
 }  // namespace
