@@ -44,14 +44,17 @@ constexpr int64_t kMaxChunk = INT_MAX / 2;
 // Waiting without stealing the cores. MPI's blocking calls spin until the slowest rank arrives: a
 // waiting rank's communication thread would spin through most of its own rank's backward pass (the
 // overlap), or take the core of another rank where ranks share cores. So every collective waits
-// in two phases: an MPI_Ibarrier to learn that every rank has arrived, polled patiently (a few
-// microseconds of spinning, then naps of a tenth of the time waited so far, 20 us to 2 ms, which
-// bounds the added latency to about a tenth of a wait that was long anyway); then the collective
-// itself, started once everyone is there and polled more often (naps of 5 to 100 us: MPI moves a
-// non-blocking collective's data only inside MPI_Test). Spinning there measured slower on a 2-core
-// machine (the CNN's 4.8 MB bucket: 4-18 ms spinning, 0.3-17 ms napping, under load): the rank's
-// compute thread shares the core it would spin on. Polling also lets the
-// watchdog's Abort() end a wait that will never finish.
+// in two phases. First an MPI_Ibarrier learns that every rank has arrived, polled patiently (a few
+// microseconds of spinning, then naps of a tenth of the time waited so far, 20 to 100 us: the
+// ranks that arrived last go straight into the collective and spin there until this one wakes, so
+// a nap is paid twice). Then, with everyone there, the blocking collective itself: its time is the
+// data's copies and sums, not a wait. The blocking calls take Open MPI's tuned algorithms; the non-blocking ones (libnbc) staged the data
+// through extra copies and moved it only inside MPI_Test, so that polling them with naps cost more
+// than the transfer. Measured on a 2-core VM, a 4.8 MB float all-reduce over 2 ranks: the blocking
+// call 0.87 ms, MPI_Iallreduce polled without naps 1.67 ms, and with 5-100 us naps about 3 ms.
+// The watchdog cannot interrupt a blocking call; a rank that dies inside one leaves this thread
+// there, and the watchdog fails the job all the same (dist/queue.cc). The barrier phase, where a
+// dead or hung rank leaves the others waiting, is polled, so Abort() ends it.
 class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator(MPI_Comm comm, int rank, int size) : comm_(comm), rank_(rank), size_(size) {}
@@ -67,11 +70,9 @@ class MpiCommunicator : public Communicator {
     char* p = static_cast<char*>(buf.data);
     for (int64_t done = 0; done < buf.count; done += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, buf.count - done));
-      MPI_Request req;
       Status s = Arrive();
-      if (s.ok) s = Check(MPI_Iallreduce(MPI_IN_PLACE, p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), MpiOp(op), comm_, &req),
-                          "MPI_Iallreduce");
-      if (s.ok) s = Wait(&req, "MPI_Iallreduce", false);
+      if (s.ok) s = Check(MPI_Allreduce(MPI_IN_PLACE, p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), MpiOp(op), comm_),
+                          "MPI_Allreduce");
       if (!s.ok) return s;
     }
     return Status::Ok();
@@ -81,10 +82,8 @@ class MpiCommunicator : public Communicator {
     char* p = static_cast<char*>(buf.data);
     for (int64_t done = 0; done < buf.count; done += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, buf.count - done));
-      MPI_Request req;
       Status s = Arrive();
-      if (s.ok) s = Check(MPI_Ibcast(p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), root, comm_, &req), "MPI_Ibcast");
-      if (s.ok) s = Wait(&req, "MPI_Ibcast", false);
+      if (s.ok) s = Check(MPI_Bcast(p + done * ElementBytes(buf.dtype), n, MpiType(buf.dtype), root, comm_), "MPI_Bcast");
       if (!s.ok) return s;
     }
     return Status::Ok();
@@ -94,12 +93,11 @@ class MpiCommunicator : public Communicator {
     if (send.count > kMaxChunk)
       return Status::Error("allGather of " + std::to_string(send.count) + " elements per rank is over MPI's limit of " +
                            std::to_string(kMaxChunk));
-    MPI_Request req;
     Status s = Arrive();
-    if (s.ok) s = Check(MPI_Iallgather(send.data, static_cast<int>(send.count), MpiType(send.dtype), recv.data,
-                                       static_cast<int>(send.count), MpiType(recv.dtype), comm_, &req),
-                        "MPI_Iallgather");
-    return s.ok ? Wait(&req, "MPI_Iallgather", false) : s;
+    if (s.ok) s = Check(MPI_Allgather(send.data, static_cast<int>(send.count), MpiType(send.dtype), recv.data,
+                                      static_cast<int>(send.count), MpiType(recv.dtype), comm_),
+                        "MPI_Allgather");
+    return s;
   }
 
   Status Barrier() override { return Arrive(); }
@@ -113,10 +111,10 @@ class MpiCommunicator : public Communicator {
   Status Arrive() {
     MPI_Request req;
     Status s = Check(MPI_Ibarrier(comm_, &req), "MPI_Ibarrier");
-    return s.ok ? Wait(&req, "MPI_Ibarrier", true) : s;
+    return s.ok ? Wait(&req, "MPI_Ibarrier") : s;
   }
 
-  Status Wait(MPI_Request* req, const char* call, bool patient) {
+  Status Wait(MPI_Request* req, const char* call) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     for (;;) {
@@ -127,8 +125,7 @@ class MpiCommunicator : public Communicator {
       if (abort_.load()) return Status::Error(StatusCode::kDevice, std::string(call) + " abandoned after the timeout");
       const auto waited = clock::now() - start;
       if (waited < std::chrono::microseconds(20)) continue;
-      std::this_thread::sleep_for(std::clamp<clock::duration>(waited / 10, std::chrono::microseconds(patient ? 20 : 5),
-                                                              patient ? std::chrono::milliseconds(2) : std::chrono::microseconds(100)));
+      std::this_thread::sleep_for(std::clamp<clock::duration>(waited / 10, std::chrono::microseconds(20), std::chrono::microseconds(100)));
     }
   }
 
