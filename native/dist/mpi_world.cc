@@ -48,13 +48,14 @@ constexpr int64_t kMaxChunk = INT_MAX / 2;
 // microseconds of spinning, then naps of a tenth of the time waited so far, 20 to 100 us: the
 // ranks that arrived last go straight into the collective and spin there until this one wakes, so
 // a nap is paid twice). Then, with everyone there, the blocking collective itself: its time is the
-// data's copies and sums, not a wait. The blocking calls take Open MPI's tuned algorithms; the non-blocking ones (libnbc) staged the data
-// through extra copies and moved it only inside MPI_Test, so that polling them with naps cost more
-// than the transfer. Measured on a 2-core VM, a 4.8 MB float all-reduce over 2 ranks: the blocking
-// call 0.87 ms, MPI_Iallreduce polled without naps 1.67 ms, and with 5-100 us naps about 3 ms.
-// The watchdog cannot interrupt a blocking call; a rank that dies inside one leaves this thread
-// there, and the watchdog fails the job all the same (dist/queue.cc). The barrier phase, where a
-// dead or hung rank leaves the others waiting, is polled, so Abort() ends it.
+// data's copies and sums, not a wait. The blocking calls take Open MPI's tuned algorithms; the
+// non-blocking ones (libnbc) staged the data through extra copies and moved it only inside
+// MPI_Test, so that polling them with naps cost more than the transfer. Measured on a 2-core VM, a
+// 4.8 MB float all-reduce over 2 ranks: the blocking call 0.87 ms, MPI_Iallreduce polled without
+// naps 1.67 ms, and with 5-100 us naps about 3 ms. The watchdog cannot interrupt a blocking call; a
+// rank that dies inside one leaves this thread there, and the watchdog fails the job all the same
+// (dist/queue.cc). The barrier phase, where a dead or hung rank leaves the others waiting, is
+// polled, so Abort() ends it.
 class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator(MPI_Comm comm, int rank, int size) : comm_(comm), rank_(rank), size_(size) {}
