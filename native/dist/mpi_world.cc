@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -156,6 +157,27 @@ void PromoteLibmpi() {
   }
 }
 
+// Open MPI's shared-memory transport (vader) moves a large message with one copy through the kernel
+// by default (CMA: process_vm_readv into the peer's pages). On the 2-core cloud VM this was tuned
+// on, a gradient-sized all-reduce between 2 ranks took 1.2 to 2 times as long that way as with
+// the two copies through the shared segment that vader falls back to, in a standalone C test and
+// in the training step alike (probably because the kernel walks the peer's page tables page by
+// page, which nested paging makes slow). In containers without CAP_SYS_PTRACE, CMA fails outright
+// under Open MPI 4.x (open-mpi/ompi#4948, where setting it to none is the known fix). Most Node
+// services run in one or the other, so none is tensorbolt's default; a user who sets the variable
+// (or passes --mca btl_vader_single_copy_mechanism to mpirun, which sets it) keeps their choice:
+// cma may win on bare metal. Open MPI reads its MCA variables in MPI_Init. Only Open MPI 3 and 4
+// have this variable (5 renamed vader to sm and moved single copy to its smsc framework, untested
+// here), so other libraries are left alone.
+void DefaultMcaParams() {
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  if (MPI_Get_library_version(lib, &len) != MPI_SUCCESS) return;
+  const std::string text(lib);
+  if (text.rfind("Open MPI v3.", 0) == 0 || text.rfind("Open MPI v4.", 0) == 0)
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", /*overwrite=*/0);
+}
+
 }  // namespace
 
 Status MpiStart(std::unique_ptr<Communicator>* out, MpiInfo* info) {
@@ -165,6 +187,7 @@ Status MpiStart(std::unique_ptr<Communicator>* out, MpiInfo* info) {
   if (finalized) return Status::Error("MPI was finalized in this process; it cannot be started again");
   if (initialized) return Status::Error("MPI is already initialized in this process (init() runs once)");
   PromoteLibmpi();
+  DefaultMcaParams();
   int provided = MPI_THREAD_SINGLE;
   int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
   if (rc != MPI_SUCCESS) return Status::Error(StatusCode::kDevice, "MPI_Init_thread failed (error " + std::to_string(rc) + ")");

@@ -21,6 +21,8 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
         const o = r.byRank[k] as Record<string, unknown>;
         expect(o, describeRun(r)).toBeDefined();
         expect(o).toMatchObject({ rank: k, size: n, localRank: k, backend: 'mpi' });
+        // Open MPI 4's shared-memory copies through the segment unless the user chose otherwise
+        expect(o.singleCopy).toBe('none');
         expect(o.sum).toEqual([tri, -tri, n * (n - 1)]);
         expect(o.mean).toEqual([tri / n, -tri / n, n - 1]);
         expect(o.max).toEqual([n, -1, 2 * (n - 1)]);
@@ -52,6 +54,12 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
       expect(r.byRank[0]!.buckets).toBe(3);
     }, T);
   }
+
+  it("the user's single-copy setting wins over tensorbolt's default, and the sums still add up", async () => {
+    const r = await launch(2, 'collectives.mjs', {}, T, '--mca btl_vader_single_copy_mechanism cma');
+    expect(r.code, describeRun(r)).toBe(0);
+    for (let k = 0; k < 2; k++) expect(r.byRank[k], describeRun(r)).toMatchObject({ rank: k, singleCopy: 'cma', sum: [3, -3, 2] });
+  }, T);
 
   it('a checkpoint saved by rank 0 of 2 resumes on 4 ranks and on one process', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tb-ckpt-')), 'ckpt.safetensors');

@@ -12,6 +12,8 @@ function waitForFiles(files) {
   while (!files.every((f) => existsSync(f)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
 }
 const out = { rank, size, localRank, backend };
+// what init() left of Open MPI's single-copy setting (native/dist/mpi_world.cc)
+out.singleCopy = process.env.OMPI_MCA_btl_vader_single_copy_mechanism ?? null;
 
 const f = tb.tensor([rank + 1, -(rank + 1), 2 * rank]);
 out.sum = Array.from((await tb.distributed.allReduce(f.clone(), 'sum')).dataSync());
