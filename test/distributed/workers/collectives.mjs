@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import * as tb from '../../../dist/lib/index.js';
 import { native } from '../../../dist/lib/native/load.js';
 
-const { rank, size, localRank, backend } = tb.distributed.init({ timeout: 60 });
+const { rank, size, localRank, backend, library } = tb.distributed.init({ timeout: 60 });
 const sync = process.env.SYNC_DIR;
 // Blocks this thread (not just this task) until the files exist.
 function waitForFiles(files) {
   const deadline = Date.now() + 120_000;
   while (!files.every((f) => existsSync(f)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
 }
-const out = { rank, size, localRank, backend };
+const out = { rank, size, localRank, backend, library };
 // what init() left of Open MPI's single-copy setting (native/dist/mpi_world.cc)
 out.singleCopy = process.env.OMPI_MCA_btl_vader_single_copy_mechanism ?? null;
 
