@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run check:nccl`: compile-checks tb.distributed's NCCL engine (native/dist/nccl_communicator.cc
-// and the NCCL part of native/napi/dist_napi.cc, both only built with TB_HAVE_NCCL) where there is no
-// NCCL or no GPU. Uses NCCL's own nccl.h when found (NCCL_HOME/include, the CUDA toolkit's include
+// and the NCCL part of native/napi/dist_napi.cc with its routing of CUDA device buffers, both only
+// built with TB_HAVE_NCCL) where there is no NCCL or no GPU. Uses NCCL's own nccl.h when found (NCCL_HOME/include, the CUDA toolkit's include
 // folder), else scripts/nccl-decls/nccl.h (its documented declarations); needs cuda_runtime.h and
 // mpi.h. Syntax and types only: nothing is linked or run. Skips, saying why, when a header is missing.
 'use strict';
@@ -37,7 +37,7 @@ else console.log(`check:nccl: no node headers in ${nodeInc}; native/napi/dist_na
 let failed = 0;
 for (const f of files) {
   const args = ['-std=c++17', '-fsyntax-only', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror',
-    '-DTB_HAVE_MPI=1', '-DTB_HAVE_NCCL=1', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    '-DTB_HAVE_MPI=1', '-DTB_HAVE_NCCL=1', '-DTENSORBOLT_CUDA=1', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
     `-I${path.join(root, 'native')}`, `-I${ncclInc}`, `-I${cudaInc}`, `-I${addonInc}`, `-I${nodeInc}`, ...mpiFlags, path.join(root, f)];
   const r = spawnSync(cxx, args, { encoding: 'utf8' });
   if (r.status === 0) console.log(`check:nccl: ${f} compiles (nccl.h from ${ncclReal ? ncclInc : 'scripts/nccl-decls'})`);

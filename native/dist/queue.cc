@@ -56,6 +56,11 @@ std::string CommQueue::Broken() const {
   return broken_;
 }
 
+uint64_t CommQueue::Submitted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return submitted_;
+}
+
 void CommQueue::SetTimeout(double seconds) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -41,6 +41,8 @@ class CommQueue {
   Status WaitAll();
   // Empty while healthy; why the queue broke otherwise.
   std::string Broken() const;
+  // Jobs submitted so far (what ran where: tb.distributed's tests read it).
+  uint64_t Submitted() const;
   void SetTimeout(double seconds);
   // Ends both threads when the queue is idle and healthy (before MPI_Finalize); false otherwise.
   bool Stop();

@@ -23,6 +23,12 @@
 #ifdef TB_HAVE_NCCL
 #include "dist/nccl_communicator.h"
 #endif
+// Device buffers go to NCCL where the addon has both the CUDA backend and NCCL.
+#if defined(TB_HAVE_NCCL) && defined(TENSORBOLT_CUDA)
+#define TB_DEVICE_COLLECTIVES 1
+#include "cuda/runtime.cuh"
+#include "napi/cuda/device_args.h"
+#endif
 
 namespace tb::napi {
 namespace {
@@ -181,6 +187,61 @@ std::string Label(const Napi::CallbackInfo& info, size_t i, const char* fn, cons
   return label + " (" + std::to_string(b.count) + " " + dist::DTypeName(b.dtype) + ")";
 }
 
+#ifdef TB_DEVICE_COLLECTIVES
+// A CUDA device buffer (cuda.alloc) as a collective's argument. The job holds its memory, so a
+// buffer freed while NCCL works on it goes back to the cache only once the job is done.
+struct DeviceArg {
+  std::shared_ptr<DeviceMemory> mem;
+  dist::Span span;
+};
+
+bool IsDevice(Napi::Value v) { return v.IsObject() && v.As<Napi::Object>().CheckTypeTag(&BufferTag()); }
+
+DeviceArg ReadDevice(Napi::Env env, const char* fn, Napi::Value v, const char* name) {
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok || !p) ThrowType(env, fn, std::string(name) + " is not a live device buffer");
+  auto* b = static_cast<DeviceBuffer*>(p);
+  if (!b->ptr) ThrowType(env, fn, std::string(name) + " was freed (cuda.free)");
+  return {b->mem, {b->ptr, b->length, b->isInt ? DType::kInt32 : DType::kFloat32}};
+}
+
+// The NCCL queue, and the device's queued work done: NCCL runs on a stream of its own and must read
+// what the compute stream wrote (a host wait: simple, and it reports an earlier kernel's failure
+// here, naming the collective).
+dist::CommQueue* ReadyForNccl(Napi::Env env, World& w, const char* fn) {
+  dist::CommQueue* q = w.nccl.load();
+  if (!q) ThrowError(env, fn, "device buffers go to NCCL, which is not started: initNccl(device) first");
+  const Status s = ::tb::cuda::Synchronize(fn);
+  if (!s.ok) ThrowError(env, fn, s.message);
+  return q;
+}
+
+// As Submit, on the NCCL queue, for device buffers (the argument at argIndex[i] is args[i]).
+Napi::Value SubmitDevice(const Napi::CallbackInfo& info, const char* fn, const std::string& what, const std::vector<DeviceArg>& args,
+                         const std::vector<size_t>& argIndex, dist::CommQueue::Run run) {
+  Napi::Env env = info.Env();
+  World& w = *g_world;
+  ReadyForNccl(env, w, fn);
+  Pending p{Napi::Promise::Deferred::New(env), fn, {}, {}, {}};
+  std::vector<std::shared_ptr<void>> keep;
+  for (size_t i = 0; i < args.size(); ++i) {
+    p.refs.push_back(Napi::Persistent(info[argIndex[i]]));
+    keep.push_back(args[i].mem);
+  }
+  Napi::Promise promise = p.deferred.Promise();
+  if (w.pending.empty()) w.tsfn.Ref(env);
+  const uint64_t id = w.nccl.load()->Submit(what, std::move(run), std::move(keep)) | (uint64_t{kNccl} << kShift);
+  w.pending.emplace(id, std::move(p));
+  Drain(env);
+  return promise;
+}
+
+std::string DeviceLabel(const Napi::CallbackInfo& info, size_t i, const char* fn, const dist::Span& s) {
+  std::string label = info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : fn;
+  return label + " (" + std::to_string(s.count) + " " + dist::DTypeName(s.dtype) + " on the device)";
+}
+#endif
+
 double Seconds(Napi::Env env, const char* fn, Napi::Value v) {
   const double s = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!(s > 0 && s <= 1e7)) ThrowType(env, fn, "the timeout must be a number of seconds in (0, 1e7]");
@@ -264,9 +325,17 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   if (!(op == 0 || op == 1 || op == 2)) ThrowType(env, "allReduce", "op must be 0 (sum), 1 (max) or 2 (min)");
   const double scale = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
   if (!std::isfinite(scale)) ThrowType(env, "allReduce", "preScale must be a finite number");
+  const auto rop = static_cast<dist::ReduceOp>(static_cast<int>(op));
+#ifdef TB_DEVICE_COLLECTIVES
+  if (IsDevice(info[0])) {
+    const DeviceArg a = ReadDevice(env, "allReduce", info[0], "array");
+    const dist::Span span = a.span;
+    return SubmitDevice(info, "allReduce", DeviceLabel(info, 3, "allReduce", span), {a}, {0},
+                        [span, rop, scale](dist::Communicator& c) { return c.AllReduce(span, rop, scale); });
+  }
+#endif
   Buffer b = ReadBuffer(env, "allReduce", info[0], "array");
   const dist::Span span{b.ptr, b.count, b.dtype};
-  const auto rop = static_cast<dist::ReduceOp>(static_cast<int>(op));
   return Submit(info, "allReduce", Label(info, 3, "allReduce", b), {b}, {0}, {true},
                 [span, rop, scale](dist::Communicator& c) { return c.AllReduce(span, rop, scale); });
 }
@@ -278,9 +347,17 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   const double root = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
   if (!(root >= 0 && root < w.size && root == static_cast<int>(root)))
     ThrowType(env, "broadcast", "root must be a rank in [0, " + std::to_string(w.size) + ")");
+  const int r = static_cast<int>(root);
+#ifdef TB_DEVICE_COLLECTIVES
+  if (IsDevice(info[0])) {
+    const DeviceArg a = ReadDevice(env, "broadcast", info[0], "array");
+    const dist::Span span = a.span;
+    return SubmitDevice(info, "broadcast", DeviceLabel(info, 2, "broadcast", span), {a}, {0},
+                        [span, r](dist::Communicator& c) { return c.Broadcast(span, r); });
+  }
+#endif
   Buffer b = ReadBuffer(env, "broadcast", info[0], "array");
   const dist::Span span{b.ptr, b.count, b.dtype};
-  const int r = static_cast<int>(root);
   return Submit(info, "broadcast", Label(info, 2, "broadcast", b), {b}, {0}, {true},
                 [span, r](dist::Communicator& c) { return c.Broadcast(span, r); });
 }
@@ -289,6 +366,25 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
 Napi::Value AllGather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   World& w = Live(env, "allGather");
+#ifdef TB_DEVICE_COLLECTIVES
+  if (IsDevice(info[0]) || IsDevice(info[1])) {
+    if (!IsDevice(info[0]) || !IsDevice(info[1])) ThrowType(env, "allGather", "send and recv must both be device buffers, or neither");
+    const DeviceArg sa = ReadDevice(env, "allGather", info[0], "send");
+    const DeviceArg ra = ReadDevice(env, "allGather", info[1], "recv");
+    if (sa.span.dtype != ra.span.dtype)
+      ThrowType(env, "allGather", std::string("send is ") + dist::DTypeName(sa.span.dtype) + " but recv is " + dist::DTypeName(ra.span.dtype));
+    if (ra.span.count != sa.span.count * w.size)
+      ThrowType(env, "allGather", "recv has " + std::to_string(ra.span.count) + " elements, expected " + std::to_string(w.size) +
+                                      " x " + std::to_string(sa.span.count));
+    const auto* sp = static_cast<const char*>(sa.span.data);
+    const auto* rp = static_cast<const char*>(ra.span.data);
+    if (sa.span.count && sp < rp + ra.span.count * 4 && rp < sp + sa.span.count * 4)
+      ThrowType(env, "allGather", "send and recv must not overlap");
+    const dist::Span ss = sa.span, rs = ra.span;
+    return SubmitDevice(info, "allGather", DeviceLabel(info, 2, "allGather", ss), {sa, ra}, {0, 1},
+                        [ss, rs](dist::Communicator& c) { return c.AllGather(ss, rs); });
+  }
+#endif
   Buffer s = ReadBuffer(env, "allGather", info[0], "send");
   Buffer r = ReadBuffer(env, "allGather", info[1], "recv");
   if (s.dtype != r.dtype)
@@ -323,13 +419,19 @@ Napi::Value WaitAll(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// state() -> { pending, broken }: broken is '' while healthy, else why the collectives stopped.
+// state() -> { initialized, pending, broken, ncclStarted, mpiJobs, ncclJobs }: broken is '' while
+// healthy, else why the collectives stopped.
 Napi::Value State(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("initialized", g_world != nullptr && !g_world->finalized);
   out.Set("pending", g_world ? static_cast<double>(g_world->pending.size()) : 0.0);
   out.Set("broken", g_world && g_world->queue ? g_world->queue->Broken() : std::string());
+  dist::CommQueue* nq = g_world ? g_world->nccl.load() : nullptr;
+  out.Set("ncclStarted", nq != nullptr);
+  // collectives submitted to each engine so far: which one a call went to
+  out.Set("mpiJobs", g_world && g_world->queue ? static_cast<double>(g_world->queue->Submitted()) : 0.0);
+  out.Set("ncclJobs", nq ? static_cast<double>(nq->Submitted()) : 0.0);
   return out;
 }
 
@@ -370,8 +472,8 @@ Napi::Value IsNative(const Napi::CallbackInfo& info) {
 // initNccl(device) -> Promise<void>: a NCCL communicator over the MPI world, this rank driving GPU
 // `device`; rank 0's unique id reaches the others through an MPI broadcast on the MPI queue, which
 // then starts the NCCL queue. Collectives on device buffers go to that queue.
-// TODO(device tensors): allReduce/broadcast/allGather of a DeviceBuffer, once the CUDA binding
-// exposes its device pointer to other bindings; they submit to kNccl exactly as the host ones do.
+// allReduce/broadcast/allGather of device buffers then run there (SubmitDevice), in a build with
+// the CUDA backend.
 Napi::Value InitNccl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   World& w = Live(env, "initNccl");

@@ -102,12 +102,16 @@ async function main() {
   // tb.distributed too where MPI is found (as the real builds do), so device tensors' collectives run here
   const mpi = (what) => execFileSync('node', [path.join(root, 'scripts', 'mpi.cjs'), what], { encoding: 'utf8' })
     .trim().split(/\s+/).filter(Boolean);
+  // ... and, with MPI, the NCCL engine over nccl_emu.cc (NCCL's API emulated over MPI), so that device
+  // tensors' NCCL path runs here too; its declarations are the ones `npm run check:nccl` uses
+  const withMpi = mpi('defines').includes('TB_HAVE_MPI=1');
+  const ncclFlags = withMpi ? ['-DTB_HAVE_NCCL=1', '-I', path.join(root, 'scripts', 'nccl-decls')] : [];
   const nodeInc = ['node-addon-api', 'node-api-headers'].map((p) => require(require.resolve(p, { paths: [root] })).include_dir);
   const common = ['-std=c++17', '-O1', '-fPIC', '-fopenmp', '-w', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
     '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DTENSORBOLT_CUDA=1', ...blas('defines').map((d) => `-D${d}`),
     '-I', shim, '-I', path.join(src, 'native'), ...nodeInc.flatMap((d) => ['-I', d]),
     ...blas('include_dirs').flatMap((d) => ['-I', d]), ...mpi('defines').map((d) => `-D${d}`),
-    ...mpi('include_dirs').flatMap((d) => ['-I', d])];
+    ...mpi('include_dirs').flatMap((d) => ['-I', d]), ...ncclFlags];
   // An object is rebuilt when its source, any header, the emulator or this script is newer.
   const mtime = (f) => fs.statSync(f).mtimeMs;
   const newest = (dir, re) => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, f) => {
@@ -131,10 +135,12 @@ async function main() {
       else if (f.endsWith('.cu')) add(path.join(d, f), 'c++', original);
     }
   }
-  const emuObj = path.join(obj, 'emu.o');
-  objects.push(emuObj);
-  if (!fs.existsSync(emuObj) || mtime(emuObj) < Math.max(deps, mtime(path.join(__dirname, 'emu.cc'))))
-    jobs.push(['emu.cc', cxx, [...common, '-c', path.join(__dirname, 'emu.cc'), '-o', emuObj]]);
+  for (const f of ['emu.cc', ...(withMpi ? ['nccl_emu.cc'] : [])]) {
+    const o = path.join(obj, f.replace(/\.cc$/, '.o'));
+    objects.push(o);
+    if (!fs.existsSync(o) || mtime(o) < Math.max(deps, mtime(path.join(__dirname, f))))
+      jobs.push([f, cxx, [...common, '-c', path.join(__dirname, f), '-o', o]]);
+  }
   const limit = Math.max(1, Number(process.env.TB_CHECK_JOBS) || os.cpus().length);
   await run(jobs, limit);
   // Objects of sources that no longer exist are removed, never linked.

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "cublas_v2.h"
@@ -139,12 +140,15 @@ void LaunchImpl(void (*run)(void*), void* ctx, dim3 grid, dim3 block) {
 // ---------------------------------------------------------------- runtime API
 
 namespace {
+// The allocation table is shared with the NCCL engine's thread (tb.distributed), hence the lock.
+std::mutex g_alloc_mu;
 std::map<void*, size_t> g_allocs;
 size_t g_used = 0;
 cudaError_t g_last = cudaSuccess;
 CUstream_st* const kStream = reinterpret_cast<CUstream_st*>(0x5757);
 
 bool IsDevice(const void* p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(g_alloc_mu);
   auto it = g_allocs.upper_bound(const_cast<void*>(p));
   if (it == g_allocs.begin()) return false;
   --it;
@@ -183,7 +187,9 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
 }
 cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(g_alloc_mu);
   if (bytes > kCapacity - g_used) return g_last = cudaErrorMemoryAllocation;
   void* m = std::malloc(bytes ? bytes : 1);
   if (!m) return g_last = cudaErrorMemoryAllocation;
@@ -195,6 +201,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
 }
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(g_alloc_mu);
   auto it = g_allocs.find(p);
   if (it == g_allocs.end()) return g_last = cudaErrorInvalidValue;
   g_used -= it->second;
@@ -217,6 +224,7 @@ cudaError_t cudaMemset(void* p, int v, size_t bytes) {
 }
 cudaError_t cudaMemsetAsync(void* p, int v, size_t bytes, cudaStream_t) { return cudaMemset(p, v, bytes); }
 cudaError_t cudaMemGetInfo(size_t* freeBytes, size_t* totalBytes) {
+  std::lock_guard<std::mutex> lock(g_alloc_mu);
   *freeBytes = kCapacity - g_used;
   *totalBytes = kCapacity;
   return cudaSuccess;
