@@ -2,13 +2,15 @@
 // on the communication thread and resolves when done, so the event loop keeps running meanwhile.
 // A tensor's values are copied into native host memory for the collective and back afterwards (a
 // tensor's own buffer may be recycled by the pool the moment it is disposed; a device tensor's is
-// downloaded and uploaded: MPI carries host memory); the staging arrays are reused. In a world of
-// one process every collective is the identity.
+// downloaded and uploaded: MPI carries host memory); the staging arrays are reused. Under
+// init({ nccl: true }) a CUDA tensor's own device memory goes to NCCL instead, in place (the job
+// holds that memory until it is done). In a world of one process every collective is the identity.
 import type { HostArray } from '../native/backend.js';
+import type { DeviceBuffer } from '../native/binding.js';
 import type { DistArray, DistBinding } from '../native/dist_binding.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { mpi, size } from './world.js';
+import { mpi, ncclReady, size } from './world.js';
 
 export type ReduceOpName = 'sum' | 'mean' | 'max' | 'min';
 const OPS: Record<ReduceOpName, 0 | 1 | 2> = { sum: 0, mean: 0, max: 1, min: 2 };
@@ -53,6 +55,34 @@ function checkTensor(op: string, t: unknown): asserts t is Tensor {
   t.buf(op);
 }
 
+/**
+ * Whether t's own memory goes to NCCL (a CUDA tensor under init({ nccl: true })): a boolean once
+ * NCCL has started, so that the collective is submitted within the call, in call order, as the
+ * host ones are; a promise only until then.
+ */
+function onNccl(op: string, t: Tensor): boolean | Promise<boolean> {
+  return t.device === 'cuda' && ncclReady(op);
+}
+
+/** A CUDA tensor's memory as the binding takes it (the tensor layer types buffers opaquely). */
+const devBuf = (t: Tensor, op: string): DeviceBuffer => t.buf(op) as unknown as DeviceBuffer;
+
+async function runDevice(op: string, submit: () => Promise<void>): Promise<void> {
+  let work: Promise<void>;
+  try {
+    work = submit();
+  } catch (e) {
+    // a tensor disposed before the collective was submitted: tensor.buf's own error
+    if (e instanceof TensorboltError) throw e;
+    throw distError(op, e);
+  }
+  try {
+    await work;
+  } catch (e) {
+    throw distError(op, e);
+  }
+}
+
 async function run(op: string, t: Tensor, a: DistArray, work: Promise<void>): Promise<void> {
   try {
     await work;
@@ -76,8 +106,15 @@ export async function allReduce(t: Tensor, op: ReduceOpName = 'sum'): Promise<Te
   if (op === 'mean' && t.dtype !== 'float32') throw new TensorboltError(name, `'mean' needs a float32 tensor, got ${t.dtype} ${fmtShape(t.shape)}`);
   const d = mpi(name);
   if (!d) return t;
+  const scale = op === 'mean' ? 1 / size() : 1;
+  const label = `allReduce (${op}) of ${fmtShape(t.shape)}`;
+  const nccl = onNccl(name, t);
+  if (nccl === true || (nccl !== false && (await nccl))) {
+    await runDevice(name, () => d.allReduce(devBuf(t, name), OPS[op], scale, label));
+    return t;
+  }
   const a = stage(d, t, name);
-  await run(name, t, a, d.allReduce(a, OPS[op], op === 'mean' ? 1 / size() : 1, `allReduce (${op}) of ${fmtShape(t.shape)}`));
+  await run(name, t, a, d.allReduce(a, OPS[op], scale, label));
   return t;
 }
 
@@ -89,8 +126,14 @@ export async function broadcast(t: Tensor, root = 0): Promise<Tensor> {
   const n = size();
   if (!Number.isInteger(root) || root < 0 || root >= n) throw new TensorboltError(name, `root must be a rank in [0, ${n}), got ${fmtValue(root)}`);
   if (!d) return t;
+  const label = `broadcast of ${fmtShape(t.shape)} from rank ${root}`;
+  const nccl = onNccl(name, t);
+  if (nccl === true || (nccl !== false && (await nccl))) {
+    await runDevice(name, () => d.broadcast(devBuf(t, name), root, label));
+    return t;
+  }
   const a = stage(d, t, name);
-  await run(name, t, a, d.broadcast(a, root, `broadcast of ${fmtShape(t.shape)} from rank ${root}`));
+  await run(name, t, a, d.broadcast(a, root, label));
   return t;
 }
 
@@ -100,15 +143,27 @@ export async function allGather(t: Tensor): Promise<Tensor> {
   checkTensor(name, t);
   const d = mpi(name);
   const n = size();
+  const ready = d ? onNccl(name, t) : false;
+  const nccl = ready === true || (ready !== false && (await ready));
   const out = empty(t._be, [n, ...t.shape], t.dtype);
   if (!d) {
     t._be.copy(t.buf(name), 0, out.buf(name), 0, t.size);
     return out;
   }
+  const label = `allGather of ${fmtShape(t.shape)}`;
+  if (nccl) {
+    try {
+      await runDevice(name, () => d.allGather(devBuf(t, name), devBuf(out, name), label));
+    } catch (e) {
+      out.dispose();
+      throw e;
+    }
+    return out;
+  }
   const send = stage(d, t, name);
   const recv = stage(d, t, name, t.size * n);
   try {
-    await run(name, out, recv, d.allGather(send, recv, `allGather of ${fmtShape(t.shape)}`));
+    await run(name, out, recv, d.allGather(send, recv, label));
   } catch (e) {
     out.dispose();
     throw e;

@@ -21,6 +21,14 @@ export interface InitOptions {
    * others wait at the next collective does.
    */
   timeout?: number;
+  /**
+   * Reduce CUDA tensors with NCCL, GPU to GPU, instead of through host memory over MPI (PyTorch's
+   * backend='nccl'). Every rank needs a GPU of its own (NCCL refuses two ranks on one GPU): the
+   * CUDA backend takes device 0, so give each rank its GPU with CUDA_VISIBLE_DEVICES. Needs a CUDA
+   * build that found NCCL (isNcclAvailable()). Default false. DDP's gradient buckets still go
+   * through host memory.
+   */
+  nccl?: boolean;
 }
 
 export interface WorldInfo {
@@ -33,10 +41,16 @@ export interface WorldInfo {
   /** MPI library and thread level ('' for the local world). */
   library: string;
   threadLevel: string;
+  /** What reduces CUDA tensors: 'nccl' (init({ nccl: true })), else 'mpi' through host memory ('local' alone). */
+  deviceBackend: 'nccl' | 'mpi' | 'local';
 }
 
 let world: WorldInfo | null = null;
 let binding: DistBinding | null = null;
+// NCCL's start (init({ nccl: true })), awaited by the first collective on a CUDA tensor; true once
+// it has succeeded, so that later collectives submit at once, in call order
+let ncclStart: Promise<void> | null = null;
+let ncclStarted = false;
 
 function envInt(name: string): number | null {
   const v = process.env[name];
@@ -84,13 +98,18 @@ export function init(opts: InitOptions = {}): WorldInfo {
   const op = 'distributed.init';
   if (opts === null || typeof opts !== 'object') throw new TensorboltError(op, `options must be an object, got ${fmtValue(opts)}`);
   const timeout = timeoutFrom(op, opts);
+  if (opts.nccl !== undefined && typeof opts.nccl !== 'boolean') throw new TensorboltError(op, `nccl must be true or false, got ${fmtValue(opts.nccl)}`);
+  if (opts.nccl && !isNcclAvailable())
+    throw new TensorboltError(op, `nccl: true needs a CUDA build of the addon that found NCCL (npm run build:cuda with NCCL_HOME set, see docs/distributed.md); this one has ${isAvailable() ? 'MPI but no NCCL' : 'neither MPI nor NCCL'}`);
   if (world) {
+    if (opts.nccl !== undefined && opts.nccl !== (world.deviceBackend === 'nccl') && world.backend === 'mpi')
+      throw new TensorboltError(op, `already initialized with nccl: ${world.deviceBackend === 'nccl'}; init() runs once per process`);
     if (opts.timeout !== undefined && binding) binding.setTimeout(timeout);
     return { ...world };
   }
   const b = distBinding(op);
   if (!underLauncher()) {
-    world = { rank: 0, size: 1, localRank: 0, localSize: 1, backend: 'local', library: '', threadLevel: '' };
+    world = { rank: 0, size: 1, localRank: 0, localSize: 1, backend: 'local', library: '', threadLevel: '', deviceBackend: 'local' };
     return { ...world };
   }
   let info;
@@ -112,7 +131,14 @@ export function init(opts: InitOptions = {}): WorldInfo {
     backend: 'mpi',
     library: info.library,
     threadLevel: info.threadLevel,
+    deviceBackend: opts.nccl ? 'nccl' : 'mpi',
   };
+  if (opts.nccl) {
+    // Queued on the MPI thread like a collective (rank 0's unique id goes out by MPI_Bcast), so
+    // every rank starts it at the same point; a failure is reported by the collectives that need it.
+    ncclStart = b.initNccl!(0);
+    ncclStart.then(() => (ncclStarted = true), () => {});
+  }
   // A clean exit finalizes MPI (mpirun counts a rank that exits without it as failed); a failing
   // exit leaves MPI alone, since MPI_Finalize would wait for the ranks that are still training: the
   // exit code makes mpirun end them.
@@ -126,6 +152,22 @@ export function init(opts: InitOptions = {}): WorldInfo {
     }
   });
   return { ...world };
+}
+
+/**
+ * @internal Whether CUDA tensors go to NCCL: false without init({ nccl: true }), true once NCCL has
+ * started, else a promise of its start, which throws its failure as op's.
+ */
+export function ncclReady(op: string): boolean | Promise<boolean> {
+  if (!ncclStart) return false;
+  if (ncclStarted) return true;
+  return ncclStart.then(
+    () => true,
+    (e: unknown) => {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new TensorboltError(op, `NCCL did not start: ${msg.replace(/^tensorbolt\.dist\.\w+: /, '')}`);
+    },
+  );
 }
 
 export function isInitialized(): boolean {

@@ -11,6 +11,8 @@
 //   breaks the communicator: that promise and every later one reject with the reason, code
 //   ERR_TENSORBOLT_DIST.
 
+import type { DeviceBuffer } from './binding.js';
+
 export type DistArray = Float32Array | Int32Array | Float64Array;
 
 export interface DistInitInfo {
@@ -27,16 +29,19 @@ export interface DistBinding {
   init(timeoutSeconds: number): DistInitInfo;
   /** A zeroed array in native memory (collectives use it without a copy). */
   alloc(length: number, dtype: 'float32' | 'int32' | 'float64'): DistArray;
-  /** In place: op 0 sum, 1 max, 2 min; for a float sum each rank's values are first multiplied by preScale. */
-  allReduce(array: DistArray, op: 0 | 1 | 2, preScale: number, label?: string): Promise<void>;
-  broadcast(array: DistArray, root: number, label?: string): Promise<void>;
-  /** recv (size * send.length, same dtype) = every rank's send in rank order. */
-  allGather(send: DistArray, recv: DistArray, label?: string): Promise<void>;
+  /**
+   * In place: op 0 sum, 1 max, 2 min; for a float sum each rank's values are first multiplied by
+   * preScale. A CUDA device buffer goes to NCCL (once initNccl has run; a CUDA build with NCCL).
+   */
+  allReduce(array: DistArray | DeviceBuffer, op: 0 | 1 | 2, preScale: number, label?: string): Promise<void>;
+  broadcast(array: DistArray | DeviceBuffer, root: number, label?: string): Promise<void>;
+  /** recv (size * send.length, same dtype) = every rank's send in rank order; both host or both device. */
+  allGather(send: DistArray | DeviceBuffer, recv: DistArray | DeviceBuffer, label?: string): Promise<void>;
   barrier(label?: string): Promise<void>;
   /** Blocks until every collective queued so far is done; throws the failure if one failed. */
   waitAll(): void;
-  /** broken: '' while healthy, else why the collectives stopped. */
-  state(): { initialized: boolean; pending: number; broken: string };
+  /** broken: '' while healthy, else why the collectives stopped; the jobs each engine was given so far. */
+  state(): { initialized: boolean; pending: number; broken: string; ncclStarted: boolean; mpiJobs: number; ncclJobs: number };
   setTimeout(seconds: number): void;
   /** MPI_Finalize (waits for every rank); false, leaving MPI as it is, when the collectives broke. */
   finalize(): boolean;
@@ -44,6 +49,9 @@ export interface DistBinding {
   isNative(array: DistArray): boolean;
   /** Whether this addon has the NCCL engine (a CUDA build that found NCCL). */
   nccl: boolean;
-  /** NCCL over the MPI world, this rank on GPU `device` (only where nccl is true). Unverified on a GPU so far. */
+  /**
+   * NCCL over the MPI world, this rank on GPU `device` (only where nccl is true). Run against an
+   * emulation of NCCL over MPI in test:cuda-emu; unverified with the real NCCL on a GPU so far.
+   */
   initNccl?(device: number): Promise<void>;
 }

@@ -24,3 +24,38 @@ describe.skipIf(why !== null)(`tb.distributed on device tensors${why ? ` (skippe
     }, 240_000);
   }
 });
+
+// init({ nccl: true }): CUDA tensors' own memory goes to the NCCL engine. Where the addon has it:
+// test:cuda-emu builds it over an emulation of NCCL's API on MPI (test/cuda/emu/nccl_emu.cc), so
+// this checks tensorbolt's side (routing, dtypes, pre-scaling, queues, memory held by the job); a
+// CUDA build with the real NCCL on a GPU machine runs the same test (one GPU per rank).
+const whyNccl = why ?? (native().dist?.nccl ? null : 'the addon has no NCCL engine');
+
+describe.skipIf(whyNccl !== null)(`tb.distributed with NCCL on device tensors${whyNccl ? ` (skipped: ${whyNccl})` : ''}`, () => {
+  for (const n of [2, 4]) {
+    it(`${n} ranks: every collective on 'cuda' tensors through NCCL, host ones over MPI between them, DDP still averaging`, async () => {
+      const r = await launch(n, 'nccl_device.mjs');
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(r.byRank.length).toBe(n);
+      const tri = (n * (n + 1)) / 2;
+      const cuda = (values: number[]) => ({ values, device: 'cuda' });
+      for (const [k, o] of r.byRank.entries()) {
+        expect(o, describeRun(r)).toMatchObject({ rank: k, size: n, deviceBackend: 'nccl', ncclStarted: true });
+        expect(o.routed).toEqual({ device: [0, 1], host: [1, 0] });
+        expect(o.sum).toEqual(cuda([tri, -2 * n, 0.5 * n]));
+        expect(o.mean).toEqual(cuda([tri / n, 4]));
+        expect(o.max).toEqual(cuda([n - 1, 0]));
+        expect(o.min).toEqual(cuda([0, -(n - 1)]));
+        expect(o.intSum).toEqual(cuda([(n * (n - 1)) / 2, n]));
+        expect(o.host).toEqual({ values: [tri], device: 'cpu' });
+        expect(o.broadcast).toEqual(cuda([n - 1, 10 * (n - 1)]));
+        expect(o.gather).toEqual({ ...cuda(Array.from({ length: n }, (_, i) => [i, i + 0.5]).flat()), shape: [n, 1, 2] });
+        expect(o.together).toEqual([0, 1, 2].map((k) => (n * (n - 1)) / 2 + n * k));
+        // submitted before the dispose (NCCL had started): the job held the memory
+        expect(o.disposed).toBe('resolved');
+      }
+      // identical weights on every rank after DDP's steps
+      expect(new Set(r.byRank.map((o) => JSON.stringify(o.weights))).size, describeRun(r)).toBe(1);
+    }, 240_000);
+  }
+});

@@ -62,8 +62,11 @@ describe.skipIf(!native().dist)('a world of one process (outside a launcher)', (
     expect(tb.distributed.isInitialized()).toBe(false);
     expect(() => tb.distributed.rank()).toThrow(/call tb.distributed.init\(\) first/);
     expect(() => tb.distributed.init({ timeout: -1 })).toThrow(/timeout must be a number of seconds/);
+    expect(() => tb.distributed.init({ nccl: 'yes' as never })).toThrow(/nccl must be true or false, got "yes"/);
+    // this test's addon has no NCCL unless it is a CUDA build that found it
+    if (!native().dist!.nccl) expect(() => tb.distributed.init({ nccl: true })).toThrow(/nccl: true needs a CUDA build of the addon that found NCCL.*MPI but no NCCL/);
     const w = tb.distributed.init();
-    expect(w).toMatchObject({ rank: 0, size: 1, localRank: 0, backend: 'local' });
+    expect(w).toMatchObject({ rank: 0, size: 1, localRank: 0, backend: 'local', deviceBackend: 'local' });
     expect(tb.distributed.size()).toBe(1);
     const t = tb.tensor([1, 2]);
     expect(Array.from((await tb.distributed.allReduce(t, 'mean')).dataSync())).toEqual([1, 2]);
