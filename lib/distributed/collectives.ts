@@ -6,8 +6,7 @@
 // init({ nccl: true }) a CUDA tensor's own device memory goes to NCCL instead, in place (the job
 // holds that memory until it is done). In a world of one process every collective is the identity.
 import type { HostArray } from '../native/backend.js';
-import type { DeviceBuffer } from '../native/binding.js';
-import type { DistArray, DistBinding } from '../native/dist_binding.js';
+import type { DeviceBuffer, DistArray, DistBinding } from '../native/dist_binding.js';
 import { TensorboltError, fmtShape, fmtValue } from '../tensor/errors.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { mpi, ncclReady, size } from './world.js';

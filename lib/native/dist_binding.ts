@@ -13,6 +13,9 @@
 
 import type { DeviceBuffer } from './binding.js';
 
+// Device buffers as the collectives take them (lib/ outside native/ reaches the binding only through here).
+export type { DeviceBuffer };
+
 export type DistArray = Float32Array | Int32Array | Float64Array;
 
 export interface DistInitInfo {
