@@ -67,7 +67,14 @@ function collect(code: number | null, signal: string | null, out: string, err: s
   const byRank: Record<string, unknown>[] = [];
   for (const line of out.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const j = JSON.parse(line) as Record<string, unknown>;
+    // A line that is not JSON (mpirun splits long lines of output between ranks) is left out: the
+    // test then fails on the missing rank, showing the output, instead of hanging in this callback.
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
     byRank[j.rank as number] = j;
   }
   return { code, signal, out, err, seconds: (Date.now() - t0) / 1000, byRank };

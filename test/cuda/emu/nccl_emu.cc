@@ -11,8 +11,10 @@
 #include <mpi.h>
 #include <nccl.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 struct ncclComm {
@@ -40,6 +42,20 @@ MPI_Datatype Type(ncclDataType_t t, size_t* bytes) {
 }
 
 ncclResult_t Mpi(int rc) { return rc == MPI_SUCCESS ? ncclSuccess : ncclSystemError; }
+
+// Waits, napping, until every rank has reached this collective: MPI's blocking calls spin, and the
+// tests run 4 ranks on 2 cores, where a thread spinning through another rank's backward pass would
+// starve it.
+ncclResult_t Arrive(MPI_Comm comm) {
+  MPI_Request req;
+  if (MPI_Ibarrier(comm, &req) != MPI_SUCCESS) return ncclSystemError;
+  for (;;) {
+    int done = 0;
+    if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return ncclSystemError;
+    if (done) return ncclSuccess;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
 
 void Scale(void* p, size_t n, ncclDataType_t t, double a) {
   if (t == ncclFloat32)
@@ -122,6 +138,7 @@ ncclResult_t ncclAllReduce(const void* send, void* recv, size_t count, ncclDataT
   } else if (op != ncclSum) {
     return ncclInvalidArgument;  // ncclProd and ncclAvg: tensorbolt does not use them
   }
+  if (ncclResult_t r = Arrive(comm->comm)) return r;
   return Mpi(MPI_Allreduce(MPI_IN_PLACE, recv, static_cast<int>(count), type, mop, comm->comm));
 }
 
@@ -130,6 +147,7 @@ ncclResult_t ncclBroadcast(const void* send, void* recv, size_t count, ncclDataT
   const MPI_Datatype type = Type(t, &bytes);
   if (type == MPI_DATATYPE_NULL) return ncclInvalidArgument;
   if (comm->rank == root && send != recv) std::memcpy(recv, send, count * bytes);
+  if (ncclResult_t r = Arrive(comm->comm)) return r;
   return Mpi(MPI_Bcast(recv, static_cast<int>(count), type, root, comm->comm));
 }
 
@@ -138,6 +156,7 @@ ncclResult_t ncclAllGather(const void* send, void* recv, size_t count, ncclDataT
   const MPI_Datatype type = Type(t, &bytes);
   if (type == MPI_DATATYPE_NULL) return ncclInvalidArgument;
   const int n = static_cast<int>(count);
+  if (ncclResult_t r = Arrive(comm->comm)) return r;
   return Mpi(MPI_Allgather(send, n, type, recv, n, type, comm->comm));
 }
 
