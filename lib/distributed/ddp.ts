@@ -2,14 +2,15 @@
 // rank built the same parameter shapes and copies rank 0's parameters and buffers to all ranks;
 // backward() then averages the gradients across ranks in buckets, overlapped with backward itself
 // (reducer.ts), and returns only once the averages are in .grad, so `loss.backward(); opt.step()`
-// is unchanged. Every rank must run the same number of backward passes.
+// is unchanged. Every rank must run the same number of backward passes. Under init({ nccl: true })
+// with the whole module on 'cuda', the buckets are device memory all-reduced by NCCL.
 import { queueBackwardCallback } from '../tensor/autograd.js';
 import { TensorboltError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { GradReducer, type BucketOptions } from './reducer.js';
 import { broadcastFromRoot, checkSameShapes } from './sync.js';
-import { init, mpi, rank, size } from './world.js';
+import { init, mpi, ncclRunning, rank, size, usesNccl } from './world.js';
 
 export interface DDPOptions extends BucketOptions {
   /**
@@ -43,9 +44,14 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       checkSameShapes(op, d, rank(), size(), [...named, ...module.namedBuffers()]);
       broadcastFromRoot(op, d, [...named.map(([, p]) => p), ...this._bufferList]);
     }
+    // Device buckets for NCCL when it runs and every parameter is on the GPU; the broadcast above
+    // waited for MPI's queue, where NCCL's start was queued at init(), so whether it started is known.
+    const params = named.map(([, p]) => p);
+    const onDevice = !!d && usesNccl() && params.length > 0 && params.every((p) => p.device === 'cuda');
+    if (onDevice && !ncclRunning(d!)) throw new TensorboltError(op, 'init({ nccl: true }) asked for NCCL, but it did not start on this rank (see the error of the first collective on a CUDA tensor)');
     // A world of one has nothing to average: no hooks, no buckets.
     this._reducer = d
-      ? new GradReducer(d, named.map(([, p]) => p), op, opts, 1 / size(), () => queueBackwardCallback(() => this._reducer!.finishSync()))
+      ? new GradReducer(d, params, op, opts, 1 / size(), () => queueBackwardCallback(() => this._reducer!.finishSync()), onDevice)
       : null;
   }
 

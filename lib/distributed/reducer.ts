@@ -5,8 +5,10 @@
 // soon as backward has accumulated it; a full bucket is all-reduced at once, on the communication
 // thread, while backward goes on. Buckets are started strictly in order, so every rank issues the
 // same collectives in the same order even if its gradients arrive in another. finish() waits for
-// them and copies the averages back into the parameters' .grad.
-import type { DistBinding } from '../native/dist_binding.js';
+// them and copies the averages back into the parameters' .grad. Under init({ nccl: true }) with every
+// parameter on 'cuda', the buckets are device memory and NCCL all-reduces them, GPU to GPU; otherwise
+// they are native host memory for MPI (device gradients downloaded into them).
+import type { DeviceBuffer, DistBinding } from '../native/dist_binding.js';
 import { registerGradHook } from '../tensor/autograd.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
@@ -24,7 +26,10 @@ export interface BucketOptions {
 interface Bucket {
   params: Tensor[];
   offsets: number[];
-  data: Float32Array;
+  /** The bucket in host memory (MPI), or null when it lives on the device (dev). */
+  data: Float32Array | null;
+  /** The bucket in device memory (NCCL), or null. */
+  dev: Tensor | null;
   /** Parameters whose gradient is not in `data` yet this round. */
   missing: Set<Tensor>;
   work: Promise<void> | null;
@@ -65,8 +70,16 @@ export class GradReducer {
    * onRoundStart runs once per round, from the first grad hook (DDP queues its wait there);
    * it may be null when the caller finishes rounds itself (fit).
    */
+  /** Whether the buckets live on the device and go to NCCL. */
+  readonly onDevice: boolean;
+
+  /**
+   * onDevice: the buckets in device memory for NCCL (the caller checked that NCCL runs and that
+   * every parameter is on 'cuda').
+   */
   constructor(private readonly d: DistBinding, readonly params: Tensor[], private readonly op: string, opts: BucketOptions,
-              preScale: number, private readonly onRoundStart: (() => void) | null) {
+              preScale: number, private readonly onRoundStart: (() => void) | null, onDevice = false) {
+    this.onDevice = onDevice;
     const cap = opts.bucketCapMB ?? 25;
     const first = opts.firstBucketMB ?? 1;
     for (const [k, v] of [['bucketCapMB', cap], ['firstBucketMB', first]] as const)
@@ -80,7 +93,8 @@ export class GradReducer {
         offsets.push(n);
         n += p.size;
       }
-      return { params: ps, offsets, data: d.alloc(n, 'float32') as Float32Array, missing: new Set(ps), work: null };
+      const dev = onDevice ? keep(empty(ps[0]!._be, [n])) : null;
+      return { params: ps, offsets, data: dev ? null : (d.alloc(n, 'float32') as Float32Array), dev, missing: new Set(ps), work: null };
     });
     for (const b of this.buckets) {
       b.params.forEach((p, k) => {
@@ -104,16 +118,27 @@ export class GradReducer {
     this.startReady();
   }
 
-  /** A gradient into its slot of the bucket (downloaded from a device: MPI carries host memory). */
+  /** A gradient into its slot of the bucket (a device copy, or downloaded: MPI carries host memory). */
   private take(g: Tensor, b: Bucket, at: number): void {
-    g._be.download(g.buf(this.op), b.data.subarray(at, at + g.size) as HostArray, 0);
+    if (b.dev) g._be.copy(g.buf(this.op), 0, b.dev.buf(this.op), at, g.size);
+    else g._be.download(g.buf(this.op), b.data!.subarray(at, at + g.size) as HostArray, 0);
+  }
+
+  /** Zeros into a slot of the bucket. */
+  private zero(b: Bucket, at: number, n: number): void {
+    if (b.dev) b.dev._be.fill(b.dev._be.view(b.dev.buf(this.op), at, n), 0);
+    else b.data!.fill(0, at, at + n);
   }
 
   private startReady(): void {
     while (this.next < this.buckets.length && this.buckets[this.next]!.missing.size === 0) {
       const i = this.next++;
       const b = this.buckets[i]!;
-      b.work = this.d.allReduce(b.data, 0, this.preScale, `gradient bucket ${i + 1} of ${this.buckets.length}`);
+      const label = `gradient bucket ${i + 1} of ${this.buckets.length}`;
+      // a device bucket goes to NCCL (the binding first waits for the kernels that filled it)
+      b.work = b.dev
+        ? this.d.allReduce(b.dev.buf(this.op) as unknown as DeviceBuffer, 0, this.preScale, label)
+        : this.d.allReduce(b.data!, 0, this.preScale, label);
       b.work.catch(() => {}); // awaited in finish(); not an unhandled rejection meanwhile
     }
   }
@@ -128,7 +153,7 @@ export class GradReducer {
       for (const p of b.missing) {
         const at = this.offset.get(p)!;
         if (p.grad && !p.grad.isDisposed) this.take(p.grad, b, at);
-        else b.data.fill(0, at, at + p.size);
+        else this.zero(b, at, p.size);
       }
       b.missing.clear();
     }
@@ -172,17 +197,22 @@ export class GradReducer {
   private copyBack(): void {
     for (const b of this.buckets) {
       b.params.forEach((p, k) => {
-        const avg = b.data.subarray(b.offsets[k]!, b.offsets[k]! + p.size);
         if (!p.grad || p.grad.isDisposed) p.grad = keep(empty(p._be, p.shape));
+        if (b.dev) {
+          b.dev._be.copy(b.dev.buf(this.op), b.offsets[k]!, p.grad.buf(this.op), 0, p.size);
+          return;
+        }
+        const avg = b.data!.subarray(b.offsets[k]!, b.offsets[k]! + p.size);
         p.grad._be.upload(p.grad.buf(this.op), avg as HostArray, 0);
       });
     }
   }
 
-  /** Removes the grad hooks (the buckets' memory goes with the garbage collector). */
+  /** Removes the grad hooks; device buckets are freed, host ones go with the garbage collector. */
   detach(): void {
     for (const r of this.removers) r();
     this.removers.length = 0;
+    for (const b of this.buckets) b.dev?.dispose();
   }
 }
 

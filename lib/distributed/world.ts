@@ -170,6 +170,19 @@ export function ncclReady(op: string): boolean | Promise<boolean> {
   );
 }
 
+/** @internal Whether init({ nccl: true }) asked for NCCL in a world of several ranks. */
+export function usesNccl(): boolean {
+  return ncclStart !== null;
+}
+
+/**
+ * @internal Whether NCCL has started, as the binding knows it (synchronously: the JS promise settles
+ * later, on the event loop).
+ */
+export function ncclRunning(d: DistBinding): boolean {
+  return d.state().ncclStarted;
+}
+
 export function isInitialized(): boolean {
   return world !== null;
 }

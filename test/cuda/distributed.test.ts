@@ -33,7 +33,7 @@ const whyNccl = why ?? (native().dist?.nccl ? null : 'the addon has no NCCL engi
 
 describe.skipIf(whyNccl !== null)(`tb.distributed with NCCL on device tensors${whyNccl ? ` (skipped: ${whyNccl})` : ''}`, () => {
   for (const n of [2, 4]) {
-    it(`${n} ranks: every collective on 'cuda' tensors through NCCL, host ones over MPI between them, DDP still averaging`, async () => {
+    it(`${n} ranks: every collective on 'cuda' tensors through NCCL, host ones over MPI between them; DDP's device buckets through NCCL, matching one CPU process`, async () => {
       const r = await launch(n, 'nccl_device.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       expect(r.byRank.length).toBe(n);
@@ -53,9 +53,12 @@ describe.skipIf(whyNccl !== null)(`tb.distributed with NCCL on device tensors${w
         expect(o.together).toEqual([0, 1, 2].map((k) => (n * (n - 1)) / 2 + n * k));
         // submitted before the dispose (NCCL had started): the job held the memory
         expect(o.disposed).toBe('resolved');
+        // DDP: device buckets, every one of the K=3 steps' buckets to NCCL and nothing to MPI
+        expect(o).toMatchObject({ ddpOnDevice: true, buckets: 2, ddpJobs: { mpi: 0, nccl: 3 * 2 } });
       }
-      // identical weights on every rank after DDP's steps
-      expect(new Set(r.byRank.map((o) => JSON.stringify(o.weights))).size, describeRun(r)).toBe(1);
+      // identical weights on every rank, and those of one CPU process on the same global batches
+      expect(new Set(r.byRank.map((o) => o.hash)).size, describeRun(r)).toBe(1);
+      expect(r.byRank[0]!.diff as number).toBeLessThan(1e-5);
     }, 240_000);
   }
 });
