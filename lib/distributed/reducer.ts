@@ -66,16 +66,13 @@ export class GradReducer {
   /** While false, backward leaves the gradients local (gradient accumulation without communication). */
   enabled = true;
 
-  /**
-   * onRoundStart runs once per round, from the first grad hook (DDP queues its wait there);
-   * it may be null when the caller finishes rounds itself (fit).
-   */
   /** Whether the buckets live on the device and go to NCCL. */
   readonly onDevice: boolean;
 
   /**
-   * onDevice: the buckets in device memory for NCCL (the caller checked that NCCL runs and that
-   * every parameter is on 'cuda').
+   * onRoundStart runs once per round, from the first grad hook (DDP queues its wait there);
+   * it may be null when the caller finishes rounds itself (fit). onDevice: the buckets in device
+   * memory for NCCL (the caller checked that NCCL runs and that every parameter is on 'cuda').
    */
   constructor(private readonly d: DistBinding, readonly params: Tensor[], private readonly op: string, opts: BucketOptions,
               preScale: number, private readonly onRoundStart: (() => void) | null, onDevice = false) {
