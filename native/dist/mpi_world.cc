@@ -159,14 +159,14 @@ void PromoteLibmpi() {
 
 // Open MPI's shared-memory transport (vader) moves a large message with one copy through the kernel
 // by default (CMA: process_vm_readv into the peer's pages). On the 2-core cloud VM this was tuned
-// on, a gradient-sized all-reduce between 2 ranks took 1.2 to 2 times as long that way as with
-// the two copies through the shared segment that vader falls back to, in a standalone C test and
-// in the training step alike (probably because the kernel walks the peer's page tables page by
-// page, which nested paging makes slow). In containers without CAP_SYS_PTRACE, CMA fails outright
-// under Open MPI 4.x (open-mpi/ompi#4948, where setting it to none is the known fix). Most Node
-// services run in one or the other, so none is tensorbolt's default; a user who sets the variable
-// (or passes --mca btl_vader_single_copy_mechanism to mpirun, which sets it) keeps their choice:
-// cma may win on bare metal. Open MPI reads its MCA variables in MPI_Init. Only Open MPI 3 and 4
+// on, a gradient-sized all-reduce between 2 ranks was slower that way than with the two copies
+// through the shared segment that vader falls back to, in a standalone C test and in the training
+// step alike (probe timings without a peer; probably because the kernel walks the peer's page
+// tables page by page, which nested paging makes slow). In containers without CAP_SYS_PTRACE, CMA
+// fails outright under Open MPI 4.x (open-mpi/ompi#4948, where setting it to none is the known
+// fix). Most Node services run in one or the other, so none is tensorbolt's default; a user who
+// sets the variable (or passes --mca btl_vader_single_copy_mechanism to mpirun, which sets it)
+// keeps their choice: cma may win on bare metal. Open MPI reads its MCA variables in MPI_Init. Only Open MPI 3 and 4
 // have this variable (5 renamed vader to sm and moved single copy to its smsc framework, untested
 // here), so other libraries are left alone.
 void DefaultMcaParams() {
