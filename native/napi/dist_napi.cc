@@ -156,22 +156,16 @@ World& Live(Napi::Env env, const char* fn) {
   return *g_world;
 }
 
-// Queues run over `buffers` (written[i] says whether the job writes buffers[i]); returns the promise.
-Napi::Value Submit(const Napi::CallbackInfo& info, const char* fn, const std::string& what,
-                   std::vector<Buffer> buffers, const std::vector<size_t>& argIndex, const std::vector<bool>& written,
-                   dist::CommQueue::Run run, int queue = kMpi) {
+// Queues a job on `queue`: info[argIndex[i]] stays alive until it settles, and `keep` holds the
+// native memory it works on; copyBack lists the staged arrays it writes, by their index in argIndex.
+// Returns the promise.
+Napi::Value Enqueue(const Napi::CallbackInfo& info, const char* fn, const std::string& what, const std::vector<size_t>& argIndex,
+                    std::vector<std::shared_ptr<void>> keep, std::vector<Buffer> copyBack, std::vector<size_t> copyBackRef,
+                    dist::CommQueue::Run run, int queue) {
   Napi::Env env = info.Env();
   World& w = *g_world;
-  Pending p{Napi::Promise::Deferred::New(env), fn, {}, {}, {}};
-  std::vector<std::shared_ptr<void>> keep;
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    p.refs.push_back(Napi::Persistent(info[argIndex[i]]));
-    keep.push_back(buffers[i].mem);
-    if (written[i] && buffers[i].staged) {
-      p.copyBack.push_back(buffers[i]);
-      p.copyBackRef.push_back(i);
-    }
-  }
+  Pending p{Napi::Promise::Deferred::New(env), fn, {}, std::move(copyBack), std::move(copyBackRef)};
+  for (size_t i : argIndex) p.refs.push_back(Napi::Persistent(info[i]));
   Napi::Promise promise = p.deferred.Promise();
   if (w.pending.empty()) w.tsfn.Ref(env);
   dist::CommQueue* q = queue == kMpi ? w.queue : w.nccl.load();
@@ -182,10 +176,29 @@ Napi::Value Submit(const Napi::CallbackInfo& info, const char* fn, const std::st
   return promise;
 }
 
-std::string Label(const Napi::CallbackInfo& info, size_t i, const char* fn, const Buffer& b) {
-  std::string label = info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : fn;
-  return label + " (" + std::to_string(b.count) + " " + dist::DTypeName(b.dtype) + ")";
+// An MPI job over host arrays (written[i] says whether the job writes buffers[i]).
+Napi::Value Submit(const Napi::CallbackInfo& info, const char* fn, const std::string& what,
+                   const std::vector<Buffer>& buffers, const std::vector<size_t>& argIndex, const std::vector<bool>& written,
+                   dist::CommQueue::Run run) {
+  std::vector<std::shared_ptr<void>> keep;
+  std::vector<Buffer> copyBack;
+  std::vector<size_t> copyBackRef;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    keep.push_back(buffers[i].mem);
+    if (written[i] && buffers[i].staged) {
+      copyBack.push_back(buffers[i]);
+      copyBackRef.push_back(i);
+    }
+  }
+  return Enqueue(info, fn, what, argIndex, std::move(keep), std::move(copyBack), std::move(copyBackRef), std::move(run), kMpi);
 }
+
+// The label of a job: the caller's (argument i) or the function's name, with the element count.
+std::string Label(const Napi::CallbackInfo& info, size_t i, const char* fn, int64_t count, DType dtype, const char* where = "") {
+  std::string label = info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : fn;
+  return label + " (" + std::to_string(count) + " " + dist::DTypeName(dtype) + where + ")";
+}
+std::string Label(const Napi::CallbackInfo& info, size_t i, const char* fn, const Buffer& b) { return Label(info, i, fn, b.count, b.dtype); }
 
 #ifdef TB_DEVICE_COLLECTIVES
 // A CUDA device buffer (cuda.alloc) as a collective's argument. The job holds its memory, so a
@@ -205,40 +218,22 @@ DeviceArg ReadDevice(Napi::Env env, const char* fn, Napi::Value v, const char* n
   return {b->mem, {b->ptr, b->length, b->isInt ? DType::kInt32 : DType::kFloat32}};
 }
 
-// The NCCL queue, and the device's queued work done: NCCL runs on a stream of its own and must read
-// what the compute stream wrote (a host wait: simple, and it reports an earlier kernel's failure
-// here, naming the collective).
-dist::CommQueue* ReadyForNccl(Napi::Env env, World& w, const char* fn) {
-  dist::CommQueue* q = w.nccl.load();
-  if (!q) ThrowError(env, fn, "device buffers go to NCCL, which is not started: initNccl(device) first");
-  const Status s = ::tb::cuda::Synchronize(fn);
-  if (!s.ok) ThrowError(env, fn, s.message);
-  return q;
-}
-
-// As Submit, on the NCCL queue, for device buffers (the argument at argIndex[i] is args[i]).
+// As Submit, on the NCCL queue, for device buffers (the argument at argIndex[i] is args[i]). NCCL
+// runs on a stream of its own and must read what the compute stream wrote: a host wait for it
+// first (simple, and it reports an earlier kernel's failure here, naming the collective).
 Napi::Value SubmitDevice(const Napi::CallbackInfo& info, const char* fn, const std::string& what, const std::vector<DeviceArg>& args,
                          const std::vector<size_t>& argIndex, dist::CommQueue::Run run) {
   Napi::Env env = info.Env();
-  World& w = *g_world;
-  ReadyForNccl(env, w, fn);
-  Pending p{Napi::Promise::Deferred::New(env), fn, {}, {}, {}};
+  if (!g_world->nccl.load()) ThrowError(env, fn, "device buffers go to NCCL, which is not started: initNccl(device) first");
+  const Status s = ::tb::cuda::Synchronize(fn);
+  if (!s.ok) ThrowError(env, fn, s.message);
   std::vector<std::shared_ptr<void>> keep;
-  for (size_t i = 0; i < args.size(); ++i) {
-    p.refs.push_back(Napi::Persistent(info[argIndex[i]]));
-    keep.push_back(args[i].mem);
-  }
-  Napi::Promise promise = p.deferred.Promise();
-  if (w.pending.empty()) w.tsfn.Ref(env);
-  const uint64_t id = w.nccl.load()->Submit(what, std::move(run), std::move(keep)) | (uint64_t{kNccl} << kShift);
-  w.pending.emplace(id, std::move(p));
-  Drain(env);
-  return promise;
+  for (const DeviceArg& a : args) keep.push_back(a.mem);
+  return Enqueue(info, fn, what, argIndex, std::move(keep), {}, {}, std::move(run), kNccl);
 }
 
 std::string DeviceLabel(const Napi::CallbackInfo& info, size_t i, const char* fn, const dist::Span& s) {
-  std::string label = info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : fn;
-  return label + " (" + std::to_string(s.count) + " " + dist::DTypeName(s.dtype) + " on the device)";
+  return Label(info, i, fn, s.count, s.dtype, " on the device");
 }
 #endif
 
