@@ -5,15 +5,18 @@
 // soon as backward has accumulated it; a full bucket is all-reduced at once, on the communication
 // thread, while backward goes on. Buckets are started strictly in order, so every rank issues the
 // same collectives in the same order even if its gradients arrive in another. finish() waits for
-// them and copies the averages back into the parameters' .grad. Under init({ nccl: true }) with every
+// them and gives the averages to the parameters' .grad: a host parameter's .grad becomes a view of
+// its slot (PyTorch's gradient_as_bucket_view, which saves a copy each way once .grad is kept
+// between steps), a device parameter's is uploaded into. Under init({ nccl: true }) with every
 // parameter on 'cuda', the buckets are device memory and NCCL all-reduces them, GPU to GPU; otherwise
 // they are native host memory for MPI (device gradients downloaded into them).
 import type { DeviceBuffer, DistBinding } from '../native/dist_binding.js';
 import { registerGradHook } from '../tensor/autograd.js';
 import { TensorboltError, fmtValue } from '../tensor/errors.js';
 import { keep } from '../tensor/tidy.js';
-import { Tensor, empty } from '../tensor/tensor.js';
-import type { HostArray } from '../native/backend.js';
+import { Tensor, empty, wrap } from '../tensor/tensor.js';
+import { cpu, type F32Buf, type HostArray } from '../native/backend.js';
+import { BinaryOp } from '../native/opcodes.js';
 import { distError, waitAllSync } from './collectives.js';
 
 export interface BucketOptions {
@@ -54,12 +57,22 @@ export function assignBuckets(sizes: readonly number[], capBytes: number, firstB
   return out;
 }
 
+/** Whether g's memory is the bucket's slot at `at` (a gradient left a view of it by copyBack). */
+function isSlot(g: Tensor, data: Float32Array, at: number): boolean {
+  const m = g._buf as unknown;
+  return m instanceof Float32Array && m.buffer === data.buffer && m.byteOffset === data.byteOffset + at * 4 && m.length === g.size;
+}
+
+const ONE = Int32Array.of(1);
+const ZERO = Int32Array.of(0);
+
 export class GradReducer {
   readonly buckets: Bucket[];
   private readonly where = new Map<Tensor, Bucket>();
   private readonly offset = new Map<Tensor, number>();
   private readonly removers: (() => void)[] = [];
   private next = 0; // the next bucket to start
+  private readonly scalar = new Float32Array(1); // preScale, as the multiply's operand
   private active = false; // a round (one backward) is under way
   /** Each rank's gradients are multiplied by this before they are summed (1/size: the mean). */
   preScale: number;
@@ -88,10 +101,11 @@ export class GradReducer {
       let n = 0;
       for (const p of ps) {
         offsets.push(n);
-        n += p.size;
+        n += Math.ceil(p.size / 16) * 16; // slots 64-byte aligned: a gradient left a view of its slot is read at full speed
       }
       const dev = onDevice ? keep(empty(ps[0]!._be, [n])) : null;
-      return { params: ps, offsets, data: dev ? null : (d.alloc(n, 'float32') as Float32Array), dev, missing: new Set(ps), work: null };
+      const data = dev ? null : (d.alloc(n, 'float32') as Float32Array).fill(0); // the padding between slots stays 0
+      return { params: ps, offsets, data, dev, missing: new Set(ps), work: null };
     });
     for (const b of this.buckets) {
       b.params.forEach((p, k) => {
@@ -115,10 +129,27 @@ export class GradReducer {
     this.startReady();
   }
 
-  /** A gradient into its slot of the bucket (a device copy, or downloaded: MPI carries host memory). */
+  /**
+   * A gradient into its slot of the bucket: a device copy (NCCL scales while it sums), or for MPI's
+   * host bucket multiplied by preScale on the way (one pass instead of a copy and a scaling pass on
+   * the communication thread). A device gradient for a host bucket is downloaded, then scaled.
+   */
   private take(g: Tensor, b: Bucket, at: number): void {
-    if (b.dev) g._be.copy(g.buf(this.op), 0, b.dev.buf(this.op), at, g.size);
-    else g._be.download(g.buf(this.op), b.data!.subarray(at, at + g.size) as HostArray, 0);
+    if (b.dev) {
+      g._be.copy(g.buf(this.op), 0, b.dev.buf(this.op), at, g.size);
+      return;
+    }
+    const slot = b.data!.subarray(at, at + g.size) as unknown as F32Buf;
+    const host = cpu();
+    if (isSlot(g, b.data!, at)) {
+      if (this.preScale !== 1) host.scale(slot, this.preScale);
+    } else if (g._be === host && this.preScale !== 1) {
+      this.scalar[0] = this.preScale;
+      host.binary(BinaryOp.mul, g.f32(this.op), ONE, this.scalar as unknown as F32Buf, ZERO, slot, Int32Array.of(g.size));
+    } else {
+      g._be.download(g.buf(this.op), slot as unknown as HostArray, 0);
+      if (this.preScale !== 1) host.scale(slot, this.preScale);
+    }
   }
 
   /** Zeros into a slot of the bucket. */
@@ -135,7 +166,7 @@ export class GradReducer {
       // a device bucket goes to NCCL (the binding first waits for the kernels that filled it)
       b.work = b.dev
         ? this.d.allReduce(b.dev.buf(this.op) as unknown as DeviceBuffer, 0, this.preScale, label)
-        : this.d.allReduce(b.data!, 0, this.preScale, label);
+        : this.d.allReduce(b.data!, 0, 1, label); // take() scaled the host bucket
       b.work.catch(() => {}); // awaited in finish(); not an unhandled rejection meanwhile
     }
   }
@@ -192,15 +223,22 @@ export class GradReducer {
   }
 
   private copyBack(): void {
+    const host = cpu();
     for (const b of this.buckets) {
       b.params.forEach((p, k) => {
-        if (!p.grad || p.grad.isDisposed) p.grad = keep(empty(p._be, p.shape));
-        if (b.dev) {
-          b.dev._be.copy(b.dev.buf(this.op), b.offsets[k]!, p.grad.buf(this.op), 0, p.size);
+        const at = b.offsets[k]!;
+        const g = p.grad && !p.grad.isDisposed ? p.grad : null;
+        if (b.data && p._be === host) {
+          if (g && isSlot(g, b.data, at)) return; // the gradient is its slot already: averaged in place
+          // The gradient becomes a view of its slot: no copy back. Not owned, so disposing it never
+          // hands the bucket to the allocator.
+          p.grad = keep(wrap(b.data.subarray(at, at + p.size), p.shape, 'float32', false));
+          g?.dispose();
           return;
         }
-        const avg = b.data!.subarray(b.offsets[k]!, b.offsets[k]! + p.size);
-        p.grad._be.upload(p.grad.buf(this.op), avg as HostArray, 0);
+        const dst = g ?? (p.grad = keep(empty(p._be, p.shape)));
+        if (b.dev) b.dev._be.copy(b.dev.buf(this.op), at, dst.buf(this.op), 0, p.size);
+        else dst._be.upload(dst.buf(this.op), b.data!.subarray(at, at + p.size) as HostArray, 0);
       });
     }
   }

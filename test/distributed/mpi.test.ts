@@ -53,8 +53,21 @@ describe.skipIf(missing !== null)(`tb.distributed over MPI${missing ? ` (skipped
       expect(d.maxDiff).toBeLessThanOrEqual(1e-6 * Math.max(1, d.maxAbs));
       expect(r.byRank[0]!.steps).toBe(6);
       expect(r.byRank[0]!.buckets).toBe(3);
+      // every gradient is a view of its bucket slot after the step: the averages were not copied back
+      expect(r.byRank[0]!.gradViews).toBe(r.byRank[0]!.params);
     }, T);
   }
+
+  it('gradients accumulated over two batches (zeroGrad(false), then a step) match one process doing the same', async () => {
+    // the gradients stay the slots' views from one step to the next: backward accumulates into the
+    // bucket itself, which is then scaled in place rather than copied
+    const r = await launch(2, 'ddp_train.mjs', { ACCUM: '2' });
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(new Set(r.byRank.map((o) => o.hash)).size, describeRun(r)).toBe(1);
+    const d = r.byRank[0]!.diff as { maxDiff: number; maxAbs: number };
+    expect(d.maxDiff).toBeLessThanOrEqual(1e-6 * Math.max(1, d.maxAbs));
+    expect(r.byRank[0]!.gradViews).toBe(r.byRank[0]!.params);
+  }, T);
 
   it("the user's single-copy setting wins over tensorbolt's default, and the sums still add up", async () => {
     const r = await launch(2, 'collectives.mjs', {}, T, '--mca btl_vader_single_copy_mechanism cma');

@@ -8,10 +8,13 @@
 //   RESUME=file                    start from that checkpoint (every rank loads it)
 //   FAULT=kill|hang, FAULT_STEP    rank 1 dies (SIGKILL) or stops answering before that step
 //   MISMATCH=1                     rank 1 builds a wider layer (DDP construction must fail)
+//   ACCUM=k                        gradients accumulate over k batches (zeroGrad(false) before the
+//                                  first, a step after the last), in the reference too
 import * as tb from '../../../dist/lib/index.js';
 
 const K = Number(process.env.STEPS ?? 6);
 const PER_RANK = Number(process.env.PER_RANK ?? 8);
+const ACCUM = Number(process.env.ACCUM ?? 0);
 const world = tb.distributed.init();
 const { rank, size } = world;
 
@@ -41,9 +44,10 @@ function train(net, loader, opt, hook) {
   for (const [x, y] of loader) {
     hook?.(s);
     tb.tidy(() => {
-      opt.zeroGrad();
+      if (!ACCUM) opt.zeroGrad();
+      else if (s % ACCUM === 0) opt.zeroGrad(false); // in place: the gradients stay the same tensors
       tb.nn.functional.crossEntropy(net.forward(x), y).backward();
-      opt.step();
+      if (!ACCUM || (s + 1) % ACCUM === 0) opt.step();
     });
     x.dispose();
     y.dispose();
@@ -85,6 +89,9 @@ const steps = train(model, loader, opt, (s) => {
   if (process.env.FAULT === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600_000);
 });
 const mine = flat(net);
+// gradients left as views of their bucket slots (no copy back), counted for the test
+const bucketMemory = new Set(model._reducer?.buckets.map((b) => b.data?.buffer) ?? []);
+const gradViews = net.parameters().filter((p) => p.grad && bucketMemory.has(p.grad._buf?.buffer)).length;
 if (process.env.SAVE) {
   tb.saveCheckpoint(process.env.SAVE, { model, optimizer: opt, epoch: 1 });
   await tb.distributed.barrier(); // the file exists for everyone once this resolves
@@ -103,4 +110,4 @@ if (rank === 0) {
   }
   diff = { maxDiff, maxAbs };
 }
-console.log(JSON.stringify({ rank, size, steps, loadedHash, hash: hash(mine), diff, buckets: model._reducer?.buckets.length ?? 0 }));
+console.log(JSON.stringify({ rank, size, steps, loadedHash, hash: hash(mine), diff, buckets: model._reducer?.buckets.length ?? 0, gradViews, params: net.parameters().length }));
