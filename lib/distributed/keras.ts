@@ -1,7 +1,8 @@
 // Data parallelism for the Keras-style fit(): one global batch per step, as one process would take
 // it from the (same-seeded) shuffled order, split into a contiguous share per rank; the gradient of
 // each share weighted by its size and summed across ranks (so the update is the one process's, up to
-// float rounding); epoch logs and validation averaged over all samples of all ranks. Used by
+// float rounding); epoch logs and validation averaged over all samples of all ranks. A model on
+// 'cuda' under init({ nccl: true }) has its gradients summed by NCCL in device buckets. Used by
 // lib/train/fit.ts when `distributed` is on (or under a launcher).
 import type { DistBinding } from '../native/dist_binding.js';
 import { TensorboltError } from '../tensor/errors.js';
@@ -13,7 +14,7 @@ import { takeRows } from '../train/batches.js';
 import { distError } from './collectives.js';
 import { GradReducer } from './reducer.js';
 import { broadcastFromRoot, checkSameShapes } from './sync.js';
-import { init, mpi, underLauncher } from './world.js';
+import { init, mpi, ncclRunning, underLauncher, usesNccl } from './world.js';
 
 export class DistributedFit {
   readonly rank: number;
@@ -42,7 +43,11 @@ export class DistributedFit {
     const named: [string, Tensor][] = model.layers.flatMap((l, i) => l.weightsWithNames().map(([k, t]): [string, Tensor] => [`layers.${i}.${k}`, t]));
     checkSameShapes(op, d, rank, size, [...named, ['x (the training data)', x], ['y (the training targets)', y]]);
     broadcastFromRoot(op, d, named.map(([, t]) => t));
-    this.reducer = new GradReducer(d, model.parameters().filter((p) => p.requiresGrad), op, {}, 1, null);
+    // Device buckets for NCCL, as DDP has them (ddp.ts): under init({ nccl: true }) with the model on 'cuda'.
+    const params = model.parameters().filter((p) => p.requiresGrad);
+    const onDevice = usesNccl() && params.length > 0 && params.every((p) => p.device === 'cuda');
+    if (onDevice && !ncclRunning(d)) throw new TensorboltError(op, 'init({ nccl: true }) asked for NCCL, but it did not start on this rank (see the error of the first collective on a CUDA tensor)');
+    this.reducer = new GradReducer(d, params, op, {}, 1, null, onDevice);
     this.perBatchCallbacks = cbs.some((c) => c.onBatchBegin || c.onBatchEnd);
     this.stopFlag = d.alloc(1, 'int32') as Int32Array;
   }

@@ -33,7 +33,7 @@ const whyNccl = why ?? (native().dist?.nccl ? null : 'the addon has no NCCL engi
 
 describe.skipIf(whyNccl !== null)(`tb.distributed with NCCL on device tensors${whyNccl ? ` (skipped: ${whyNccl})` : ''}`, () => {
   for (const n of [2, 4]) {
-    it(`${n} ranks: every collective on 'cuda' tensors through NCCL, host ones over MPI between them; DDP's device buckets through NCCL, matching one CPU process`, async () => {
+    it(`${n} ranks: every collective on 'cuda' tensors through NCCL, host ones over MPI between them; DDP's and Keras fit's device buckets through NCCL, each matching one CPU process`, async () => {
       const r = await launch(n, 'nccl_device.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       expect(r.byRank.length).toBe(n);
@@ -59,6 +59,9 @@ describe.skipIf(whyNccl !== null)(`tb.distributed with NCCL on device tensors${w
       // identical weights on every rank, and those of one CPU process on the same global batches
       expect(new Set(r.byRank.map((o) => o.hash)).size, describeRun(r)).toBe(1);
       expect(r.byRank[0]!.diff as number).toBeLessThan(1e-5);
+      // Keras fit on 'cuda': 2 epochs of 2 global batches, one device bucket each, all through NCCL
+      for (const o of r.byRank) expect(o.fitNcclJobs, describeRun(r)).toBe(4);
+      expect(r.byRank[0]!.fitDiff as number).toBeLessThan(1e-5);
     }, 240_000);
   }
 });
