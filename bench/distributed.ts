@@ -17,7 +17,7 @@ import { native } from '../lib/native/load.js';
 import { peerEnv } from './env_snapshot.js';
 import { machine } from './machine.js';
 import { findTorch, run, type ChildOutcome } from './peers.js';
-import { fmtNum, mdTable, median } from './stats.js';
+import { fmtNum, mdTable, median, paired } from './stats.js';
 
 interface RankResult {
   stepMs: number[];
@@ -111,19 +111,22 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
   const eff = (fw: Framework) => ips(fw, 2) / (2 * ips(fw, 1));
   // The same within each round (its 1- and 2-rank runs a few seconds apart): a round in which the
   // machine was slower for both counts once, instead of pairing one round's 1 rank with another's 2.
-  const roundEff = (fw: Framework) => {
-    const out: number[] = [];
-    for (let round = 0; round < rounds; round++) {
+  const roundEff = (fw: Framework): (number | undefined)[] =>
+    Array.from({ length: rounds }, (_, round) => {
       const at = (ranks: number) => runs.find((r) => r.framework === fw && r.ranks === ranks && r.round === round)?.imagesPerS;
       const one = at(1), two = at(2);
-      if (one && two) out.push(two / (2 * one));
-    }
-    return out;
-  };
+      return one && two ? two / (2 * one) : undefined;
+    });
   const roundLine = (fw: Framework) => {
-    const e = roundEff(fw);
+    const e = roundEff(fw).filter((x): x is number => x !== undefined);
     return e.length ? `${fw} median ${pct(median(e))} (${e.map(pct).join(', ')})` : `${fw} n/a`;
   };
+  // tensorbolt's efficiency against PyTorch's within each round, in points (level: under half a point apart)
+  const vs = paired(roundEff('tensorbolt').map((x) => x && x * 100), roundEff('PyTorch').map((x) => x && x * 100), 0.5);
+  const pairedLine = vs.rounds
+    ? `tensorbolt's efficiency minus PyTorch's, round by round: median ${vs.median >= 0 ? '+' : ''}${vs.median.toFixed(1)} points; ` +
+      `higher in ${vs.above}, level in ${vs.level}, lower in ${vs.below} of ${vs.rounds} round(s).`
+    : "tensorbolt's efficiency against PyTorch's, round by round: n/a.";
   const cpuEff = (fw: Framework) => cpu(fw, 1) / cpu(fw, 2);
   const rows = (['tensorbolt', 'PyTorch'] as Framework[]).map((fw) => [fw, fmtNum(ips(fw, 1)), fmtNum(ips(fw, 2)), pct(eff(fw)),
     cpu(fw, 1).toFixed(0), cpu(fw, 2).toFixed(0), pct(cpuEff(fw))]);
@@ -148,6 +151,8 @@ export async function distributedBench(opts: { quick: boolean; rounds?: number; 
       `efficiency ${(eff('tensorbolt') * 100).toFixed(0)}% vs ${(eff('PyTorch') * 100).toFixed(0)}%.`,
     '',
     `Scaling efficiency round by round (2 ranks / 2 x 1 rank within the round): ${roundLine('tensorbolt')}; ${roundLine('PyTorch')}.`,
+    '',
+    pairedLine,
     '',
     mdTable(['round', 'framework', 'ranks', 'ms/step', 'CPU ms/step', 'images/s'], perRound),
     ...runs.filter((r) => r.error).map((r) => `- ${r.framework}, ${r.ranks} rank(s), round ${r.round + 1}: ${r.error}`),

@@ -33,3 +33,24 @@ export function fmtSpread(xs: number[]): string {
   const [lo, hi] = minMax(xs);
   return `${fmtNum(median(xs))} (${fmtNum(lo)}–${fmtNum(hi)})`;
 }
+
+/**
+ * Two measures taken side by side in the same rounds (a[i] and b[i] from round i; a round missing
+ * either is left out): the median of a - b over the rounds, and in how many rounds a was above b,
+ * level with it (closer than `tie`), or below. On a shared machine whose speed drifts, this pairing
+ * is steadier than comparing pooled figures: each round's drift hits both.
+ */
+export function paired(a: (number | undefined)[], b: (number | undefined)[], tie: number): { median: number; above: number; level: number; below: number; rounds: number } {
+  const d: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i], y = b[i];
+    if (x !== undefined && y !== undefined && Number.isFinite(x) && Number.isFinite(y)) d.push(x - y);
+  }
+  return {
+    median: d.length ? median(d) : NaN,
+    above: d.filter((v) => v >= tie).length,
+    level: d.filter((v) => Math.abs(v) < tie).length,
+    below: d.filter((v) => v <= -tie).length,
+    rounds: d.length,
+  };
+}
