@@ -11,7 +11,7 @@ const why = !cuda.isAvailable() ? 'no CUDA backend in this addon' : !native().di
 
 describe.skipIf(why !== null)(`tb.distributed on device tensors${why ? ` (skipped: ${why})` : ''}`, () => {
   for (const n of [2, 4]) {
-    it(`${n} ranks: device collectives, and DDP on 'cuda' matching one CPU process`, async () => {
+    it(`${n} ranks: device collectives, and DDP and Keras fit on 'cuda', each matching one CPU process`, async () => {
       const r = await launch(n, 'ddp_device.mjs');
       expect(r.code, describeRun(r)).toBe(0);
       expect(r.byRank.length).toBe(n);
@@ -21,6 +21,8 @@ describe.skipIf(why !== null)(`tb.distributed on device tensors${why ? ` (skippe
       }
       expect(new Set(r.byRank.map((o) => o.hash)).size, describeRun(r)).toBe(1);
       expect(r.byRank[0]!.diff as number).toBeLessThan(1e-5);
+      // Keras fit of a model on 'cuda' (host buckets over MPI), against one CPU process's fit
+      expect(r.byRank[0]!.fitDiff as number).toBeLessThan(1e-5);
     }, 240_000);
   }
 });

@@ -1,7 +1,9 @@
 // DDP with the model and the batches on 'cuda' (a CUDA build, or the host emulator of CUDA in
 // test:cuda-emu): gradients and the rank-0 broadcast go through host memory over MPI. Rank 0 then
-// trains a copy of the same model alone on the CPU on the same global batches. One JSON line per rank.
+// trains a copy of the same model alone on the CPU on the same global batches. Then the same for
+// Keras-style fit (fit_on_cuda.mjs). One JSON line per rank.
 import * as tb from '../../../dist/lib/index.js';
+import { fitOnCuda } from './fit_on_cuda.mjs';
 
 const K = 4;
 const PER_RANK = 8;
@@ -56,6 +58,9 @@ if (rank === 0) {
   const other = flat(ref);
   diff = Math.max(...mine.map((v, i) => Math.abs(v - other[i])));
 }
+// Keras-style fit of a model on 'cuda': host buckets over MPI too
+const fit = await fitOnCuda(tb, rank);
+mine.push(...fit.weights);
 let h = 2166136261;
 for (const v of new Uint32Array(Float32Array.from(mine).buffer)) h = Math.imul(h ^ v, 16777619) >>> 0;
-console.log(JSON.stringify({ rank, size, device: net.parameters()[0].device, buckets: model._reducer?.buckets.length ?? 0, collectives, hash: h.toString(16), diff }));
+console.log(JSON.stringify({ rank, size, device: net.parameters()[0].device, buckets: model._reducer?.buckets.length ?? 0, collectives, hash: h.toString(16), diff, fitDiff: fit.diff }));

@@ -3,6 +3,7 @@
 // tensors still go over MPI in between, and DDP still trains. One JSON line per rank.
 import * as tb from '../../../dist/lib/index.js';
 import { native } from '../../../dist/lib/native/load.js';
+import { fitOnCuda } from './fit_on_cuda.mjs';
 
 const { rank, size, deviceBackend } = tb.distributed.init({ timeout: 60, nccl: true });
 const out = { rank, size, deviceBackend };
@@ -90,35 +91,12 @@ if (rank === 0) {
   const other = ref.parameters().flatMap((p) => Array.from(p.dataSync()));
   out.diff = Math.max(...weights.map((v, i) => Math.abs(v - other[i])));
 }
-// Keras-style fit of a model on 'cuda' under NCCL: its gradient buckets on the device too. Rank 0
-// checks it against one CPU process fitting the same data (the same global batches, unshuffled).
-const fitData = (() => {
-  const rng = new tb.Random(77);
-  const n = 16;
-  const fx = tb.tensor(Float32Array.from({ length: n * 6 }, () => rng.normal()), [n, 6]);
-  const fy = tb.toCategorical(tb.tensor(Int32Array.from({ length: n }, (_, i) => i % 3), [n], 'int32'), 3);
-  return [fx, fy];
-})();
-const fitModel = (device) => {
-  tb.setSeed(11);
-  const m = tb.sequential([tb.layers.dense({ units: 5, activation: 'relu', inputShape: [6] }), tb.layers.dense({ units: 3, activation: 'softmax' })]);
-  m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', device });
-  return m;
-};
-const fitOpts = { batchSize: 8, epochs: 2, shuffle: false, verbose: 0 };
-const km = fitModel('cuda');
+// Keras-style fit of a model on 'cuda' under NCCL: its gradient buckets on the device too.
 const fitBefore = jobs();
-await km.fit(fitData[0], fitData[1], { ...fitOpts, distributed: true });
-const fitAfter = jobs();
-out.fitNcclJobs = fitAfter[1] - fitBefore[1];
-const kw = km.parameters().flatMap((p) => Array.from(p.dataSync()));
-if (rank === 0) {
-  const ref = fitModel('cpu');
-  await ref.fit(fitData[0], fitData[1], { ...fitOpts, distributed: false });
-  const other = ref.parameters().flatMap((p) => Array.from(p.dataSync()));
-  out.fitDiff = Math.max(...kw.map((v, i) => Math.abs(v - other[i])));
-}
-weights.push(...kw);
+const fit = await fitOnCuda(tb, rank);
+out.fitNcclJobs = jobs()[1] - fitBefore[1];
+out.fitDiff = fit.diff;
+weights.push(...fit.weights);
 
 // a hash of the weights' bits, not the weights: mpirun splits long lines of output
 let h = 2166136261;
