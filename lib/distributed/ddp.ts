@@ -8,9 +8,9 @@ import { queueBackwardCallback } from '../tensor/autograd.js';
 import { TensorboltError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
-import { GradReducer, type BucketOptions } from './reducer.js';
+import { GradReducer, bucketsOnDevice, type BucketOptions } from './reducer.js';
 import { broadcastFromRoot, checkSameShapes } from './sync.js';
-import { init, mpi, ncclRunning, rank, size, usesNccl } from './world.js';
+import { init, mpi, rank, size } from './world.js';
 
 export interface DDPOptions extends BucketOptions {
   /**
@@ -44,14 +44,11 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       checkSameShapes(op, d, rank(), size(), [...named, ...module.namedBuffers()]);
       broadcastFromRoot(op, d, [...named.map(([, p]) => p), ...this._bufferList]);
     }
-    // Device buckets for NCCL when it runs and every parameter is on the GPU; the broadcast above
-    // waited for MPI's queue, where NCCL's start was queued at init(), so whether it started is known.
+    // A world of one has nothing to average: no hooks, no buckets. Device buckets for NCCL when it
+    // runs and every parameter is on the GPU.
     const params = named.map(([, p]) => p);
-    const onDevice = !!d && usesNccl() && params.length > 0 && params.every((p) => p.device === 'cuda');
-    if (onDevice && !ncclRunning(d!)) throw new TensorboltError(op, 'init({ nccl: true }) asked for NCCL, but it did not start on this rank (see the error of the first collective on a CUDA tensor)');
-    // A world of one has nothing to average: no hooks, no buckets.
     this._reducer = d
-      ? new GradReducer(d, params, op, opts, 1 / size(), () => queueBackwardCallback(() => this._reducer!.finishSync()), onDevice)
+      ? new GradReducer(d, params, op, opts, 1 / size(), () => queueBackwardCallback(() => this._reducer!.finishSync()), bucketsOnDevice(op, d, params))
       : null;
   }
 

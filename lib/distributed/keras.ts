@@ -12,9 +12,9 @@ import type { Sequential } from '../train/sequential.js';
 import type { Callback, Logs } from '../train/callbacks.js';
 import { takeRows } from '../train/batches.js';
 import { distError } from './collectives.js';
-import { GradReducer } from './reducer.js';
+import { GradReducer, bucketsOnDevice } from './reducer.js';
 import { broadcastFromRoot, checkSameShapes } from './sync.js';
-import { init, mpi, ncclRunning, underLauncher, usesNccl } from './world.js';
+import { init, mpi, underLauncher } from './world.js';
 
 export class DistributedFit {
   readonly rank: number;
@@ -43,11 +43,8 @@ export class DistributedFit {
     const named: [string, Tensor][] = model.layers.flatMap((l, i) => l.weightsWithNames().map(([k, t]): [string, Tensor] => [`layers.${i}.${k}`, t]));
     checkSameShapes(op, d, rank, size, [...named, ['x (the training data)', x], ['y (the training targets)', y]]);
     broadcastFromRoot(op, d, named.map(([, t]) => t));
-    // Device buckets for NCCL, as DDP has them (ddp.ts): under init({ nccl: true }) with the model on 'cuda'.
     const params = model.parameters().filter((p) => p.requiresGrad);
-    const onDevice = usesNccl() && params.length > 0 && params.every((p) => p.device === 'cuda');
-    if (onDevice && !ncclRunning(d)) throw new TensorboltError(op, 'init({ nccl: true }) asked for NCCL, but it did not start on this rank (see the error of the first collective on a CUDA tensor)');
-    this.reducer = new GradReducer(d, params, op, {}, 1, null, onDevice);
+    this.reducer = new GradReducer(d, params, op, {}, 1, null, bucketsOnDevice(op, d, params));
     this.perBatchCallbacks = cbs.some((c) => c.onBatchBegin || c.onBatchEnd);
     this.stopFlag = d.alloc(1, 'int32') as Int32Array;
   }

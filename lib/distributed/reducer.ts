@@ -18,6 +18,7 @@ import { Tensor, empty, wrap } from '../tensor/tensor.js';
 import { cpu, type F32Buf, type HostArray } from '../native/backend.js';
 import { BinaryOp } from '../native/opcodes.js';
 import { distError, waitAllSync } from './collectives.js';
+import { ncclRunning, usesNccl } from './world.js';
 
 export interface BucketOptions {
   /** Bucket size in MB (default 25). */
@@ -61,6 +62,18 @@ export function assignBuckets(sizes: readonly number[], capBytes: number, firstB
 function isSlot(g: Tensor, data: Float32Array, at: number): boolean {
   const m = g._buf as unknown;
   return m instanceof Float32Array && m.buffer === data.buffer && m.byteOffset === data.byteOffset + at * 4 && m.length === g.size;
+}
+
+/**
+ * Whether a reducer over params keeps its buckets on the device for NCCL: under init({ nccl: true })
+ * with every parameter on 'cuda'. Then NCCL must have started (the callers' broadcast waited for
+ * MPI's queue, where its start was queued at init(), so that is known by now); op names the caller.
+ */
+export function bucketsOnDevice(op: string, d: DistBinding, params: readonly Tensor[]): boolean {
+  const onDevice = usesNccl() && params.length > 0 && params.every((p) => p.device === 'cuda');
+  if (onDevice && !ncclRunning(d))
+    throw new TensorboltError(op, 'init({ nccl: true }) asked for NCCL, but it did not start on this rank (see the error of the first collective on a CUDA tensor)');
+  return onDevice;
 }
 
 const ONE = Int32Array.of(1);
